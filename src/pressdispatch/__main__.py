@@ -1,0 +1,3 @@
+from pressdispatch.cli import main
+
+main()

@@ -1,0 +1,287 @@
+"""config.toml → a typed, immutable :class:`Settings`, built once and passed explicitly.
+
+Relative paths are resolved against the folder holding config.toml, so the
+service behaves the same whatever directory it is started from. Secrets are
+never stored here: the config names the environment variable that holds each.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from pressdispatch.durations import parse_duration
+from pressdispatch.errors import ConfigError, Problem, UnknownLanguage
+from pressdispatch.render.i18n import normalize_language
+from pressdispatch.textlines import key_line
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_address(value: str, *, display_name_allowed: bool) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("line breaks are not allowed in an address")
+    name, address = parseaddr(value)
+    if name and not display_name_allowed:
+        raise ValueError("expected a bare address")
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid address: {value!r} ({exc})") from None
+    return value.strip()
+
+
+class Newsroom(_Section):
+    name: str = Field(min_length=1)
+    base_url: str = "http://127.0.0.1:8000"
+    default_language: str = "en"
+    timezone: str = "UTC"
+    from_: str = Field(alias="from")
+    reply_to: str = ""
+    languages: tuple[str, ...] = ("en",)
+    unsubscribe_email: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("line breaks are not allowed (the name appears in mail headers)")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'Europe/Paris')") from None
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return _language_or_error(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("offer at least one language")
+        return tuple(dict.fromkeys(_language_or_error(v) for v in value))
+
+    @field_validator("from_")
+    @classmethod
+    def _from(cls, value: str) -> str:
+        return _check_address(value, display_name_allowed=True)
+
+    @field_validator("reply_to", "unsubscribe_email")
+    @classmethod
+    def _optional_address(cls, value: str) -> str:
+        return _check_address(value, display_name_allowed=True) if value else value
+
+    @model_validator(mode="after")
+    def _default_offered(self) -> Newsroom:
+        if self.default_language not in self.languages:
+            raise ValueError(
+                f"default_language {self.default_language!r} "
+                f"is not in languages {list(self.languages)}"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def from_address(self) -> str:
+        return parseaddr(self.from_)[1]
+
+    @property
+    def domain(self) -> str:
+        return self.from_address.rpartition("@")[2].lower()
+
+
+def _language_or_error(value: str) -> str:
+    try:
+        return normalize_language(value)
+    except UnknownLanguage as exc:
+        raise ValueError(str(exc)) from None
+
+
+class Paths(_Section):
+    releases: Path = Path("releases")
+    subscribers: Path = Path("subscribers")
+    templates: Path = Path("templates")
+    data: Path = Path("var")
+
+
+class Database(_Section):
+    url: str = "sqlite:///var/pressdispatch.db"
+
+
+class Transport(_Section):
+    kind: Literal["outbox", "smtp"] = "outbox"
+
+
+class Smtp(_Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "PRESSDISPATCH_SMTP_PASSWORD"  # noqa: S105 - a variable's name
+    concurrency: int = Field(default=4, ge=1, le=256)
+    rate: float = Field(default=0, ge=0, description="messages per second overall; 0 = unlimited")
+    per_domain_rate: float = Field(
+        default=0, ge=0, description="per recipient domain; 0 = unlimited"
+    )
+    timeout: Duration = timedelta(seconds=60)
+    max_retry_age: Duration = timedelta(days=3)
+
+    @field_validator("password_env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        return _env_name(value)
+
+
+class Web(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    signing_key_env: str = "PRESSDISPATCH_SIGNING_KEY"
+    admin_token_env: str = "PRESSDISPATCH_ADMIN_TOKEN"  # noqa: S105 - a variable's name
+
+    @field_validator("signing_key_env", "admin_token_env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        return _env_name(value)
+
+
+class Scheduler(_Section):
+    scan_interval: Duration = timedelta(seconds=15)
+    max_lateness: Duration = timedelta(hours=24)
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"expected the name of an environment variable, got {value!r}")
+    return value
+
+
+class Settings(_Section):
+    """Everything config.toml says, with paths made absolute."""
+
+    newsroom: Newsroom
+    paths: Paths = Paths()
+    database: Database = Database()
+    transport: Transport = Transport()
+    smtp: Smtp = Smtp()
+    web: Web = Web()
+    scheduler: Scheduler = Scheduler()
+    config_path: Path = Path("config.toml")
+
+    def secret(self, env_name: str) -> str | None:
+        """The value of a secret's environment variable, or None when unset or empty."""
+        return os.environ.get(env_name) or None
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate config.toml; every problem is reported with its key and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (pass --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    raw.pop("config_path", None)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = validation_problems(exc, path, text)
+        raise ConfigError("\n".join(str(p) for p in problems)) from None
+    return _resolve(settings, path.resolve())
+
+
+def _resolve(settings: Settings, config_path: Path) -> Settings:
+    base = config_path.parent
+
+    def absolute(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p)
+
+    paths = Paths(
+        releases=absolute(settings.paths.releases),
+        subscribers=absolute(settings.paths.subscribers),
+        templates=absolute(settings.paths.templates),
+        data=absolute(settings.paths.data),
+    )
+    database = Database(url=_resolve_sqlite(settings.database.url, base))
+    return settings.model_copy(
+        update={"paths": paths, "database": database, "config_path": config_path}
+    )
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(base / url[len(prefix) :])
+    return url
+
+
+def validation_problems(
+    exc: ValidationError, path: Path, text: str, *, line_offset: int = 0
+) -> list[Problem]:
+    """Turn pydantic's errors into ``path:line: field: message`` problems."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required"
+        else:
+            message = _message(error)
+        field = ".".join(loc) or "(file)"
+        field = field.replace("from_", "from")
+        line = key_line(text, loc)
+        problems.append(Problem(path, line + line_offset if line else None, field, message))
+    return problems
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    value = error.get("input")
+    if error["type"] not in {"value_error"} and not isinstance(value, dict | list):
+        message = f"{message} (got {value!r})"
+    return message

@@ -1,0 +1,92 @@
+"""Every error pressdispatch raises descends from :class:`PressDispatchError`.
+
+    PressDispatchError
+    ├── ConfigError          config.toml is missing, malformed or has a wrong key
+    ├── ContentError         a release or subscriber file cannot be used
+    │   └── UnknownRegion    a region code or name not in the M49 hierarchy
+    ├── UnknownLanguage      not an ISO 639-1 code Babel knows
+    ├── HeaderInjection      a header value carries CR or LF
+    ├── RenderError          a template a press office edited fails to render
+    ├── TokenError           a signed link token is forged, expired or for another purpose
+    └── NotFound             a release id or language that does not exist
+
+Errors about user files carry the path, line and field so a press officer can
+fix the input; :class:`Problem` is the same information as a value, used where
+we report many problems and carry on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one input file, reported as ``path:line: field: message``."""
+
+    path: Path
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class PressDispatchError(Exception):
+    """Root of every error pressdispatch raises."""
+
+
+class ConfigError(PressDispatchError):
+    """config.toml cannot be used; the message names the file and key."""
+
+
+class ContentError(PressDispatchError):
+    """A release or subscriber file cannot be used."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class UnknownRegion(PressDispatchError, ValueError):
+    """A region that is neither an ISO 3166-1 alpha-2 code nor an M49 region slug."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(
+            f"unknown region {value!r} (use an ISO 3166-1 alpha-2 code "
+            "or an M49 region such as 'eastern-europe')"
+        )
+        self.value = value
+
+
+class UnknownLanguage(PressDispatchError, ValueError):
+    """A language code that is not ISO 639-1."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"unknown language {value!r} (use an ISO 639-1 code such as 'fr')")
+        self.value = value
+
+
+class HeaderInjection(PressDispatchError, ValueError):
+    """A value meant for a mail header contains CR or LF."""
+
+    def __init__(self, header: str) -> None:
+        super().__init__(f"{header}: line breaks are not allowed in a mail header")
+        self.header = header
+
+
+class RenderError(PressDispatchError):
+    """A template failed to render; the message names the template and line."""
+
+
+class TokenError(PressDispatchError):
+    """A signed token is malformed, forged, expired or meant for something else."""
+
+
+class NotFound(PressDispatchError):
+    """A release or language version that does not exist."""

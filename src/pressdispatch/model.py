@@ -1,0 +1,96 @@
+"""The values a release travels as: plain, immutable, typed. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+
+class ReleaseStatus(StrEnum):
+    READY = "ready"
+    DRAFT = "draft"
+    CANCELLED = "cancelled"
+
+
+class Tier(StrEnum):
+    """Which copy a journalist receives: the early embargoed one or the public one."""
+
+    EMBARGOED = "embargoed"
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    role: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """One language version of a release; ``body_html`` is already sanitised."""
+
+    language: str
+    title: str
+    summary: str
+    dateline: str
+    body_markdown: str
+    body_html: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    id: str
+    publish_at: datetime  # aware, UTC
+    original_language: str
+    translations: Mapping[str, Translation]  # original language first
+    embargo_send_at: datetime | None = None  # aware, UTC, before publish_at
+    status: ReleaseStatus = ReleaseStatus.READY
+    regions: tuple[str, ...] = ("world",)  # canonical region slugs
+    topics: tuple[str, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    source: Path | None = None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.translations)
+
+    def send_at(self, tier: Tier) -> datetime:
+        """When the copy of ``tier`` is due."""
+        if tier is Tier.EMBARGOED and self.embargo_send_at is not None:
+            return self.embargo_send_at
+        return self.publish_at
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A journalist, merged over every list that names them.
+
+    Empty ``regions`` or ``topics`` mean everything; empty ``languages`` means
+    the release's original language.
+    """
+
+    email: str  # normalised; compared via ``key``
+    name: str = ""
+    outlet: str = ""
+    languages: tuple[str, ...] = ()
+    regions: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
+    embargo: bool = False
+    lists: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        return self.email.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """What one journalist gets of one release: rendered once, shared by everyone alike."""
+
+    language: str
+    tier: Tier

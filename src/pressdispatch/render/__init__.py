@@ -1,0 +1,1 @@
+"""Rendering of press releases into emails and web pages."""

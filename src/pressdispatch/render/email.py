@@ -1,0 +1,322 @@
+"""Release → RFC 5322 message bytes, rendered once per variant, personalised per recipient.
+
+Rendering (Jinja2, Markdown, CSS inlining, translations) happens once per
+(release, language, tier). What differs per recipient (To, Message-ID, the
+greeting and the signed links) is spliced into the prepared text at marked
+places and the parts are encoded: a string join and a quoted-printable pass.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime, parseaddr
+from functools import cache
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import css_inline
+import jinja2
+from babel import Locale
+from markupsafe import Markup
+
+from pressdispatch.config import Newsroom
+from pressdispatch.errors import NotFound, RenderError
+from pressdispatch.model import Release, Subscriber, Tier, Variant
+from pressdispatch.regions import RegionTree
+from pressdispatch.render import headers, i18n
+from pressdispatch.tokens import Signer
+
+_SLOT = re.compile(r"@@pd-([a-z]+)@@")
+SLOTS = ("greeting", "email", "unsubscribe", "preferences")
+UNSUBSCRIBE = "unsubscribe"
+PREFERENCES = "preferences"
+
+
+def slot(name: str) -> Markup:
+    """The marker a template receives in place of a per-recipient value."""
+    return Markup(f"@@pd-{name}@@")  # noqa: S704 - our own constant; values are escaped on fill
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    email: str
+    name: str = ""
+
+    @classmethod
+    def of(cls, subscriber: Subscriber) -> Recipient:
+        return cls(subscriber.email, subscriber.name)
+
+
+def release_url(base_url: str, release_id: str, language: str) -> str:
+    return f"{base_url}/releases/{release_id}/{language}"
+
+
+class _Template:
+    """A rendered text split at its slots: even items are literal, odd items slot names."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, text: str) -> None:
+        self.parts = _SLOT.split(text.replace("\r\n", "\n"))
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        parts = self.parts
+        return "".join(part if i % 2 == 0 else values[part] for i, part in enumerate(parts))
+
+
+def _base64(text: str) -> bytes:
+    """Base64 in 76-character lines: fast, and compact for Cyrillic, Arabic or Chinese text."""
+    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False)
+    return b"\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
+
+
+class PreparedMessage:
+    """One variant, ready to be personalised for each recipient."""
+
+    def __init__(
+        self,
+        *,
+        release: Release,
+        variant: Variant,
+        newsroom: Newsroom,
+        subject: str,
+        text: str,
+        html: str,
+        greeting: Callable[[str], str],
+        signer: Signer,
+    ) -> None:
+        self.release_id = release.id
+        self.variant = variant
+        self.subject = subject
+        self._newsroom = newsroom
+        self._signer = signer
+        self._greeting = greeting
+        self._text = _Template(text)
+        self._html = _Template(html)
+        self._zone = newsroom.zone
+        self._default_date = release.send_at(variant.tier)
+        boundary = hashlib.sha256(f"{release.id}/{variant.language}/{variant.tier}".encode())
+        self._boundary = f"=_pd_{boundary.hexdigest()[:24]}"
+        unsubscribe_to = newsroom.unsubscribe_email or newsroom.reply_to or newsroom.from_
+        self._mailto = parseaddr(headers.safe("List-Unsubscribe", unsubscribe_to))[1]
+        self._head = self._common_headers(release, variant, newsroom, subject)
+
+    def _common_headers(
+        self, release: Release, variant: Variant, newsroom: Newsroom, subject: str
+    ) -> bytes:
+        lines = [headers.mailbox("From", newsroom.from_)]
+        if newsroom.reply_to:
+            lines.append(headers.mailbox("Reply-To", newsroom.reply_to))
+        lines += [
+            headers.encode("Subject", subject),
+            "MIME-Version: 1.0",
+            f"Content-Language: {variant.language}",
+            headers.encode("List-Id", f"{newsroom.name} <press.{newsroom.domain}>"),
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Precedence: bulk",
+            "Auto-Submitted: auto-generated",
+            f"X-PressDispatch-Release: {release.id}",
+            f"X-PressDispatch-Variant: {variant.language}/{variant.tier.value}",
+        ]
+        return (headers.LINESEP.join(lines) + headers.LINESEP).encode("utf-8")
+
+    def message_id(self, email: str) -> str:
+        return headers.message_id(
+            self.release_id, self.variant.language, email, self._newsroom.domain
+        )
+
+    def unsubscribe_url(self, email: str) -> str:
+        token = self._signer.sign(UNSUBSCRIBE, email.lower())
+        return f"{self._newsroom.base_url}/unsubscribe/{token}"
+
+    def preferences_url(self, email: str) -> str:
+        token = self._signer.sign(PREFERENCES, email.lower())
+        return f"{self._newsroom.base_url}/preferences/{token}"
+
+    def personalise(self, recipient: Recipient, *, date: datetime | None = None) -> bytes:
+        """The complete message for one recipient, as CRLF-terminated bytes."""
+        email = headers.safe("To", recipient.email)
+        name = " ".join(recipient.name.split())
+        unsubscribe = self.unsubscribe_url(email)
+        values = {
+            "greeting": self._greeting(name),
+            "email": email,
+            "unsubscribe": unsubscribe,
+            "preferences": self.preferences_url(email),
+        }
+        html_values = {key: escape(value) for key, value in values.items()}
+        mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + email)}"
+        moment = (date or self._default_date).astimezone(self._zone)
+        head = headers.LINESEP.join(
+            [
+                headers.address("To", name, email),
+                f"Date: {format_datetime(moment)}",
+                f"Message-ID: {self.message_id(email)}",
+                f"List-Unsubscribe: <{unsubscribe}>,{headers.LINESEP} <{mailto}>",
+                f'Content-Type: multipart/alternative; boundary="{self._boundary}"',
+            ]
+        ).encode("utf-8")
+        b = self._boundary.encode("ascii")
+        return b"".join(
+            (
+                self._head,
+                head,
+                b"\r\n\r\n--",
+                b,
+                b'\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+                b"Content-Transfer-Encoding: base64\r\n\r\n",
+                _base64(self._text.fill(values)),
+                b"\r\n--",
+                b,
+                b'\r\nContent-Type: text/html; charset="utf-8"\r\n'
+                b"Content-Transfer-Encoding: base64\r\n\r\n",
+                _base64(self._html.fill(html_values)),
+                b"\r\n--",
+                b,
+                b"--\r\n",
+            )
+        )
+
+
+class EmailRenderer:
+    """Renders variants with the press office's templates; caches each variant once."""
+
+    def __init__(
+        self, newsroom: Newsroom, templates: Path, signer: Signer, regions: RegionTree
+    ) -> None:
+        self.newsroom = newsroom
+        self.templates = templates / "email"
+        self.signer = signer
+        self.regions = regions
+        self._prepared: dict[tuple[str, datetime, Variant], PreparedMessage] = {}
+
+    def prepare(self, release: Release, variant: Variant) -> PreparedMessage:
+        key = (release.id, release.publish_at, variant)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = self._prepared[key] = self._render(release, variant)
+        return prepared
+
+    def render(
+        self,
+        release: Release,
+        variant: Variant,
+        recipient: Recipient,
+        *,
+        date: datetime | None = None,
+    ) -> bytes:
+        return self.prepare(release, variant).personalise(recipient, date=date)
+
+    def _render(self, release: Release, variant: Variant) -> PreparedMessage:
+        lang = variant.language
+        if lang not in release.translations:
+            raise NotFound(f"release {release.id!r} has no {lang!r} version")
+        context = self.context(release, variant)
+        env = _environment(self.templates, lang)
+        html = css_inline.inline(self._render_template(env, "release.html.j2", context))
+        text = self._render_template(env, "release.txt.j2", context)
+        return PreparedMessage(
+            release=release,
+            variant=variant,
+            newsroom=self.newsroom,
+            subject=context["subject"],
+            text=text,
+            html=html,
+            greeting=_greeter(lang),
+            signer=self.signer,
+        )
+
+    @staticmethod
+    def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+        try:
+            return env.get_template(name).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(f"template not found: {exc.name}") from None
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"{name}: {exc}") from None
+
+    def context(self, release: Release, variant: Variant) -> dict[str, Any]:
+        """Everything a template may use; documented in docs/templates.md."""
+        lang = variant.language
+        zone = self.newsroom.zone
+        translation = release.translations[lang]
+        embargoed = variant.tier is Tier.EMBARGOED
+        publish = i18n.format_datetime(release.publish_at, lang, zone)
+        notice = i18n.gettext(lang, "Embargoed until %(when)s", when=publish) if embargoed else ""
+        subject = f"[{notice}] {translation.title}" if embargoed else translation.title
+        base = self.newsroom.base_url
+        return {
+            "newsroom": self.newsroom,
+            "release": release,
+            "t": translation,
+            "body_html": Markup(translation.body_html),  # noqa: S704 - sanitised by nh3 on load
+            "body_text": translation.body_markdown.strip(),
+            "lang": lang,
+            "dir": i18n.text_direction(lang),
+            "language_name": i18n.language_name(lang),
+            "subject": subject,
+            "embargoed": embargoed,
+            "embargo_notice": notice,
+            "embargo_until": publish if embargoed else "",
+            "date": i18n.format_date(release.publish_at, lang, zone),
+            "published": publish,
+            "web_url": release_url(base, release.id, lang),
+            "alternates": [
+                {
+                    "lang": other,
+                    "name": i18n.language_name(other),
+                    "url": release_url(base, release.id, other),
+                }
+                for other in release.translations
+                if other != lang
+            ],
+            "regions": [self._region_name(slug, lang) for slug in release.regions],
+            "topics": list(release.topics),
+            "contacts": list(release.contacts),
+            "greeting": slot("greeting"),
+            "recipient_email": slot("email"),
+            "unsubscribe_url": slot("unsubscribe"),
+            "preferences_url": slot("preferences"),
+        }
+
+    def _region_name(self, slug: str, lang: str) -> str:
+        region = self.regions.get(slug)
+        code = region.alpha2 or region.code
+        return str(_territories(lang).get(code, region.name))
+
+
+@cache
+def _territories(lang: str) -> Mapping[str, str]:
+    return dict(Locale.parse(lang).territories)
+
+
+@cache
+def _environment(folder: Path, lang: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([folder / lang, folder]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    i18n.jinja_install(env, lang)
+    return env
+
+
+def _greeter(lang: str) -> Callable[[str], str]:
+    anonymous = i18n.gettext(lang, "Dear colleague,")
+
+    def greet(name: str) -> str:
+        return i18n.gettext(lang, "Dear %(name)s,", name=name) if name else anonymous
+
+    return greet

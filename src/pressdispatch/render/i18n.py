@@ -1,0 +1,291 @@
+"""Interface strings, language names, text direction and dates in the reader's language.
+
+The interface strings of the emails (headings, embargo notice, footer) live in
+gettext catalogs under ``pressdispatch/locale/<lang>/LC_MESSAGES/pressdispatch.po``.
+No ``.mo`` file is shipped: each catalog is compiled in memory the first time a
+language is needed and kept for the life of the process.
+
+Release texts themselves are never translated here; the press office writes
+one version per language.
+
+Dates are formatted with Babel, in the CLDR patterns of the reader's language
+and in the time zone the caller chooses. English uses the international
+(British) conventions: ``28 November 2026, 10:00 CET``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from datetime import datetime, timedelta
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+import babel.support
+import jinja2
+from babel import Locale, UnknownLocaleError
+from babel import dates as babel_dates
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from jinja2.ext import InternationalizationExtension
+
+from pressdispatch.errors import UnknownLanguage
+
+__all__ = [
+    "UI_LANGUAGES",
+    "format_date",
+    "format_datetime",
+    "gettext",
+    "is_rtl",
+    "jinja_install",
+    "language_name",
+    "ngettext",
+    "normalize_language",
+    "text_direction",
+    "translations",
+]
+
+DOMAIN = "pressdispatch"
+FALLBACK_LANGUAGE = "en"
+
+#: Languages with an interface catalog: the six official languages of the UN.
+UI_LANGUAGES: tuple[str, ...] = ("ar", "en", "es", "fr", "ru", "zh")
+
+# Babel locale used to format dates for a language when the bare language is
+# not the convention we want: "en" alone is US English ("November 28, 2026,
+# 10:00 AM"); international organisations write "28 November 2026, 10:00".
+_FORMAT_LOCALES: dict[str, str] = {"en": "en_GB"}
+
+# Where to look for a time-zone abbreviation, in order. en_GB knows CET, GMT
+# and BST; plain "en" adds the North American ones (EST, PDT...).
+_ZONE_NAME_LOCALES: dict[str, tuple[str, ...]] = {"en": ("en_GB", "en")}
+
+_ISO_639_1 = re.compile(r"[a-z]{2}")
+_LRM = "\u200e"  # keeps "+3" reading left to right inside right-to-left text
+_ZONE_FIELDS = frozenset("zZOvVXx")  # time-zone letters of a CLDR date pattern
+
+
+# --------------------------------------------------------------------------- #
+# Languages
+# --------------------------------------------------------------------------- #
+
+
+def normalize_language(code: str) -> str:
+    """Return the ISO 639-1 code ``code`` stands for, in lower case.
+
+    Surrounding blanks and case are ignored (``" FR "`` gives ``"fr"``). The code
+    must be exactly two letters and a language Babel has data for; anything
+    else (``"xx"``, ``"fra"``, ``"fr-CA"``, ``""``) raises :class:`UnknownLanguage`.
+    """
+    candidate = code.strip().lower()
+    if not _ISO_639_1.fullmatch(candidate):
+        raise UnknownLanguage(code)
+    try:
+        Locale.parse(candidate)
+    except (UnknownLocaleError, ValueError) as exc:
+        raise UnknownLanguage(code) from exc
+    return candidate
+
+
+def _base_language(lang: str) -> str:
+    """``"fr-CA"``, ``"fr_CA"``, ``" FR "`` -> ``"fr"`` (no validation)."""
+    return lang.strip().replace("_", "-").split("-", 1)[0].lower()
+
+
+def _language(lang: str) -> str:
+    """The validated base language of a code or regional tag such as ``fr-CA``."""
+    base = _base_language(lang)
+    try:
+        return normalize_language(base)
+    except UnknownLanguage:
+        raise UnknownLanguage(lang) from None
+
+
+def _locale(lang: str) -> Locale:
+    """The Babel locale used to format dates and names for ``lang``."""
+    base = _language(lang)
+    return Locale.parse(_FORMAT_LOCALES.get(base, base))
+
+
+def text_direction(lang: str) -> str:
+    """``"rtl"`` or ``"ltr"``, for the ``dir`` attribute of the email's HTML."""
+    return "rtl" if Locale.parse(_language(lang)).text_direction == "rtl" else "ltr"
+
+
+def is_rtl(lang: str) -> bool:
+    """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
+    return text_direction(lang) == "rtl"
+
+
+def language_name(lang: str) -> str:
+    """The language's own name, as a standalone label (``"Français"``, ``"中文"``).
+
+    Babel gives the name as it appears inside a sentence (``"français"``); a
+    link or menu entry starts with a capital in the languages that have them.
+    """
+    base = _language(lang)
+    name = Locale.parse(base).get_language_name(base) or base
+    return name[:1].upper() + name[1:]
+
+
+# --------------------------------------------------------------------------- #
+# Catalogs
+# --------------------------------------------------------------------------- #
+
+
+@functools.cache
+def _catalog_languages() -> frozenset[str]:
+    """Languages that have a ``.po`` file in the package."""
+    root = resources.files("pressdispatch").joinpath("locale")
+    if not root.is_dir():
+        return frozenset()
+    return frozenset(
+        entry.name
+        for entry in root.iterdir()
+        if entry.joinpath("LC_MESSAGES", f"{DOMAIN}.po").is_file()
+    )
+
+
+@functools.cache
+def _load(lang: str) -> babel.support.Translations:
+    """Compile ``locale/<lang>/LC_MESSAGES/pressdispatch.po`` in memory."""
+    po = resources.files("pressdispatch").joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=lang, domain=DOMAIN, abort_invalid=True)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return babel.support.Translations(compiled, domain=DOMAIN)
+
+
+def translations(lang: str) -> babel.support.Translations:
+    """The interface catalog for ``lang``, compiled once per process.
+
+    Regional tags use their language (``"fr-CA"`` and ``"fr_CA"`` give French).
+    A language without a catalog, or a code that is not a language at all,
+    gets the English catalog.
+    """
+    base = _base_language(lang)
+    if base not in _catalog_languages():
+        base = FALLBACK_LANGUAGE
+    return _load(base)
+
+
+def gettext(lang: str, message: str, **params: object) -> str:
+    """``message`` translated into ``lang``, with ``%(name)s`` placeholders filled in."""
+    text: str = translations(lang).gettext(message)
+    return text % params if params else text
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int, **params: object) -> str:
+    """The form of a counted message that suits ``n`` in ``lang``.
+
+    ``%(count)d`` is filled in with ``n`` unless ``count`` is given:
+    ``ngettext("ru", "%(count)d recipient", "%(count)d recipients", 3)`` gives
+    ``"3 получателя"``.
+    """
+    text: str = translations(lang).ngettext(singular, plural, n)
+    return text % {"count": n, **params}
+
+
+def jinja_install(env: jinja2.Environment, lang: str) -> None:
+    """Make ``_()``, ``gettext()`` and ``ngettext()`` in ``env``'s templates speak ``lang``.
+
+    New-style gettext: ``{{ _("Dear %(name)s,", name=name) }}`` fills in the
+    placeholders itself and, with autoescaping on, escapes the values. The
+    functions are environment globals, so use one environment per language
+    (or install again before rendering in another language).
+    """
+    if not any(isinstance(ext, InternationalizationExtension) for ext in env.extensions.values()):
+        env.add_extension("jinja2.ext.i18n")
+    # Added to the environment at run time by the i18n extension.
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- #
+# Dates
+# --------------------------------------------------------------------------- #
+
+
+def _local(moment: datetime, tz: str | ZoneInfo) -> tuple[datetime, ZoneInfo]:
+    """``moment`` seen in ``tz``; naive datetimes are refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: pass an aware datetime")
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return moment.astimezone(zone), zone
+
+
+def format_date(moment: datetime, lang: str, tz: str | ZoneInfo) -> str:
+    """The long date of ``moment`` in zone ``tz``: ``"28 novembre 2026"``.
+
+    The date is the one on the calendar in ``tz``: 2026-11-28 23:30 UTC is
+    29 November in Asia/Tokyo.
+    """
+    local, _ = _local(moment, tz)
+    return str(babel_dates.format_date(local.date(), "long", locale=_locale(lang)))
+
+
+def format_datetime(moment: datetime, lang: str, tz: str | ZoneInfo) -> str:
+    """Date, time and named time zone of ``moment`` in ``tz``, in ``lang``.
+
+    ``"28 November 2026, 10:00 CET"``, ``"28 novembre 2026, 10:00 UTC+1"``,
+    ``"2026年11月28日 GMT+3 12:00"``. The zone is the abbreviation the language
+    commonly uses for it (CLDR data) when there is one, otherwise the offset
+    from GMT/UTC in that language's notation, so the instant is never
+    ambiguous. Raises ``ValueError`` for a naive datetime and
+    ``zoneinfo.ZoneInfoNotFoundError`` for an unknown zone name.
+    """
+    local, zone = _local(moment, tz)
+    locale = _locale(lang)
+    base = _language(lang)
+    label = _zone_label(local, base, locale)
+    time_text = babel_dates.format_time(
+        local, _time_pattern(locale, label), tzinfo=zone, locale=locale
+    )
+    date_text = babel_dates.format_date(local.date(), "long", locale=locale)
+    glue = str(locale.datetime_formats["long"]).replace("'", "")
+    return glue.replace("{0}", str(time_text)).replace("{1}", str(date_text))
+
+
+def _zone_label(local: datetime, base: str, locale: Locale) -> str:
+    """``"CET"``, ``"BST"``, ``"EST"``... or ``"GMT+3"``, ``"UTC+5:30"``, ``"غرينتش‎+3"``."""
+    for name in _ZONE_NAME_LOCALES.get(base, (str(locale),)):
+        short = babel_dates.get_timezone_name(local, "short", locale=name)
+        # Babel falls back to the long name or to "+0300" when the language
+        # has no abbreviation for this zone; neither is an abbreviation.
+        if short not in (
+            babel_dates.get_timezone_name(local, "long", locale=name),
+            babel_dates.get_timezone_gmt(local, "short", locale=name),
+        ):
+            return str(short)
+    return _gmt_offset(local.utcoffset() or timedelta(0), locale)
+
+
+def _gmt_offset(offset: timedelta, locale: Locale) -> str:
+    """The locale's short GMT format: ``GMT+3``, ``UTC-3:30``, ``GMT`` for zero."""
+    pattern = str(locale.zone_formats["gmt"])
+    minutes = round(offset.total_seconds() / 60)
+    if minutes == 0:
+        return (pattern % "").strip()
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    amount = f"{sign}{hours}:{minutes:02d}" if minutes else f"{sign}{hours}"
+    if locale.text_direction == "rtl" and _LRM not in pattern:
+        amount = _LRM + amount
+    return pattern % amount
+
+
+def _time_pattern(locale: Locale, zone_label: str) -> str:
+    """The locale's short time pattern with the zone written as ``zone_label``.
+
+    The clock (``HH:mm``, ``h:mm a``...) is the locale's short time; the zone
+    goes where the locale's long time pattern puts it: after the time in most
+    languages (``HH:mm 'CET'``), before it in Chinese (``'CET' HH:mm``).
+    """
+    short = str(locale.time_formats["short"].pattern)
+    long = str(locale.time_formats["long"].pattern)
+    quoted = "'" + zone_label.replace("'", "''") + "'"
+    if long.lstrip()[:1] in _ZONE_FIELDS:
+        return f"{quoted} {short}"
+    return f"{short} {quoted}"

@@ -1,0 +1,74 @@
+"""Shared test helpers: write a small newsroom into a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=60, deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+CONFIG = """\
+[newsroom]
+name = "Test Press Office"
+base_url = "https://press.example.org"
+default_language = "en"
+timezone = "Europe/Paris"
+from = "Test Press Office <press@example.org>"
+reply_to = "media@example.org"
+languages = ["en", "fr", "ru", "ar", "es", "zh"]
+
+[paths]
+templates = "{templates}"
+"""
+
+
+def write_release(root: Path, release_id: str, meta: str, texts: Mapping[str, str]) -> Path:
+    """One release folder: release.toml plus <lang>.md files (dedented)."""
+    folder = root / "releases" / release_id
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "release.toml").write_text(textwrap.dedent(meta), encoding="utf-8")
+    for lang, text in texts.items():
+        (folder / f"{lang}.md").write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
+def md(title: str, body: str = "Body text.", *, summary: str = "", dateline: str = "") -> str:
+    front = [f"title = {title!r}"]
+    if summary:
+        front.append(f"summary = {summary!r}")
+    if dateline:
+        front.append(f"dateline = {dateline!r}")
+    return "+++\n" + "\n".join(front) + "\n+++\n" + body + "\n"
+
+
+@pytest.fixture
+def newsroom_dir(tmp_path: Path) -> Path:
+    """An empty newsroom (config.toml, releases/, subscribers/) using the shipped templates."""
+    (tmp_path / "releases").mkdir()
+    (tmp_path / "subscribers").mkdir()
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    (tmp_path / "config.toml").write_text(CONFIG.format(templates="templates"), encoding="utf-8")
+    return tmp_path
+
+
+WriteRelease = Callable[..., Path]
+
+
+@pytest.fixture
+def release_writer(newsroom_dir: Path) -> WriteRelease:
+    def write(release_id: str, meta: str, texts: Mapping[str, str]) -> Path:
+        return write_release(newsroom_dir, release_id, meta, texts)
+
+    return write
