@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from enum import StrEnum
@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 from email_validator import EmailNotValidError, validate_email
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pressdispatch.config import Settings, load_settings
@@ -51,7 +52,7 @@ class State:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -86,9 +87,17 @@ def check(ctx: typer.Context) -> None:
     newsroom = load_newsroom(settings, regions)
     problems = [*newsroom.problems, *_template_problems(settings, regions, newsroom)]
     for problem in problems:
-        out.print(str(problem), markup=False)
+        out.print(str(_relative(problem)), markup=False)
     out.print(_summary(newsroom, len(problems)), markup=False)
     raise typer.Exit(1 if problems else 0)
+
+
+def _relative(problem: Problem) -> Problem:
+    """Show paths relative to the working directory when they are inside it: shorter, clickable."""
+    try:
+        return replace(problem, path=problem.path.relative_to(Path.cwd()))
+    except ValueError:
+        return problem
 
 
 def _template_problems(

@@ -259,9 +259,18 @@ def _resolve_sqlite(url: str, base: Path) -> str:
 
 
 def validation_problems(
-    exc: ValidationError, path: Path, text: str, *, line_offset: int = 0
+    exc: ValidationError,
+    path: Path,
+    text: str,
+    *,
+    line_offset: int = 0,
+    missing_line: int | None = None,
 ) -> list[Problem]:
-    """Turn pydantic's errors into ``path:line: field: message`` problems."""
+    """Turn pydantic's errors into ``path:line: field: message`` problems.
+
+    ``missing_line`` is where to point when a required key is absent (the
+    start of a front matter block, say); otherwise such problems have no line.
+    """
     problems = []
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error["loc"]]
@@ -274,14 +283,26 @@ def validation_problems(
         field = ".".join(loc) or "(file)"
         field = field.replace("from_", "from")
         line = key_line(text, loc)
-        problems.append(Problem(path, line + line_offset if line else None, field, message))
+        number = line + line_offset if line else None
+        if number is None and error["type"] == "missing":
+            number = missing_line
+        problems.append(Problem(path, number, field, message))
     return problems
 
 
+_EXAMPLE_TIME = "e.g. 2026-12-01T10:00:00+01:00"
+
+
 def _message(error: Any) -> str:
+    kind = str(error["type"])
+    value = error.get("input")
+    shown = value.isoformat() if hasattr(value, "isoformat") else repr(value)
+    if kind == "timezone_aware":
+        return f"needs a UTC offset ({_EXAMPLE_TIME}), got {shown}"
+    if kind.startswith(("datetime", "date_")):
+        return f"expected a date and time with a UTC offset ({_EXAMPLE_TIME}), got {shown}"
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
-    value = error.get("input")
-    if error["type"] not in {"value_error"} and not isinstance(value, dict | list):
+    if kind != "value_error" and not isinstance(value, dict | list):
         message = f"{message} (got {value!r})"
     return message

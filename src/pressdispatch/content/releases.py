@@ -260,7 +260,8 @@ def _load_translation(
     try:
         language = normalize_language(match.group(1) if match else path.stem)
     except UnknownLanguage as exc:
-        return None, [Problem(path, None, "language", f"{exc} (name the file <lang>.md)")], False
+        message = f"{exc}; name the file <lang>.md"
+        return None, [Problem(path, None, "language", message)], False
     if language not in languages:
         return (
             None,
@@ -293,7 +294,8 @@ def _load_translation(
             False,
         )
     except ValidationError as exc:
-        return None, validation_problems(exc, path, front_text, line_offset=1) or [], False
+        problems = validation_problems(exc, path, front_text, line_offset=1, missing_line=1)
+        return None, problems, False
     html, removals = render_markdown(body)
     problems = [Problem(path, body_line + r.line, "body", r.what) for r in removals]
     if not body.strip():

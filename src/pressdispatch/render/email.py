@@ -31,6 +31,7 @@ from pressdispatch.errors import NotFound, RenderError
 from pressdispatch.model import Release, Subscriber, Tier, Variant
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
+from pressdispatch.render.markdown import plain_text
 from pressdispatch.tokens import Signer
 
 _SLOT = re.compile(r"@@pd-([a-z]+)@@")
@@ -259,7 +260,7 @@ class EmailRenderer:
             "release": release,
             "t": translation,
             "body_html": Markup(translation.body_html),  # noqa: S704 - sanitised by nh3 on load
-            "body_text": translation.body_markdown.strip(),
+            "body_text": plain_text(translation.body_markdown),
             "lang": lang,
             "dir": i18n.text_direction(lang),
             "language_name": i18n.language_name(lang),

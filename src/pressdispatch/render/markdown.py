@@ -7,6 +7,7 @@ embedded frame did not make it into the email.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
@@ -55,6 +56,26 @@ def render_markdown(body: str) -> tuple[str, list[Removal]]:
     removals = _unsafe_html(tokens)
     html = parser.renderer.render(tokens, parser.options, {})
     return sanitize_html(html), removals
+
+
+def plain_text(body: str) -> str:
+    """The body as written, for the text/plain part, without its raw HTML.
+
+    Markdown reads well as plain text; HTML tags do not, and the unsafe ones
+    must not reach a journalist in any part of the message.
+    """
+    lines = body.split("\n")
+    for token in _parser().parse(body):
+        if token.type == "html_block" and token.map:
+            for n in range(*token.map):
+                lines[n] = ""
+        elif token.type == "inline" and token.children and token.map:
+            for child in token.children:
+                if child.type == "html_inline":
+                    for n in range(*token.map):
+                        lines[n] = lines[n].replace(child.content, "")
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _unsafe_html(tokens: list[Token]) -> list[Removal]:

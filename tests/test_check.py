@@ -1,0 +1,122 @@
+"""`pressdispatch check` on a newsroom broken on purpose (tests/fixtures/broken/EXPECTED.md)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pressdispatch.cli import app
+from pressdispatch.config import load_settings
+from pressdispatch.content.newsroom import Newsroom, load_newsroom
+from pressdispatch.regions import load_regions
+
+from .conftest import FIXTURES, ROOT
+
+EXPECTED = {
+    ("releases/Bad_Id", None, "id"),
+    ("releases/bad-offset/release.toml", 3, "publish_at"),
+    ("releases/crlf-title/en.md", 3, "title"),
+    ("releases/embargo-after-publish/release.toml", 4, "embargo_send_at"),
+    ("releases/missing-title/fr.md", 1, "title"),
+    ("releases/no-offset/release.toml", 2, "publish_at"),
+    ("releases/original-missing/release.toml", 3, "original_language"),
+    ("releases/script-body/en.md", 9, "body"),
+    ("releases/script-body/en.md", 11, "body"),
+    ("releases/script-body/en.md", 13, "body"),
+    ("releases/unknown-language/xx.md", None, "language"),
+    ("releases/unknown-region/release.toml", 4, "regions"),
+    ("subscribers/errors.csv", 3, "email"),
+    ("subscribers/errors.csv", 4, "regions"),
+    ("subscribers/errors.csv", 5, "languages"),
+    ("subscribers/errors.csv", 6, "embargo"),
+    ("subscribers/errors.csv", 7, "email"),
+    ("subscribers/errors.csv", 8, "email"),
+}
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """A copy of the broken newsroom, so the test never writes into the repository."""
+    root = tmp_path / "broken"
+    shutil.copytree(FIXTURES / "broken", root)
+    config = root / "config.toml"
+    text = config.read_text(encoding="utf-8").replace("../../../templates", str(ROOT / "templates"))
+    config.write_text(
+        text.replace("../../../var/broken-fixtures", str(tmp_path / "var")), encoding="utf-8"
+    )
+    return root
+
+
+def load(root: Path) -> Newsroom:
+    return load_newsroom(load_settings(root / "config.toml"), load_regions())
+
+
+def test_every_defect_is_reported_with_path_line_and_field(broken: Path) -> None:
+    newsroom = load(broken)
+    found = {(p.path.relative_to(broken).as_posix(), p.line, p.field) for p in newsroom.problems}
+    assert found == EXPECTED
+
+
+def test_valid_parts_still_load(broken: Path) -> None:
+    newsroom = load(broken)
+    assert sorted(newsroom.releases) == ["script-body", "valid-release"]
+    assert newsroom.releases["valid-release"].languages == ("en", "fr")
+    people = {s.email: s for s in newsroom.subscribers}
+    assert sorted(people) == [
+        "amina.kone@example.com",
+        "helene.girard@example.com",
+        "marta.kowalska@example.net",
+        "pavel.novikov@example.net",
+        "tariq.hassan@example.com",
+    ]
+    assert people["pavel.novikov@example.net"].name == "Павел Новиков"  # BOM + ';' file read right
+    assert people["helene.girard@example.com"].languages == ("fr", "en")
+
+
+def test_a_journalist_listed_twice_is_merged(broken: Path) -> None:
+    marta = next(s for s in load(broken).subscribers if s.key == "marta.kowalska@example.net")
+    assert marta.name == "Marta Kowalska"
+    assert marta.languages == ("pl", "en", "de")
+    assert marta.regions == {"europe", "pl"}
+    assert marta.topics == frozenset()  # an empty cell means every topic, and wins
+    assert marta.embargo is True  # granted by the second row
+
+
+def test_unsafe_html_is_removed_and_the_text_survives(broken: Path) -> None:
+    html = load(broken).releases["script-body"].translations["en"].body_html
+    lowered = html.lower()
+    for gone in ("<script", "alert(1)", "onerror", "alert(2)", "<iframe"):
+        assert gone not in lowered
+    for kept in (
+        "This paragraph comes before the script and must survive.",
+        "and the sentence goes on after it.",
+        "Still here",
+        "This paragraph comes after the frame and must survive too.",
+    ):
+        assert kept in html
+
+
+def test_check_prints_problems_and_exits_1(broken: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(broken)
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "2 releases (2 ready), 5 journalists on 2 lists; 18 problems"
+    assert "releases/crlf-title/en.md:3: title: line breaks are not allowed" in result.stdout
+    assert "releases/unknown-language/xx.md: language: unknown language 'xx'" in result.stdout
+    assert all(re.match(r"^[\w/.-]+(:\d+)?: \w+: ", line) for line in lines[:-1])
+
+
+def test_unsafe_html_is_not_in_the_text_part_either(broken: Path) -> None:
+    runner = CliRunner()
+    config = str(broken / "config.toml")
+    result = runner.invoke(app, ["--config", config, "preview", "script-body", "--format", "text"])
+    assert result.exit_code == 0, result.output
+    assert "<script" not in result.stdout
+    assert "onerror" not in result.stdout
+    assert "<iframe" not in result.stdout
+    assert "This paragraph comes after the frame and must survive too." in result.stdout
