@@ -233,19 +233,16 @@ def plan_command(
         }
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table(title=f"{release.id}: {len(pairs)} recipients", title_justify="left")
-    for column in ("email", "name", "outlet", "language", "tier", "sends at"):
-        table.add_column(column)
+    title = f"{release.id}: {len(pairs)} recipients (times in {settings.newsroom.timezone})"
+    table = Table(title=title, title_justify="left")
+    table.add_column("email", no_wrap=True)  # an address cut short is useless
+    table.add_column("journalist")
+    table.add_column("variant", no_wrap=True)
+    table.add_column("sends at", no_wrap=True)
     for subscriber, variant in pairs:
-        when = i18n.format_datetime(release.send_at(variant.tier), "en", zone)
-        table.add_row(
-            subscriber.email,
-            subscriber.name,
-            subscriber.outlet,
-            variant.language,
-            variant.tier.value,
-            when,
-        )
+        when = release.send_at(variant.tier).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        who = "\n".join(part for part in (subscriber.name, subscriber.outlet) if part)
+        table.add_row(subscriber.email, who, f"{variant.language} {variant.tier.value}", when)
     out.print(table)
     for variant, n in sorted(counts.items(), key=lambda item: (item[0].language, item[0].tier)):
         out.print(f"  {variant.language} {variant.tier.value}: {n}", markup=False)

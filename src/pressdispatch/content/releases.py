@@ -13,6 +13,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pressdispatch.config import validation_problems
@@ -53,6 +54,16 @@ class ContactFields(_Strict):
     @classmethod
     def _single_line(cls, value: str) -> str:
         return _one_line(value, "contact")
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"{value!r} is not a valid address: {exc}") from None
 
 
 class ReleaseFields(_Strict):
