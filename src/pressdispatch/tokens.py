@@ -65,7 +65,8 @@ class Signer:
         if len(parts) != 3:
             raise TokenError("malformed link")
         encoded, issued, mac = parts
-        if not hmac.compare_digest(mac, self._mac(purpose, encoded, issued)):
+        expected = self._mac(purpose, encoded, issued)
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), expected.encode()):
             raise TokenError("this link is not valid")
         try:
             subject = _unb64(encoded).decode()

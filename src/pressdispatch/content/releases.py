@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -74,6 +74,17 @@ class ReleaseFields(_Strict):
     regions: list[str] = Field(default_factory=lambda: ["world"])
     topics: list[str] = Field(default_factory=list)
     contacts: list[ContactFields] = Field(default_factory=list)
+
+    @field_validator("publish_at", "embargo_send_at", mode="before")
+    @classmethod
+    def _toml_datetime(cls, value: object) -> object:
+        # A quoted time or a number is almost always a mistake; TOML has real date-times.
+        if value is not None and not isinstance(value, datetime):
+            raise ValueError(
+                "write a TOML date-time without quotes, "
+                f"e.g. 2026-12-01T10:00:00+01:00 (got {value!r})"
+            )
+        return value
 
     @field_validator("topics")
     @classmethod
@@ -170,7 +181,11 @@ def load_release(
         translation, found, ok = _load_translation(path, languages)
         problems.extend(found)
         fatal = fatal or not ok
-        if translation is not None:
+        if translation is not None and translation.language in translations:
+            message = f"a second file for {translation.language!r}: keep one <lang>.md per language"
+            problems.append(Problem(path, None, "language", message))
+            fatal = True
+        elif translation is not None:
             translations[translation.language] = translation
 
     if fields is None or any(p.path == meta_path for p in problems):

@@ -84,9 +84,13 @@ def _unsafe_html(tokens: list[Token]) -> list[Removal]:
         if token.type == "html_block" and token.map:
             removals.extend(_scan(token.content, token.map[0]))
         elif token.type == "inline" and token.children and token.map:
+            position = 0  # where to look next, so repeated tags get their own lines
             for child in token.children:
                 if child.type == "html_inline":
-                    removals.extend(_scan(child.content, token.map[0]))
+                    found = token.content.find(child.content, position)
+                    position = found + len(child.content) if found >= 0 else position
+                    line = token.map[0] + token.content.count("\n", 0, max(found, 0))
+                    removals.extend(_scan(child.content, line))
     return removals
 
 
@@ -101,6 +105,9 @@ class _Scanner(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[tuple[int, str]] = []
+
+    def handle_comment(self, data: str) -> None:
+        self.found.append((self.getpos()[0], "HTML comment removed"))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         line = self.getpos()[0]
