@@ -187,6 +187,41 @@ class Web(_Section):
 class Scheduler(_Section):
     scan_interval: Duration = timedelta(seconds=15)
     max_lateness: Duration = timedelta(hours=24)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    lease: Duration = timedelta(minutes=5)
+    retry_initial: Duration = timedelta(minutes=1)
+    retry_max: Duration = timedelta(hours=1)
+
+
+class Dkim(_Section):
+    """DKIM signing; off unless ``domain`` is set."""
+
+    domain: str = ""
+    selector: str = ""
+    private_key_file: Path = Path()
+    headers: tuple[str, ...] = (
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Reply-To",
+        "Content-Type",
+        "MIME-Version",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Dkim:
+        if self.domain and (not self.selector or self.private_key_file == Path()):
+            raise ValueError("with domain set, selector and private_key_file are required")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.domain)
 
 
 def _env_name(value: str) -> str:
@@ -205,6 +240,7 @@ class Settings(_Section):
     smtp: Smtp = Smtp()
     web: Web = Web()
     scheduler: Scheduler = Scheduler()
+    dkim: Dkim = Dkim()
     config_path: Path = Path("config.toml")
 
     def secret(self, env_name: str) -> str | None:
@@ -246,8 +282,11 @@ def _resolve(settings: Settings, config_path: Path) -> Settings:
         data=absolute(settings.paths.data),
     )
     database = Database(url=_resolve_sqlite(settings.database.url, base))
+    dkim = settings.dkim
+    if dkim.enabled:
+        dkim = dkim.model_copy(update={"private_key_file": absolute(dkim.private_key_file)})
     return settings.model_copy(
-        update={"paths": paths, "database": database, "config_path": config_path}
+        update={"paths": paths, "database": database, "dkim": dkim, "config_path": config_path}
     )
 
 

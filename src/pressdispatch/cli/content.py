@@ -1,23 +1,22 @@
-"""The `pressdispatch` command: parse arguments, build the parts, call the pipeline."""
+"""check, preview, plan: the newsroom's files as a press officer sees them."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from email_validator import EmailNotValidError, validate_email
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from pressdispatch.cli import State, app, fail, out
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import Newsroom, load_newsroom
 from pressdispatch.errors import PressDispatchError, Problem
@@ -25,51 +24,10 @@ from pressdispatch.matching import choose_variant, plan
 from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
 from pressdispatch.regions import RegionTree, load_regions
 from pressdispatch.render import i18n
-from pressdispatch.render.email import EmailRenderer, Recipient
-from pressdispatch.tokens import Signer, load_signing_key
-
-app = typer.Typer(
-    help="pressdispatch: press releases to journalists by region and language, on time, once each.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from pressdispatch.render.email import Recipient
+from pressdispatch.runtime import renderer_for
 
 SAMPLE_RECIPIENT = Recipient("journalist@example.org", "Alex Example")
-
-
-@dataclass
-class State:
-    config: Path
-
-    def settings(self) -> Settings:
-        try:
-            return load_settings(self.config)
-        except PressDispatchError as exc:
-            fail(str(exc))
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-@app.callback()
-def root(
-    ctx: typer.Context,
-    config: Annotated[
-        Path,
-        typer.Option("--config", "-c", envvar="PRESSDISPATCH_CONFIG", help="Path to config.toml."),
-    ] = Path("config.toml"),
-) -> None:
-    ctx.obj = State(config)
-
-
-def _renderer(settings: Settings, regions: RegionTree) -> EmailRenderer:
-    key = load_signing_key(settings.secret(settings.web.signing_key_env), settings.paths.data)
-    return EmailRenderer(settings.newsroom, settings.paths.templates, Signer(key), regions)
 
 
 @app.command()
@@ -104,7 +62,7 @@ def _template_problems(
     settings: Settings, regions: RegionTree, newsroom: Newsroom
 ) -> list[Problem]:
     """Render every variant of every release once, so a broken template shows up now."""
-    renderer = _renderer(settings, regions)
+    renderer = renderer_for(settings, regions)
     problems: list[Problem] = []
     for release in newsroom.releases.values():
         for language in release.languages:
@@ -175,7 +133,7 @@ def preview(
         fail(f"release {release_id!r} has no embargo_send_at: there is no embargoed copy")
     tier = Tier.EMBARGOED if embargo else Tier.PUBLIC
     try:
-        data = _renderer(settings, regions).render(release, Variant(language, tier), recipient)
+        data = renderer_for(settings, regions).render(release, Variant(language, tier), recipient)
     except PressDispatchError as exc:
         fail(str(exc))
     if fmt is Format.eml:
@@ -275,7 +233,3 @@ def _address(value: str) -> str:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         fail(f"--to: {value!r} is not a valid address: {exc}", 2)
-
-
-def main() -> None:
-    app()

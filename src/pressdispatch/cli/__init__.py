@@ -1,0 +1,64 @@
+"""The `pressdispatch` command: parse arguments, build the parts, call the pipeline.
+
+Each submodule registers its commands on ``app``: content (check, preview,
+plan), dispatch (run, worker, send, cancel, retry, send-test), status, db.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from pressdispatch.config import Settings, load_settings
+from pressdispatch.errors import PressDispatchError
+
+app = typer.Typer(
+    help="pressdispatch: press releases to journalists by region and language, on time, once each.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    config: Path
+
+    def settings(self) -> Settings:
+        try:
+            return load_settings(self.config)
+        except PressDispatchError as exc:
+            fail(str(exc))
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", envvar="PRESSDISPATCH_CONFIG", help="Path to config.toml."),
+    ] = Path("config.toml"),
+) -> None:
+    ctx.obj = State(config)
+
+
+def main() -> None:
+    app()
+
+
+# Registration order is the order of `pressdispatch --help`.
+from pressdispatch.cli import content, database, dispatch, status  # noqa: E402
+
+__all__ = ["app", "content", "database", "dispatch", "main", "status"]

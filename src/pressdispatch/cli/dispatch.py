@@ -1,0 +1,324 @@
+"""run, worker, send, cancel, retry, send-test: the service and the press officer's levers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from email_validator import EmailNotValidError, validate_email
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from pressdispatch import pipeline
+from pressdispatch.cli import State, app, err, fail, out
+from pressdispatch.config import Settings
+from pressdispatch.content.newsroom import load_newsroom
+from pressdispatch.dispatch.engine import Engine, RunStats, utc_now
+from pressdispatch.dispatch.transport import Envelope, Status
+from pressdispatch.errors import PressDispatchError
+from pressdispatch.model import Tier, Variant
+from pressdispatch.regions import load_regions
+from pressdispatch.render import i18n
+from pressdispatch.render.email import Recipient
+from pressdispatch.runtime import Runtime, make_transport, open_runtime, renderer_for
+from pressdispatch.schedule import Scheduler
+
+log = logging.getLogger("pressdispatch")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """The service: scan the files, send each release on time (scheduler + engine)."""
+    settings = ctx.obj.settings()
+    _logging(verbose)
+    code = asyncio.run(_once(settings) if once else _serve(settings, scheduler=True))
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Only the engine: send what others have queued (several workers can share PostgreSQL)."""
+    settings = ctx.obj.settings()
+    _logging(verbose)
+    raise typer.Exit(asyncio.run(_serve(settings, scheduler=False)))
+
+
+@contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(settings: Settings, *, scheduler: bool) -> int:
+    rt = await _runtime(settings)
+    transport = make_transport(settings)
+    engine = Engine(rt.ledger, rt.catalog, transport, rt.renderer, rt.engine_settings())
+
+    async def tick():  # type: ignore[no-untyped-def]
+        report = await pipeline.tick(rt, utc_now())
+        for due in report.late:
+            log.warning(
+                "%s is overdue (%s copy): start it with `pressdispatch send %s`",
+                due.release_id,
+                due.tier.value,
+                due.release_id,
+            )
+        engine.wakeup.set()
+        return await rt.catalog.next_time(utc_now())
+
+    clock = Scheduler(tick, settings.scheduler.scan_interval, utc_now) if scheduler else None
+    stop = asyncio.Event()
+    try:
+        with _stop_on_signals(stop):
+            if clock is not None:
+                clock.start()
+            log.info(
+                "pressdispatch %s started (%s transport)",
+                "service" if scheduler else "worker",
+                settings.transport.kind,
+            )
+            await engine.run(stop)
+    finally:
+        if clock is not None:
+            clock.shutdown()
+        await transport.close()
+        await rt.close()
+    log.info("stopped: %s", dict(engine.stats.outcomes))
+    return 0
+
+
+async def _once(settings: Settings) -> int:
+    rt = await _runtime(settings)
+    transport = make_transport(settings)
+    try:
+        report = await pipeline.tick(rt, utc_now())
+        for problem in report.problems:
+            err.print(f"problem: {problem}", markup=False)
+        for due in report.late:
+            err.print(
+                f"late: {due.release_id} ({due.tier.value} copy) is overdue by more than "
+                f"{settings.scheduler.max_lateness}; start it with "
+                f"`pressdispatch send {due.release_id}`",
+                markup=False,
+            )
+        stop = asyncio.Event()
+        with _stop_on_signals(stop), _progress(rt) as progress:
+            counts = await rt.ledger.counts()
+            pending = _pending(counts)
+            tasks = {rid: progress.add_task(rid, total=n) for rid, n in sorted(pending.items())}
+
+            def advance(release_id: str, _status: str) -> None:
+                if release_id in tasks:
+                    progress.advance(tasks[release_id])
+
+            engine = Engine(
+                rt.ledger,
+                rt.catalog,
+                transport,
+                rt.renderer,
+                rt.engine_settings(),
+                on_result=advance,
+            )
+            stats = await engine.run(stop, until_idle=True)
+    finally:
+        await transport.close()
+        await rt.close()
+    _summary(stats, report)
+    return 1 if stats.outcomes["failed"] else 0
+
+
+def _pending(counts: dict[tuple[str, str, str, str], int]) -> dict[str, int]:
+    pending: dict[str, int] = {}
+    for (release_id, status, _lang, _tier), n in counts.items():
+        if status in ("queued", "sending", "deferred"):
+            pending[release_id] = pending.get(release_id, 0) + n
+    return pending
+
+
+@contextmanager
+def _progress(rt: Runtime) -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=out,
+        disable=not out.is_terminal,
+        transient=False,
+    )
+    with progress:
+        yield progress
+
+
+def _summary(stats: RunStats, report: pipeline.TickReport) -> None:
+    for due, queued in report.started:
+        out.print(
+            f"{due.release_id}: {due.tier.value} copy queued for {queued} journalists", markup=False
+        )
+    releases = sorted({rid for rid, _ in stats.by_release})
+    for rid in releases:
+        parts = [
+            f"{stats.by_release[(rid, s)]} {s}"
+            for s in ("sent", "deferred", "failed")
+            if stats.by_release[(rid, s)]
+        ]
+        out.print(f"{rid}: {', '.join(parts)}", markup=False)
+    total = stats.outcomes
+    out.print(
+        f"{total['sent']} sent, {total['deferred']} deferred, {total['failed']} failed",
+        markup=False,
+    )
+
+
+async def _runtime(settings: Settings) -> Runtime:
+    try:
+        return await open_runtime(settings)
+    except PressDispatchError as exc:
+        fail(str(exc))
+
+
+def _lever(ctx: typer.Context, release_id: str) -> tuple[Settings, Runtime]:
+    state: State = ctx.obj
+    settings = state.settings()
+    rt = asyncio.run(_runtime(settings))
+    return settings, rt
+
+
+@app.command()
+def send(ctx: typer.Context, release_id: str) -> None:
+    """Start a release whose time has passed but which was not sent (overdue, or missed)."""
+
+    async def go() -> None:
+        settings = ctx.obj.settings()
+        rt = await _runtime(settings)
+        try:
+            now = utc_now()
+            await pipeline.sync_files(rt, now, pipeline.TickReport())
+            rows = await rt.catalog.rows(release_id)
+            if not rows:
+                fail(f"no release {release_id!r}")
+            row = rows[0]
+            first = row["embargo_send_at"] or row["publish_at"]
+            if first > now:
+                fail(
+                    f"{release_id} is scheduled for {first.isoformat()}: it starts by itself "
+                    "then (edit publish_at to send it earlier)"
+                )
+            if row["status"] != "ready" or row["cancelled_at"] is not None:
+                fail(f"{release_id} is {'cancelled' if row['cancelled_at'] else row['status']}")
+            await rt.catalog.request_send(release_id, now)
+            out.print(
+                f"{release_id}: will be sent by the running service, or now with "
+                "`pressdispatch run --once`",
+                markup=False,
+            )
+        finally:
+            await rt.close()
+
+    asyncio.run(go())
+
+
+@app.command()
+def cancel(ctx: typer.Context, release_id: str) -> None:
+    """Stop everything not yet sent of a release. Messages already sent stay sent."""
+
+    async def go() -> None:
+        rt = await _runtime(ctx.obj.settings())
+        try:
+            if not await rt.catalog.rows(release_id):
+                await pipeline.sync_files(rt, utc_now(), pipeline.TickReport())
+                if not await rt.catalog.rows(release_id):
+                    fail(f"no release {release_id!r}")
+            stopped = await rt.catalog.cancel(release_id, utc_now())
+            out.print(
+                f"{release_id}: cancelled; {stopped} pending deliveries stopped", markup=False
+            )
+        finally:
+            await rt.close()
+
+    asyncio.run(go())
+
+
+@app.command()
+def retry(ctx: typer.Context, release_id: str) -> None:
+    """Put a release's failed and deferred deliveries back in the queue, due now."""
+
+    async def go() -> None:
+        rt = await _runtime(ctx.obj.settings())
+        try:
+            again = await rt.ledger.retry(release_id, utc_now())
+            out.print(f"{release_id}: {again} deliveries queued again", markup=False)
+        finally:
+            await rt.close()
+
+    asyncio.run(go())
+
+
+@app.command("send-test")
+def send_test(
+    ctx: typer.Context,
+    release_id: str,
+    to: Annotated[str, typer.Option("--to", help="Where to send the test.")],
+    lang: Annotated[str | None, typer.Option("--lang")] = None,
+    embargo: Annotated[bool, typer.Option("--embargo")] = False,
+) -> None:
+    """Send one copy to an address now, outside the ledger (it does not count as sent)."""
+    settings = ctx.obj.settings()
+    regions = load_regions()
+    release = load_newsroom(settings, regions, subscribers=False).releases.get(release_id)
+    if release is None:
+        fail(f"no valid release {release_id!r} (run `pressdispatch check`)")
+    try:
+        address = validate_email(to, check_deliverability=False).normalized
+        language = i18n.normalize_language(lang) if lang else release.original_language
+    except (EmailNotValidError, PressDispatchError) as exc:
+        fail(str(exc), 2)
+    if language not in release.translations:
+        fail(f"{release_id} has no {language!r} version")
+    if embargo and release.embargo_send_at is None:
+        fail(f"{release_id} has no embargoed copy")
+    prepared = renderer_for(settings, regions).prepare(
+        release, Variant(language, Tier.EMBARGOED if embargo else Tier.PUBLIC)
+    )
+    message = prepared.personalise(Recipient(address), date=utc_now())
+    envelope = Envelope(
+        settings.newsroom.from_address, address, message, prepared.message_id(address), "send-test"
+    )
+
+    async def go() -> Status:
+        transport = make_transport(settings)
+        try:
+            outcome = await transport.send(envelope)
+        finally:
+            await transport.close()
+        out.print(
+            f"{outcome.status.value}: {outcome.code or ''} {outcome.reply}".strip(), markup=False
+        )
+        return outcome.status
+
+    if asyncio.run(go()) is not Status.SENT:
+        raise typer.Exit(1)

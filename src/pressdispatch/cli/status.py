@@ -1,0 +1,124 @@
+"""pressdispatch status [RELEASE_ID] [--json]: where every release stands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from pressdispatch.cli import State, app, fail, out
+from pressdispatch.config import Settings
+from pressdispatch.dispatch.engine import utc_now
+from pressdispatch.pipeline import TickReport, sync_files
+from pressdispatch.runtime import open_runtime
+from pressdispatch.status import ReleaseReport, report
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    release_id: Annotated[str | None, typer.Argument(help="One release (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Per release: scheduled times, deliveries by status, language and tier, last errors."""
+    state: State = ctx.obj
+    settings = state.settings()
+    reports, problems = asyncio.run(_collect(settings, release_id))
+    if release_id is not None and not reports:
+        fail(f"no release {release_id!r} in the store")
+    if as_json:
+        document = {"releases": [_as_json(r, settings) for r in reports], "problems": problems}
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    for problem in problems:
+        out.print(f"problem: {problem}", markup=False)
+    for r in reports:
+        _print(r, settings)
+
+
+async def _collect(
+    settings: Settings, release_id: str | None
+) -> tuple[list[ReleaseReport], list[str]]:
+    rt = await open_runtime(settings)
+    try:
+        now = utc_now()
+        tick = TickReport()
+        await sync_files(rt, now, tick)  # so status reflects the files as they are now
+        counts = await rt.ledger.counts(release_id)
+        reports = []
+        for row in await rt.catalog.rows(release_id):
+            errors = await rt.ledger.last_errors(row["id"])
+            reports.append(report(row, counts, errors, now, settings.scheduler.max_lateness))
+        return reports, [str(p) for p in tick.problems]
+    finally:
+        await rt.close()
+
+
+def _when(moment: datetime | None, settings: Settings) -> str:
+    if moment is None:
+        return "-"
+    local = moment.astimezone(settings.newsroom.zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({settings.newsroom.timezone})"
+
+
+def _print(r: ReleaseReport, settings: Settings) -> None:
+    flags = " [files changed after dispatch started: not applied]" if r.changed else ""
+    out.print(f"[bold]{r.id}[/]: {r.state}{flags}")
+    out.print(f"  publish at {_when(r.publish_at, settings)}", markup=False)
+    if r.embargo_send_at is not None:
+        out.print(f"  embargoed copies at {_when(r.embargo_send_at, settings)}", markup=False)
+    if r.state == "late":
+        out.print(
+            f"  overdue by more than {settings.scheduler.max_lateness}: "
+            f"start it with `pressdispatch send {r.id}`",
+            markup=False,
+        )
+    if r.total:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(r.by_status.items()))
+        out.print(f"  deliveries: {counts}", markup=False)
+        table = Table(show_edge=False, pad_edge=False, box=None)
+        for column in ("language", "tier", "status", "count"):
+            table.add_column(column)
+        for (language, tier, state), n in sorted(r.by_variant.items()):
+            table.add_row(language, tier, state, str(n))
+        out.print(table)
+    for error in r.errors:
+        code = error["last_code"] or ""
+        out.print(
+            f"  {error['status']}: {error['address']} (attempt {error['attempts']}) {code} "
+            f"{error['last_reply']}",
+            markup=False,
+        )
+
+
+def _as_json(r: ReleaseReport, settings: Settings) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "state": r.state,
+        "changed": r.changed,
+        "publish_at": r.publish_at.isoformat(),
+        "publish_at_local": _when(r.publish_at, settings),
+        "embargo_send_at": r.embargo_send_at.isoformat() if r.embargo_send_at else None,
+        "total": r.total,
+        "by_status": dict(r.by_status),
+        "by_variant": [
+            {"language": lang, "tier": tier, "status": state, "count": n}
+            for (lang, tier, state), n in sorted(r.by_variant.items())
+        ],
+        "errors": [
+            {
+                "address": e["address"],
+                "status": e["status"],
+                "attempts": e["attempts"],
+                "code": e["last_code"],
+                "reply": e["last_reply"],
+                "at": e["last_attempt_at"].isoformat() if e["last_attempt_at"] else None,
+            }
+            for e in r.errors
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Dispatch: plan who gets what, send it, record each outcome in the ledger."""

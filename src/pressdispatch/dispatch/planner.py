@@ -1,0 +1,53 @@
+"""Turn a due tier of a release into queued deliveries, streaming the journalists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pressdispatch.matching import choose_variant
+from pressdispatch.model import Tier
+from pressdispatch.regions import RegionTree
+from pressdispatch.store.catalog import Catalog
+from pressdispatch.store.directory import Directory
+from pressdispatch.store.ledger import Ledger, Planned
+
+MessageId = Callable[[str, str, str], str]  # (release id, language, address) -> Message-ID
+
+
+async def plan_tier(
+    release_id: str,
+    tier: Tier,
+    now: datetime,
+    *,
+    catalog: Catalog,
+    directory: Directory,
+    ledger: Ledger,
+    regions: RegionTree,
+    message_id: MessageId,
+) -> int:
+    """Queue this tier's recipients; returns how many were newly queued.
+
+    Safe to repeat: a journalist already in the ledger for this release (say,
+    with the embargoed copy) is skipped, so a crash while planning is repaired
+    by planning again. The tier is marked started only once all are queued.
+    """
+    release = await catalog.freeze(release_id, now)
+    queued = 0
+    async for people in directory.mailable():
+        rows: list[Planned] = []
+        for person in people:
+            variant = choose_variant(release, person.subscriber, regions)
+            if variant is None or (tier is Tier.EMBARGOED and variant.tier is not Tier.EMBARGOED):
+                continue
+            rows.append(
+                Planned(
+                    person.id,
+                    variant.language,
+                    tier,  # at publication, cleared journalists not yet served get the public copy
+                    message_id(release.id, variant.language, person.subscriber.email),
+                )
+            )
+        queued += await ledger.plan(release.id, rows, now)
+    await catalog.mark_started(release_id, tier, now)
+    return queued

@@ -1,0 +1,45 @@
+"""The transport boundary: hand one message to the outside world, say what happened.
+
+A transport never raises for a delivery problem: every outcome, including a
+timeout or a dropped connection, comes back as a :class:`Outcome` the engine
+records in the ledger. Exceptions are for bugs and for closing down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class Status(StrEnum):
+    SENT = "sent"  # the server accepted it (2xx), or it is in the outbox
+    DEFERRED = "deferred"  # try again later: 4xx, timeout, disconnect
+    FAILED = "failed"  # permanent: 5xx
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message for one recipient."""
+
+    sender: str  # envelope MAIL FROM (bare address)
+    recipient: str  # envelope RCPT TO (bare address)
+    message: bytes  # complete RFC 5322 message, CRLF line endings
+    message_id: str  # "<...@domain>", as in the Message-ID header
+    release_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Status
+    code: int | None = None  # SMTP reply code, when there was one
+    reply: str = ""  # the server's words, or what went wrong
+    bounce: bool = False  # the recipient address itself was refused for good (550/551/553)
+
+
+class Transport(Protocol):
+    """Send messages; safe to call ``send`` from many tasks at once."""
+
+    async def send(self, envelope: Envelope) -> Outcome: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,80 @@
+"""What happens to a release, in order: files → store → due tiers → planned deliveries.
+
+Sending is the engine's job (dispatch/engine.py); this module only decides
+what is due and queues it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pressdispatch.content.newsroom import load_newsroom
+from pressdispatch.content.subscribers import load_subscribers
+from pressdispatch.dispatch.planner import plan_tier
+from pressdispatch.errors import Problem
+from pressdispatch.runtime import Runtime
+from pressdispatch.store.catalog import DueTier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    problems: list[Problem] = field(default_factory=list)
+    changed_releases: list[str] = field(default_factory=list)
+    subscribers_changed: int = 0
+    started: list[tuple[DueTier, int]] = field(default_factory=list)
+    late: list[DueTier] = field(default_factory=list)
+
+
+async def tick(rt: Runtime, now: datetime) -> TickReport:
+    """One scan: sync the files into the store, then queue every tier whose time has come."""
+    report = TickReport()
+    await sync_files(rt, now, report)
+    await start_due(rt, now, report)
+    return report
+
+
+async def sync_files(rt: Runtime, now: datetime, report: TickReport) -> None:
+    newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False)
+    report.problems.extend(newsroom.release_problems)
+    report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
+    fingerprint = folder_fingerprint(rt.settings.paths.subscribers)
+    if fingerprint != await rt.directory.fingerprint():
+        people, problems = load_subscribers(rt.settings.paths.subscribers, rt.regions)
+        report.problems.extend(problems)
+        report.subscribers_changed = await rt.directory.sync(people, fingerprint, now)
+    for problem in report.problems:
+        log.warning("%s", problem)
+
+
+async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
+    for due in await rt.catalog.due(now, rt.settings.scheduler.max_lateness):
+        if due.late:
+            report.late.append(due)
+            continue
+        queued = await plan_tier(
+            due.release_id,
+            due.tier,
+            now,
+            catalog=rt.catalog,
+            directory=rt.directory,
+            ledger=rt.ledger,
+            regions=rt.regions,
+            message_id=rt.message_id,
+        )
+        log.info("%s: %s copy queued for %d journalists", due.release_id, due.tier.value, queued)
+        report.started.append((due, queued))
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Changes whenever a list file is added, removed or edited."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

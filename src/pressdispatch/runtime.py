@@ -1,0 +1,83 @@
+"""Build the running parts from Settings: store, renderer, transport. Used by the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pressdispatch.config import Settings
+from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
+from pressdispatch.dispatch.engine import EngineSettings
+from pressdispatch.dispatch.outbox import OutboxTransport
+from pressdispatch.dispatch.smtp import SmtpTransport
+from pressdispatch.dispatch.transport import Transport
+from pressdispatch.regions import RegionTree, load_regions
+from pressdispatch.render import headers
+from pressdispatch.render.email import EmailRenderer
+from pressdispatch.store.catalog import Catalog
+from pressdispatch.store.db import Database, open_database
+from pressdispatch.store.directory import Directory
+from pressdispatch.store.ledger import Ledger
+from pressdispatch.store.migrate import upgrade
+from pressdispatch.tokens import Signer, load_signing_key
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    regions: RegionTree
+    db: Database
+    catalog: Catalog
+    directory: Directory
+    ledger: Ledger
+    renderer: EmailRenderer
+
+    def message_id(self, release_id: str, language: str, address: str) -> str:
+        return headers.message_id(release_id, language, address, self.settings.newsroom.domain)
+
+    def engine_settings(self) -> EngineSettings:
+        s = self.settings
+        return EngineSettings(
+            sender=s.newsroom.from_address,
+            concurrency=s.smtp.concurrency,
+            batch_size=s.scheduler.batch_size,
+            lease=s.scheduler.lease,
+            retry_initial=s.scheduler.retry_initial,
+            retry_max=s.scheduler.retry_max,
+            max_retry_age=s.smtp.max_retry_age,
+        )
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def renderer_for(settings: Settings, regions: RegionTree) -> EmailRenderer:
+    key = load_signing_key(settings.secret(settings.web.signing_key_env), settings.paths.data)
+    return EmailRenderer(settings.newsroom, settings.paths.templates, Signer(key), regions)
+
+
+async def open_runtime(settings: Settings) -> Runtime:
+    """Migrate the database to the current schema, then connect."""
+    await upgrade(settings.database.url)
+    db = open_database(settings.database.url)
+    regions = load_regions()
+    return Runtime(
+        settings,
+        regions,
+        db,
+        Catalog(db),
+        Directory(db),
+        Ledger(db),
+        renderer_for(settings, regions),
+    )
+
+
+def make_transport(settings: Settings) -> Transport:
+    transport: Transport
+    if settings.transport.kind == "smtp":
+        password = settings.secret(settings.smtp.password_env)
+        transport = SmtpTransport(settings.smtp, password)
+    else:
+        transport = OutboxTransport(settings.paths.data / "outbox")
+    if settings.dkim.enabled:
+        transport = SigningTransport(transport, DkimSigner(settings.dkim))
+    return transport

@@ -1,0 +1,224 @@
+"""Releases in the store: synced from the files, frozen when their dispatch starts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from pressdispatch.model import Release, ReleaseStatus, Tier
+from pressdispatch.store.codec import digest, release_from_json, release_to_json
+from pressdispatch.store.db import Database
+from pressdispatch.store.dialect import insert
+from pressdispatch.store.schema import deliveries, releases
+
+PENDING = ("queued", "deferred")
+
+
+@dataclass(frozen=True, slots=True)
+class DueTier:
+    release_id: str
+    tier: Tier
+    at: datetime  # when it was due
+    late: bool  # overdue beyond max_lateness and not started by hand
+
+
+class Catalog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def sync(self, loaded: Iterable[Release], now: datetime) -> list[str]:
+        """Bring the store in line with the release files; return ids that changed."""
+        changed: list[str] = []
+        seen: set[str] = set()
+        async with self.db.engine.begin() as conn:
+            existing = {
+                row.id: row
+                for row in await conn.execute(
+                    select(
+                        releases.c.id,
+                        releases.c.content_hash,
+                        releases.c.frozen_hash,
+                        releases.c.present,
+                        releases.c.cancelled_at,
+                    )
+                )
+            }
+            for release in loaded:
+                seen.add(release.id)
+                content = release_to_json(release)
+                content_hash = digest(content)
+                row = existing.get(release.id)
+                values: dict[str, Any] = {
+                    "content": content,
+                    "content_hash": content_hash,
+                    "status": release.status.value,
+                    "present": True,
+                    "updated_at": now,
+                }
+                if row is None or row.frozen_hash is None:
+                    # Times only move until the dispatch starts; after that they are frozen.
+                    values |= {
+                        "publish_at": release.publish_at,
+                        "embargo_send_at": release.embargo_send_at,
+                    }
+                if row is None:
+                    await conn.execute(releases.insert().values(id=release.id, **values))
+                    changed.append(release.id)
+                elif row.content_hash != content_hash or not row.present:
+                    await conn.execute(
+                        update(releases).where(releases.c.id == release.id).values(**values)
+                    )
+                    changed.append(release.id)
+                if release.status is ReleaseStatus.CANCELLED and (
+                    row is None or row.cancelled_at is None
+                ):
+                    await _cancel(conn, release.id, now)
+            gone = [rid for rid, row in existing.items() if rid not in seen and row.present]
+            if gone:
+                await conn.execute(
+                    update(releases)
+                    .where(releases.c.id.in_(gone))
+                    .values(present=False, updated_at=now)
+                )
+        return changed
+
+    async def due(self, now: datetime, max_lateness: timedelta) -> list[DueTier]:
+        """Tiers whose time has come and whose recipients are not yet planned."""
+        r = releases.c
+        sendable = and_(
+            r.status == ReleaseStatus.READY.value,
+            r.cancelled_at.is_(None),
+            or_(r.present.is_(True), r.frozen_hash.is_not(None)),
+        )
+        query = select(
+            r.id,
+            r.publish_at,
+            r.embargo_send_at,
+            r.embargo_started_at,
+            r.public_started_at,
+            r.send_requested_at,
+        ).where(
+            sendable,
+            or_(
+                and_(r.public_started_at.is_(None), r.publish_at <= now),
+                and_(r.embargo_started_at.is_(None), r.embargo_send_at <= now, r.publish_at > now),
+            ),
+        )
+        result: list[DueTier] = []
+        async with self.db.engine.connect() as conn:
+            for row in await conn.execute(query):
+                forced = row.send_requested_at is not None
+                if row.public_started_at is None and row.publish_at <= now:
+                    tier, at = Tier.PUBLIC, row.publish_at
+                else:
+                    tier, at = Tier.EMBARGOED, row.embargo_send_at
+                result.append(DueTier(row.id, tier, at, not forced and now - at > max_lateness))
+        return result
+
+    async def next_time(self, now: datetime) -> datetime | None:
+        """The next embargo or publication time still to come (for the scheduler's one-off job)."""
+        r = releases.c
+        ready = and_(r.status == ReleaseStatus.READY.value, r.cancelled_at.is_(None))
+        embargo = select(func.min(r.embargo_send_at)).where(
+            ready, r.embargo_started_at.is_(None), r.embargo_send_at > now
+        )
+        public = select(func.min(r.publish_at)).where(
+            ready, r.public_started_at.is_(None), r.publish_at > now
+        )
+        async with self.db.engine.connect() as conn:
+            times = [await conn.scalar(embargo), await conn.scalar(public)]
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
+    async def freeze(self, release_id: str, now: datetime) -> Release:
+        """Fix the text being sent; later edits to the files are reported, not applied."""
+        r = releases.c
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(releases)
+                .where(r.id == release_id, r.frozen_hash.is_(None))
+                .values(frozen_hash=r.content_hash, frozen_content=r.content, updated_at=now)
+            )
+            content = await conn.scalar(select(r.frozen_content).where(r.id == release_id))
+        assert content is not None
+        return release_from_json(content)
+
+    async def mark_started(self, release_id: str, tier: Tier, now: datetime) -> None:
+        column = "embargo_started_at" if tier is Tier.EMBARGOED else "public_started_at"
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(releases)
+                .where(releases.c.id == release_id, releases.c[column].is_(None))
+                .values({column: now, "updated_at": now})
+            )
+
+    async def snapshot(self, release_id: str) -> Release:
+        """The release as it is being sent (frozen), else as the files say now."""
+        r = releases.c
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(select(r.frozen_content, r.content).where(r.id == release_id))
+            ).one()
+        return release_from_json(row.frozen_content or row.content)
+
+    async def request_send(self, release_id: str, now: datetime) -> bool:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                update(releases)
+                .where(releases.c.id == release_id)
+                .values(send_requested_at=now, updated_at=now)
+            )
+        return result.rowcount == 1
+
+    async def cancel(self, release_id: str, now: datetime) -> int:
+        """Stop everything not yet sent; returns how many deliveries were cancelled."""
+        async with self.db.engine.begin() as conn:
+            return await _cancel(conn, release_id, now)
+
+    async def rows(self, release_id: str | None = None) -> list[dict[str, Any]]:
+        """Every release's scheduling columns (no content), by publication time."""
+        r = releases.c
+        query = select(
+            r.id,
+            r.status,
+            r.publish_at,
+            r.embargo_send_at,
+            r.present,
+            r.content_hash,
+            r.frozen_hash,
+            r.embargo_started_at,
+            r.public_started_at,
+            r.send_requested_at,
+            r.cancelled_at,
+        ).order_by(r.publish_at, r.id)
+        if release_id is not None:
+            query = query.where(r.id == release_id)
+        async with self.db.engine.connect() as conn:
+            return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+    async def ids(self) -> Sequence[str]:
+        async with self.db.engine.connect() as conn:
+            return list(
+                (await conn.scalars(select(releases.c.id).order_by(releases.c.publish_at))).all()
+            )
+
+
+async def _cancel(conn: Any, release_id: str, now: datetime) -> int:
+    await conn.execute(
+        update(releases)
+        .where(releases.c.id == release_id, releases.c.cancelled_at.is_(None))
+        .values(cancelled_at=now, updated_at=now)
+    )
+    result = await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.release_id == release_id, deliveries.c.status.in_(PENDING))
+        .values(status="cancelled", lease_until=None)
+    )
+    return int(result.rowcount)
+
+
+__all__ = ["Catalog", "DueTier", "insert"]

@@ -1,0 +1,82 @@
+"""Releases and subscribers to and from the store's columns. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pressdispatch.model import Contact, Release, ReleaseStatus, Subscriber, Translation
+
+
+def release_to_json(release: Release) -> str:
+    """A canonical JSON snapshot: equal releases give equal text (and hash)."""
+    document = {
+        "id": release.id,
+        "publish_at": release.publish_at.isoformat(),
+        "embargo_send_at": release.embargo_send_at.isoformat() if release.embargo_send_at else None,
+        "status": release.status.value,
+        "original_language": release.original_language,
+        "regions": list(release.regions),
+        "topics": list(release.topics),
+        "contacts": [[c.name, c.role, c.phone, c.email] for c in release.contacts],
+        "translations": [
+            [t.language, t.title, t.summary, t.dateline, t.body_markdown, t.body_html]
+            for t in release.translations.values()
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def release_from_json(text: str) -> Release:
+    data: dict[str, Any] = json.loads(text)
+    translations = {row[0]: Translation(*row) for row in data["translations"]}
+    return Release(
+        id=data["id"],
+        publish_at=datetime.fromisoformat(data["publish_at"]),
+        embargo_send_at=(
+            datetime.fromisoformat(data["embargo_send_at"]) if data["embargo_send_at"] else None
+        ),
+        status=ReleaseStatus(data["status"]),
+        original_language=data["original_language"],
+        translations=translations,
+        regions=tuple(data["regions"]),
+        topics=tuple(data["topics"]),
+        contacts=tuple(Contact(*row) for row in data["contacts"]),
+    )
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def subscriber_columns(subscriber: Subscriber) -> dict[str, Any]:
+    """The columns a subscriber list sets (never ``status``: an unsubscribe outlives a CSV)."""
+    columns: dict[str, Any] = {
+        "email": subscriber.key,
+        "address": subscriber.email,
+        "name": subscriber.name,
+        "outlet": subscriber.outlet,
+        "languages": " ".join(subscriber.languages),
+        "regions": " ".join(sorted(subscriber.regions)),
+        "topics": " ".join(sorted(subscriber.topics)),
+        "embargo": subscriber.embargo,
+        "lists": " ".join(subscriber.lists),
+    }
+    columns["row_hash"] = digest(json.dumps(columns, sort_keys=True, ensure_ascii=False))
+    return columns
+
+
+def subscriber_from_row(row: Mapping[str, Any]) -> Subscriber:
+    return Subscriber(
+        email=row["address"],
+        name=row["name"],
+        outlet=row["outlet"],
+        languages=tuple(row["languages"].split()),
+        regions=frozenset(row["regions"].split()),
+        topics=frozenset(row["topics"].split()),
+        embargo=bool(row["embargo"]),
+        lists=tuple(row["lists"].split()),
+    )

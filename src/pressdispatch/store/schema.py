@@ -1,0 +1,131 @@
+"""Every table, in one place. Migrations in ``migrations/versions`` create exactly this.
+
+Times are stored as naive UTC and handed out as aware UTC datetimes, so SQLite
+and PostgreSQL compare them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError("store times must be timezone-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite returns text when used in raw expressions
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("status", String(20), nullable=False),  # as the files say: ready, draft, cancelled
+    Column("publish_at", UtcDateTime, nullable=False),
+    Column("embargo_send_at", UtcDateTime),
+    Column("content_hash", String(64), nullable=False),  # of the files now
+    Column("content", Text, nullable=False),  # JSON snapshot of the files now
+    Column("present", Boolean, nullable=False, default=True),  # folder still exists
+    Column("frozen_hash", String(64)),  # of what is being sent, once dispatch starts
+    Column("frozen_content", Text),
+    Column("embargo_started_at", UtcDateTime),  # when the embargoed tier was planned
+    Column("public_started_at", UtcDateTime),  # when the public tier was planned
+    Column("send_requested_at", UtcDateTime),  # `pressdispatch send`: start even if late
+    Column("cancelled_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # lowercased: the identity
+    Column("address", String(320), nullable=False),  # as written, for the To header
+    Column("name", Text, nullable=False, default=""),
+    Column("outlet", Text, nullable=False, default=""),
+    Column("languages", Text, nullable=False, default=""),  # space-separated, preference order
+    Column("regions", Text, nullable=False, default=""),  # space-separated slugs; empty = all
+    Column("topics", Text, nullable=False, default=""),  # space-separated; empty = all
+    Column("embargo", Boolean, nullable=False, default=False),
+    Column("lists", Text, nullable=False, default=""),  # lists naming them now; empty = none
+    Column("source", String(20), nullable=False, default="csv"),
+    Column("status", String(20), nullable=False, default="active"),  # active/unsubscribed/bounced
+    Column("status_reason", Text, nullable=False, default=""),
+    Column("row_hash", String(64), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("release_id", String(200), ForeignKey("releases.id"), nullable=False),
+    Column("subscriber_id", Id, ForeignKey("subscribers.id"), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("tier", String(12), nullable=False),
+    Column("message_id", String(400), nullable=False),
+    Column("status", String(12), nullable=False),  # queued sending sent deferred failed cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", UtcDateTime, nullable=False),  # next attempt
+    Column("lease_until", UtcDateTime),  # while sending
+    Column("first_attempt_at", UtcDateTime),
+    Column("last_attempt_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Column("last_code", Integer),
+    Column("last_reply", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    # One row per journalist per release: a second send is impossible by construction.
+    UniqueConstraint("release_id", "subscriber_id"),
+    Index(None, "status", "due_at"),
+    Index(None, "release_id", "status"),
+)
+
+state = Table(
+    "state",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,203 @@
+"""Helpers for dispatch tests: a newsroom on disk, a store (SQLite or PostgreSQL), a run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import textwrap
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from pressdispatch.config import Settings, load_settings
+from pressdispatch.dispatch.engine import Engine, RunStats
+from pressdispatch.dispatch.transport import Transport
+from pressdispatch.pipeline import TickReport, tick
+from pressdispatch.runtime import Runtime, make_transport, open_runtime
+
+from .conftest import ROOT
+
+ADMIN_URL = os.environ.get(
+    "PRESSDISPATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(ADMIN_URL, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database, dropped afterwards."""
+    name = f"pressdispatch_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}"
+        return
+    if not postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL}")
+        pytest.skip("PostgreSQL is not running")
+    with postgres_database() as url:
+        yield url
+
+
+@dataclass
+class Newsroom:
+    root: Path
+    db_url: str
+
+    def write_config(self, **sections: Mapping[str, Any]) -> Path:
+        base: dict[str, dict[str, Any]] = {
+            "newsroom": {
+                "name": "Test Press Office",
+                "base_url": "https://press.example.org",
+                "timezone": "Europe/Paris",
+                "from": "Test Press Office <press@example.org>",
+                "reply_to": "media@example.org",
+                "languages": ["en", "fr", "ru", "ar", "es", "zh"],
+            },
+            "paths": {"templates": str(ROOT / "templates")},
+            "database": {"url": self.db_url},
+            "scheduler": {"retry_initial": "0.2s", "retry_max": "1s", "scan_interval": "1s"},
+        }
+        for name, values in sections.items():
+            base.setdefault(name, {}).update(values)
+        lines = []
+        for name, values in base.items():
+            lines.append(f"[{name}]")
+            lines.extend(f"{key} = {_toml(value)}" for key, value in values.items())
+            lines.append("")
+        path = self.root / "config.toml"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    def settings(self) -> Settings:
+        return load_settings(self.root / "config.toml")
+
+    def release(
+        self,
+        release_id: str,
+        *,
+        publish_at: datetime,
+        embargo_send_at: datetime | None = None,
+        languages: tuple[str, ...] = ("en", "fr"),
+        regions: tuple[str, ...] = ("world",),
+        topics: tuple[str, ...] = (),
+        status: str = "ready",
+        title: str = "Title",
+    ) -> Path:
+        folder = self.root / "releases" / release_id
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = [
+            f"publish_at = {publish_at.isoformat()}",
+            f'status = "{status}"',
+            f'original_language = "{languages[0]}"',
+            f"regions = {_toml(list(regions))}",
+            f"topics = {_toml(list(topics))}",
+        ]
+        if embargo_send_at is not None:
+            meta.append(f"embargo_send_at = {embargo_send_at.isoformat()}")
+        (folder / "release.toml").write_text("\n".join(meta) + "\n", encoding="utf-8")
+        for lang in languages:
+            text = f'+++\ntitle = "{title} ({lang})"\n+++\nBody of {release_id} in {lang}.\n'
+            (folder / f"{lang}.md").write_text(text, encoding="utf-8")
+        return folder
+
+    def subscribers(
+        self,
+        name: str,
+        rows: list[str],
+        header: str = "email,name,languages,regions,topics,embargo",
+    ) -> Path:
+        folder = self.root / "subscribers"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{name}.csv"
+        path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        return path
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def make_newsroom(root: Path, db_url: str) -> Newsroom:
+    (root / "releases").mkdir(parents=True, exist_ok=True)
+    (root / "subscribers").mkdir(exist_ok=True)
+    newsroom = Newsroom(root, db_url)
+    newsroom.write_config()
+    return newsroom
+
+
+def utc(offset_seconds: float = 0) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=offset_seconds)
+
+
+@asynccontextmanager
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = await open_runtime(settings)
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+async def run_once(
+    settings: Settings, *, now: datetime | None = None, transport: Transport | None = None
+) -> tuple[TickReport, RunStats]:
+    """What `pressdispatch run --once` does, in-process."""
+    offset = (now - utc()) if now is not None else timedelta(0)
+
+    def clock() -> datetime:  # time as the test says it is, still moving
+        return utc() + offset
+
+    async with runtime(settings) as rt:
+        report = await tick(rt, clock())
+        own = transport is None
+        transport = transport or make_transport(settings)
+        try:
+            engine = Engine(
+                rt.ledger, rt.catalog, transport, rt.renderer, rt.engine_settings(), clock=clock
+            )
+            stats = await engine.run(asyncio.Event(), until_idle=True)
+        finally:
+            if own:
+                await transport.close()
+        return report, stats
+
+
+def copy_sample(root: Path) -> None:
+    for name in ("releases", "subscribers", "templates"):
+        shutil.copytree(ROOT / name, root / name, dirs_exist_ok=True)
+
+
+def dedent(text: str) -> str:
+    return textwrap.dedent(text).strip() + "\n"

@@ -1,0 +1,517 @@
+"""The transports against a real SMTP server (aiosmtpd), a real folder and real RSA keys."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import dkim
+import pytest
+
+from pressdispatch.config import Dkim, Smtp
+from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
+from pressdispatch.dispatch.outbox import OutboxTransport
+from pressdispatch.dispatch.smtp import SmtpTransport
+from pressdispatch.dispatch.transport import Envelope, Outcome, Status
+from pressdispatch.errors import ConfigError
+
+from .smtpd import Fault, SmtpServer, _free_port, smtp_server
+
+SENDER = "press@example.org"
+
+
+def message(recipient: str, n: int = 0, *, message_id: str | None = None) -> bytes:
+    """Built like ours: CRLF, the usual headers, and a line that needs dot-stuffing."""
+    message_id = message_id or f"<r1.en.{n}@example.org>"
+    return (
+        f"From: Test Press Office <{SENDER}>\r\n"
+        f"To: {recipient}\r\n"
+        f"Subject: Release {n}\r\n"
+        "Date: Tue, 01 Dec 2026 10:00:00 +0100\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: text/plain; charset="utf-8"\r\n'
+        "\r\n"
+        f"Body of message {n}.\r\n"
+        ".a line that starts with a dot\r\n"
+        "  trailing spaces   \r\n"
+    ).encode()
+
+
+def envelope(recipient: str = "alice@example.com", n: int = 0, **kwargs: Any) -> Envelope:
+    data = message(recipient, n, **kwargs)
+    mid = email.message_from_bytes(data)["Message-ID"]
+    return Envelope(SENDER, recipient, data, mid, "2026-12-01-launch")
+
+
+def settings(server: SmtpServer, **overrides: Any) -> Smtp:
+    values: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "timeout": timedelta(seconds=5),
+    }
+    return Smtp(**(values | overrides))
+
+
+class Clock:
+    """Real time plus whatever the test skips ahead."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.skipped
+
+
+# --- SMTP: delivery and the connection pool ---------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_message_arrives_byte_identical() -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server), None)
+        env = envelope()
+        outcome = await transport.send(env)
+        await transport.close()
+    assert outcome.status is Status.SENT and outcome.code == 250
+    [received] = server.messages
+    assert received.data == env.message
+    assert received.mail_from == SENDER
+    assert received.rcpt_tos == ("alice@example.com",)
+    assert received.message_id == env.message_id
+
+
+@pytest.mark.asyncio
+async def test_connections_are_reused() -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server, concurrency=2), None)
+        envs = [envelope(f"user{n}@example.com", n) for n in range(20)]
+        outcomes = await asyncio.gather(*(transport.send(e) for e in envs))
+        await transport.close()
+    assert {o.status for o in outcomes} == {Status.SENT}
+    assert sorted(server.recipients()) == sorted(e.recipient for e in envs)
+    assert server.connections <= 2
+
+
+@pytest.mark.asyncio
+async def test_reconnects_after_the_server_hangs_up() -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server), None)
+        assert (await transport.send(envelope(n=1))).status is Status.SENT
+        server.drop_connections()
+        await asyncio.sleep(0.1)
+        assert (await transport.send(envelope(n=2))).status is Status.SENT
+        await transport.close()
+    assert server.connections == 2
+    assert len(server.messages) == 2
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.drop_mail(times=1), Fault("mail", "421 4.4.2 Idle too long, closing", times=1)],
+    ids=["hang-up", "421"],
+)
+@pytest.mark.asyncio
+async def test_a_pooled_connection_dead_at_mail_is_retried_once(fault: Fault) -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server), None)
+        assert (await transport.send(envelope(n=1))).status is Status.SENT
+        server.faults["*"] = fault  # the idle connection turns out to be dead
+        outcome = await transport.send(envelope(n=2))
+        await transport.close()
+    assert outcome.status is Status.SENT
+    assert server.connections == 2
+    assert len(server.messages) == 2
+    assert transport.current_rate is None  # a stale connection is not a request to slow down
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_connection_dead_at_mail_is_not_retried() -> None:
+    async with smtp_server({"*": Fault.drop_mail(times=1)}) as server:
+        transport = SmtpTransport(settings(server), None)
+        first = await transport.send(envelope(n=1))
+        second = await transport.send(envelope(n=2))
+        await transport.close()
+    assert first.status is Status.DEFERRED
+    assert "connection lost at MAIL" in first.reply
+    assert second.status is Status.SENT
+
+
+@pytest.mark.asyncio
+async def test_close_quits_and_can_be_called_twice() -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server), None)
+        await transport.send(envelope())
+        await transport.close()
+        await transport.close()
+        assert (await transport.send(envelope(n=2))).status is Status.SENT  # reconnects
+        await transport.close()
+    assert server.connections == 2
+
+
+# --- SMTP: what each reply means --------------------------------------------------------
+
+BOB = "bob@example.com"
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code", "bounce"),
+    [
+        (Fault.tempfail(), Status.DEFERRED, 451, False),
+        (Fault.user_unknown(), Status.FAILED, 550, True),
+        (Fault("rcpt", "551 5.1.6 User has moved"), Status.FAILED, 551, True),
+        (Fault("rcpt", "553 5.1.3 Bad address syntax"), Status.FAILED, 553, True),
+        (Fault("rcpt", "554 5.7.1 Relay denied"), Status.FAILED, 554, False),
+        (Fault.reject_data(), Status.FAILED, 554, False),
+        (Fault("data", "452 4.3.1 Insufficient storage"), Status.DEFERRED, 452, False),
+    ],
+    ids=["451-rcpt", "550-rcpt", "551-rcpt", "553-rcpt", "554-rcpt", "554-data", "452-data"],
+)
+@pytest.mark.asyncio
+async def test_reply_mapping(fault: Fault, status: Status, code: int, bounce: bool) -> None:
+    async with smtp_server({BOB: fault}) as server:
+        transport = SmtpTransport(settings(server), None)
+        outcome = await transport.send(envelope(BOB))
+        after = await transport.send(envelope(n=2))  # the connection survives a refusal
+        await transport.close()
+    assert (outcome.status, outcome.code, outcome.bounce) == (status, code, bounce)
+    assert outcome.reply == fault.reply.split(" ", 1)[1]
+    assert after.status is Status.SENT
+    assert server.connections == 1
+
+
+@pytest.mark.asyncio
+async def test_a_refused_sender_fails_without_bouncing_the_recipient() -> None:
+    async with smtp_server({SENDER: Fault("mail", "553 5.7.1 Sender not allowed")}) as server:
+        transport = SmtpTransport(settings(server), None)
+        outcome = await transport.send(envelope(BOB))
+        await transport.close()
+    assert (outcome.status, outcome.code, outcome.bounce) == (Status.FAILED, 553, False)
+
+
+@pytest.mark.asyncio
+async def test_a_temporary_failure_clears_on_the_next_attempt() -> None:
+    async with smtp_server({BOB: Fault.tempfail(times=1)}) as server:
+        transport = SmtpTransport(settings(server), None)
+        first = await transport.send(envelope(BOB))
+        second = await transport.send(envelope(BOB))
+        await transport.close()
+    assert (first.status, second.status) == (Status.DEFERRED, Status.SENT)
+
+
+@pytest.mark.asyncio
+async def test_a_hang_up_during_data_is_deferred() -> None:
+    async with smtp_server({BOB: Fault.drop_data()}) as server:
+        transport = SmtpTransport(settings(server), None)
+        outcome = await transport.send(envelope(BOB))
+        after = await transport.send(envelope(n=2))
+        await transport.close()
+    assert outcome.status is Status.DEFERRED
+    assert "connection lost at DATA" in outcome.reply
+    assert after.status is Status.SENT
+    assert server.connections == 2  # not retried: the server may have kept the message
+
+
+@pytest.mark.asyncio
+async def test_a_slow_server_is_deferred_after_the_timeout() -> None:
+    async with smtp_server({BOB: Fault.slow_data(3.0)}) as server:
+        transport = SmtpTransport(settings(server, timeout=timedelta(seconds=0.5)), None)
+        start = time.monotonic()
+        outcome = await transport.send(envelope(BOB))
+        elapsed = time.monotonic() - start
+        after = await transport.send(envelope(n=2))
+        await transport.close()
+    assert outcome == Outcome(Status.DEFERRED, reply="timed out after 0.5s")
+    assert 0.4 < elapsed < 1.5
+    assert after.status is Status.SENT
+    assert server.connections == 2  # the timed-out connection was thrown away
+
+
+@pytest.mark.asyncio
+async def test_an_unreachable_server_is_deferred() -> None:
+    transport = SmtpTransport(Smtp(host="127.0.0.1", port=_free_port(), security="none"), None)
+    outcome = await transport.send(envelope())
+    await transport.close()
+    assert outcome.status is Status.DEFERRED
+    assert outcome.code is None
+    assert "port" in outcome.reply
+
+
+@pytest.mark.asyncio
+async def test_starttls_is_required_when_configured() -> None:
+    async with smtp_server() as server:  # no tls_context: STARTTLS not offered
+        transport = SmtpTransport(settings(server, security="starttls"), None)
+        outcome = await transport.send(envelope())
+        await transport.close()
+    assert outcome == Outcome(Status.DEFERRED, reply="server does not offer STARTTLS")
+    assert server.messages == []
+
+
+@pytest.mark.asyncio
+async def test_one_recipients_failure_does_not_affect_the_others() -> None:
+    faults = {
+        "unknown@example.com": Fault.user_unknown(),
+        "dropped@example.com": Fault.drop_data(),
+        "busy@example.com": Fault.tempfail(),
+    }
+    good = [f"user{n}@example.com" for n in range(9)]
+    bad = list(faults)
+    recipients = good[:3] + bad[:1] + good[3:6] + bad[1:] + good[6:]
+    async with smtp_server(faults) as server:
+        transport = SmtpTransport(settings(server, concurrency=3), None)
+        envs = [envelope(r, n) for n, r in enumerate(recipients)]
+        outcomes = dict(
+            zip(recipients, await asyncio.gather(*map(transport.send, envs)), strict=True)
+        )
+        await transport.close()
+    assert all(outcomes[r].status is Status.SENT for r in good)
+    assert outcomes["unknown@example.com"].status is Status.FAILED
+    assert outcomes["dropped@example.com"].status is Status.DEFERRED
+    assert outcomes["busy@example.com"].status is Status.DEFERRED
+    assert sorted(server.recipients()) == sorted(good)
+
+
+# --- SMTP: rates and throttling ---------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_global_rate_spaces_messages_out() -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server, rate=20, concurrency=4), None)
+        start = time.monotonic()
+        envs = [envelope(f"user{n}@example.com", n) for n in range(10)]
+        outcomes = await asyncio.gather(*map(transport.send, envs))
+        elapsed = time.monotonic() - start
+        await transport.close()
+    assert {o.status for o in outcomes} == {Status.SENT}
+    assert elapsed >= 0.4  # one at once, then nine at 1/20 s apart
+
+
+@pytest.mark.asyncio
+async def test_the_per_domain_rate_applies_to_each_domain() -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server, per_domain_rate=10, concurrency=4), None)
+        start = time.monotonic()
+        envs = [envelope(f"user{n}@{d}.example", n) for n in range(4) for d in ("a", "b")]
+        outcomes = await asyncio.gather(*map(transport.send, envs))
+        elapsed = time.monotonic() - start
+        await transport.close()
+    assert {o.status for o in outcomes} == {Status.SENT}
+    assert elapsed >= 0.25  # four to each domain at 1/10 s apart
+
+
+@pytest.mark.asyncio
+async def test_throttling_halves_a_configured_rate_then_recovers() -> None:
+    clock = Clock()
+    async with smtp_server({"*": Fault.throttle(times=1)}) as server:
+        transport = SmtpTransport(settings(server, rate=10), None, clock=clock)
+        assert transport.current_rate == 10
+        outcome = await transport.send(envelope())
+        await transport.close()
+    assert (outcome.status, outcome.code) == (Status.DEFERRED, 421)
+    assert transport.current_rate == pytest.approx(5, rel=0.01)
+    clock.skipped += 10
+    rate = transport.current_rate
+    assert rate is not None and 5 < rate < 10
+    clock.skipped += 30
+    assert transport.current_rate == 10
+
+
+@pytest.mark.asyncio
+async def test_throttling_caps_an_unlimited_rate_once_per_burst() -> None:
+    clock = Clock()
+    async with smtp_server({"*": Fault.throttle(times=4)}) as server:
+        transport = SmtpTransport(settings(server, concurrency=4), None, clock=clock)
+        assert transport.current_rate is None
+        envs = [envelope(f"user{n}@example.com", n) for n in range(4)]
+        outcomes = await asyncio.gather(*map(transport.send, envs))
+        await transport.close()
+    assert {(o.status, o.code) for o in outcomes} == {(Status.DEFERRED, 421)}
+    # four replies to messages sent together are one signal, not four halvings
+    assert transport.current_rate == pytest.approx(5, rel=0.01)
+    clock.skipped += 61
+    assert transport.current_rate is None
+
+
+# --- SMTP: authentication ---------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_auth_login() -> None:
+    async with smtp_server(users={"press": "s3cret"}) as server:
+        transport = SmtpTransport(settings(server, username="press"), "s3cret")
+        outcome = await transport.send(envelope())
+        await transport.close()
+    assert outcome.status is Status.SENT
+    assert [m.login for m in server.messages] == ["press"]
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_password_defers_with_the_servers_reply() -> None:
+    # DEFERRED, not FAILED: the password is wrong for every message alike, and once
+    # it is fixed the deferred messages go out instead of being lost for good.
+    async with smtp_server(users={"press": "s3cret"}) as server:
+        transport = SmtpTransport(settings(server, username="press"), "wrong")
+        outcome = await transport.send(envelope())
+        await transport.close()
+    assert (outcome.status, outcome.code) == (Status.DEFERRED, 535)
+    assert "credentials invalid" in outcome.reply
+    assert server.messages == []
+
+
+def test_a_username_without_a_password_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="PRESSDISPATCH_SMTP_PASSWORD"):
+        SmtpTransport(Smtp(username="press"), None)
+
+
+# --- Outbox -----------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_outbox_writes_one_readable_file_per_message(tmp_path: Path) -> None:
+    transport = OutboxTransport(tmp_path / "outbox")
+    env = envelope()
+    outcome = await transport.send(env)
+    path = tmp_path / "outbox" / "2026-12-01-launch" / "r1.en.0@example.org.eml"
+    assert outcome == Outcome(
+        Status.SENT, reply="written to 2026-12-01-launch/r1.en.0@example.org.eml"
+    )
+    assert path.read_bytes() == env.message
+    parsed = email.message_from_bytes(path.read_bytes(), policy=default)
+    assert parsed["Message-ID"] == env.message_id
+    assert parsed["Subject"] == "Release 0"
+    assert parsed.get_content().startswith("Body of message 0.")
+
+
+@pytest.mark.asyncio
+async def test_outbox_sending_again_replaces_the_file(tmp_path: Path) -> None:
+    transport = OutboxTransport(tmp_path)
+    first, second = envelope(n=1, message_id="<same@x>"), envelope(n=2, message_id="<same@x>")
+    await asyncio.gather(transport.send(first), transport.send(first))
+    await transport.send(second)
+    assert [p.name for p in (tmp_path / "2026-12-01-launch").iterdir()] == ["same@x.eml"]
+    assert (tmp_path / "2026-12-01-launch" / "same@x.eml").read_bytes() == second.message
+
+
+@pytest.mark.asyncio
+async def test_outbox_file_names_are_safe(tmp_path: Path) -> None:
+    transport = OutboxTransport(tmp_path)
+    env = envelope(message_id="<../a/b c:d+e@x.org>")
+    outcome = await transport.send(env)
+    assert outcome.reply == "written to 2026-12-01-launch/.._a_b_c_d+e@x.org.eml"
+    assert [p.name for p in tmp_path.rglob("*.eml")] == [".._a_b_c_d+e@x.org.eml"]
+
+
+@pytest.mark.asyncio
+async def test_outbox_disk_errors_are_deferred(tmp_path: Path) -> None:
+    blocker = tmp_path / "outbox"
+    blocker.write_text("a file where the folder should be")
+    outcome = await OutboxTransport(blocker).send(envelope())
+    assert outcome.status is Status.DEFERRED
+    assert outcome.reply
+
+
+# --- DKIM -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """A fresh 2048-bit key (``openssl``: the venv has no ``cryptography``) and its DNS record."""
+    folder = tmp_path_factory.mktemp("dkim")
+    key = folder / "private.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    der = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+
+
+def dns(record: bytes) -> Callable[..., bytes | None]:
+    def lookup(name: bytes, timeout: float = 5) -> bytes | None:
+        return record if name == b"s1._domainkey.example.org." else None
+
+    return lookup
+
+
+def dkim_settings(key: Path) -> Dkim:
+    return Dkim(domain="example.org", selector="s1", private_key_file=key)
+
+
+def test_a_signed_message_verifies(rsa_key: tuple[Path, bytes]) -> None:
+    key, record = rsa_key
+    original = message("alice@example.com")
+    signed = DkimSigner(dkim_settings(key)).sign(original)
+    assert signed.startswith(b"DKIM-Signature: ") and signed.endswith(original)
+    assert dkim.verify(signed, dnsfunc=dns(record))
+    tag = signed.split(b"\r\n\r\n")[0].replace(b"\r\n ", b" ")
+    assert b"c=relaxed/relaxed" in tag and b"a=rsa-sha256" in tag
+    assert b"h=from : to : subject : date : message-id : content-type : mime-version" in tag
+
+
+def test_tampering_breaks_the_signature(rsa_key: tuple[Path, bytes]) -> None:
+    key, record = rsa_key
+    signed = DkimSigner(dkim_settings(key)).sign(message("alice@example.com"))
+    body = signed.replace(b"Body of message 0.", b"Body of message 1.")
+    subject = signed.replace(b"Subject: Release 0", b"Subject: Release 1")
+    assert not dkim.verify(body, dnsfunc=dns(record))
+    assert not dkim.verify(subject, dnsfunc=dns(record))
+
+
+def test_a_missing_or_bad_key_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(ConfigError, match=r"nope\.pem"):
+        DkimSigner(dkim_settings(missing))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(ConfigError, match=r"garbage\.pem"):
+        DkimSigner(dkim_settings(garbage))
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[Envelope] = []
+
+    async def send(self, envelope: Envelope) -> Outcome:
+        self.sent.append(envelope)
+        return Outcome(Status.SENT, 250, "ok")
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.asyncio
+async def test_signing_transport_signs_then_delegates(rsa_key: tuple[Path, bytes]) -> None:
+    key, record = rsa_key
+    inner = Recorder()
+    transport = SigningTransport(inner, DkimSigner(dkim_settings(key)))
+    assert await transport.send(envelope()) == Outcome(Status.SENT, 250, "ok")
+    unsigned = envelope(n=2)
+    broken = Envelope(SENDER, BOB, b"Subject: no From\r\n\r\nbody\r\n", "<x@y>", "r")
+    failed = await transport.send(broken)
+    await transport.close()
+    assert failed.status is Status.FAILED and "DKIM signing failed" in failed.reply
+    [sent] = inner.sent
+    assert dkim.verify(sent.message, dnsfunc=dns(record))
+    assert sent.message != unsigned.message
+
+
+@pytest.mark.asyncio
+async def test_a_signed_message_verifies_after_smtp(rsa_key: tuple[Path, bytes]) -> None:
+    key, record = rsa_key
+    async with smtp_server() as server:
+        inner = SmtpTransport(settings(server), None)
+        transport = SigningTransport(inner, DkimSigner(dkim_settings(key)))
+        assert (await transport.send(envelope())).status is Status.SENT
+        await transport.close()
+    assert dkim.verify(server.messages[0].data, dnsfunc=dns(record))
