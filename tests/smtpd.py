@@ -17,7 +17,9 @@ instead of accepting, at which command, and for how many attempts::
     }
 
 A MAIL-stage fault is looked up by the sender, RCPT and DATA faults by the
-recipient. ``server.faults`` may be changed while the server runs.
+recipient. ``server.faults`` may be changed while the server runs, and
+``server.drop_connections()`` hangs up on every client (an idle timeout, a
+restart); ``server.attempts`` counts how often each fault was consulted.
 
 The server runs in aiosmtpd's own thread and event loop, like a real server
 would: a handler that sleeps does not stall the client under test.
@@ -218,7 +220,8 @@ class _Controller(Controller):
         return smtp
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on (yet): also handy as an unreachable server."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
@@ -251,7 +254,7 @@ async def smtp_server(
     without TLS; ``Received.login`` says who logged in). ``smtp_options`` go to
     ``aiosmtpd.smtp.SMTP`` (``timeout``, ``tls_context``, ...).
     """
-    server = SmtpServer(HOST, _free_port(), faults=dict(faults or {}))
+    server = SmtpServer(HOST, free_port(), faults=dict(faults or {}))
     if users is not None:
         smtp_options.setdefault("authenticator", _authenticator(users))
         smtp_options.setdefault("auth_require_tls", False)

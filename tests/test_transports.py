@@ -23,7 +23,7 @@ from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status
 from pressdispatch.errors import ConfigError
 
-from .smtpd import Fault, SmtpServer, _free_port, smtp_server
+from .smtpd import Fault, SmtpServer, free_port, smtp_server
 
 SENDER = "press@example.org"
 
@@ -238,7 +238,7 @@ async def test_a_slow_server_is_deferred_after_the_timeout() -> None:
 
 @pytest.mark.asyncio
 async def test_an_unreachable_server_is_deferred() -> None:
-    transport = SmtpTransport(Smtp(host="127.0.0.1", port=_free_port(), security="none"), None)
+    transport = SmtpTransport(Smtp(host="127.0.0.1", port=free_port(), security="none"), None)
     outcome = await transport.send(envelope())
     await transport.close()
     assert outcome.status is Status.DEFERRED

@@ -166,6 +166,13 @@ class Smtp(_Section):
     timeout: Duration = timedelta(seconds=60)
     max_retry_age: Duration = timedelta(days=3)
 
+    @field_validator("timeout", "max_retry_age")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
     @field_validator("password_env")
     @classmethod
     def _env(cls, value: str) -> str:

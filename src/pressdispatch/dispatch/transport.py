@@ -15,7 +15,7 @@ from typing import Protocol
 class Status(StrEnum):
     SENT = "sent"  # the server accepted it (2xx), or it is in the outbox
     DEFERRED = "deferred"  # try again later: 4xx, timeout, disconnect
-    FAILED = "failed"  # permanent: 5xx
+    FAILED = "failed"  # the server refused this message for good (5xx to MAIL, RCPT or DATA)
 
 
 @dataclass(frozen=True, slots=True)
