@@ -1,6 +1,8 @@
 #!/bin/sh
-# Install pressdispatch and run it on the sample newsroom (config.toml, releases/, subscribers/).
+# Install pressdispatch and run it once on the sample newsroom (config.toml, releases/,
+# subscribers/): validate the files, send every release that is due to the outbox
+# folder var/outbox/ (no mail server needed), and show where each release stands.
 . "$(dirname "$0")/_venv.sh"
 pressdispatch check
-pressdispatch plan minsk-vaccination-campaign
-pressdispatch preview minsk-vaccination-campaign --lang fr --embargo --format text
+pressdispatch run --once
+pressdispatch status

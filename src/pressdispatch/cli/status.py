@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
 
 from pressdispatch.cli import State, app, fail, out
@@ -86,7 +87,7 @@ def _print(r: ReleaseReport, settings: Settings) -> None:
             table.add_column(column)
         for (language, tier, state), n in sorted(r.by_variant.items()):
             table.add_row(language, tier, state, str(n))
-        out.print(table)
+        out.print(Padding(table, (0, 0, 0, 4)))
     for error in r.errors:
         code = error["last_code"] or ""
         out.print(
