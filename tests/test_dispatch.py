@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from pressdispatch.cli import app
 from pressdispatch.pipeline import tick
 from pressdispatch.store.schema import deliveries, subscribers
 
@@ -256,3 +258,19 @@ async def test_a_crash_mid_send_resends_only_what_was_in_flight(newsroom: Newsro
     _, stats = await run_once(newsroom.settings())
     assert stats.outcomes["sent"] == 2
     assert {s for s, *_ in (await ledger(newsroom)).values()} == {"sent"}
+
+
+async def test_check_reports_a_release_edited_after_its_dispatch_started(
+    newsroom: Newsroom,
+) -> None:
+    newsroom.release("launch", publish_at=utc(-60), title="First words")
+    newsroom.subscribers("press", PEOPLE)
+    await run_once(newsroom.settings())
+    runner = CliRunner()
+    config = str(newsroom.root / "config.toml")
+    clean = await asyncio.to_thread(runner.invoke, app, ["--config", config, "check"])
+    assert clean.exit_code == 0, clean.output
+    newsroom.release("launch", publish_at=utc(-60), title="Second thoughts")
+    edited = await asyncio.to_thread(runner.invoke, app, ["--config", config, "check"])
+    assert edited.exit_code == 1
+    assert "releases/launch: edited after its dispatch started" in edited.stdout

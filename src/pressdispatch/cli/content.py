@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections import Counter
@@ -15,6 +16,8 @@ from typing import Annotated
 import typer
 from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.cli import State, app, fail, out
 from pressdispatch.config import Settings, load_settings
@@ -26,6 +29,9 @@ from pressdispatch.regions import RegionTree, load_regions
 from pressdispatch.render import i18n
 from pressdispatch.render.email import Recipient
 from pressdispatch.runtime import renderer_for
+from pressdispatch.store.catalog import Catalog
+from pressdispatch.store.codec import digest, release_to_json
+from pressdispatch.store.db import open_database
 
 SAMPLE_RECIPIENT = Recipient("journalist@example.org", "Alex Example")
 
@@ -43,11 +49,43 @@ def check(ctx: typer.Context) -> None:
         raise typer.Exit(1) from None
     regions = load_regions()
     newsroom = load_newsroom(settings, regions)
-    problems = [*newsroom.problems, *_template_problems(settings, regions, newsroom)]
+    problems = [
+        *newsroom.problems,
+        *_template_problems(settings, regions, newsroom),
+        *asyncio.run(_edited_after_start(settings, newsroom)),
+    ]
     for problem in problems:
         out.print(str(_relative(problem)), markup=False)
     out.print(_summary(newsroom, len(problems)), markup=False)
     raise typer.Exit(1 if problems else 0)
+
+
+async def _edited_after_start(settings: Settings, newsroom: Newsroom) -> list[Problem]:
+    """Releases whose files changed after their dispatch started (the edits are not sent)."""
+    url = make_url(settings.database.url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return []  # nothing was ever sent from here; don't create a database just to check
+    db = open_database(settings.database.url)
+    try:
+        frozen = await Catalog(db).frozen()
+    except SQLAlchemyError:
+        return []  # no database yet, or not reachable: nothing to compare with
+    finally:
+        await db.dispose()
+    problems = []
+    for release_id, frozen_hash in sorted(frozen.items()):
+        release = newsroom.releases.get(release_id)
+        if release is not None and digest(release_to_json(release)) != frozen_hash:
+            problems.append(
+                Problem(
+                    release.source or settings.paths.releases / release_id,
+                    None,
+                    "",
+                    "edited after its dispatch started: the changes will not be sent "
+                    "(write a new release for a correction)",
+                )
+            )
+    return problems
 
 
 def _relative(problem: Problem) -> Problem:

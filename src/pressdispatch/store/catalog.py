@@ -200,6 +200,13 @@ class Catalog:
         async with self.db.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
+    async def frozen(self) -> dict[str, str]:
+        """Release id → hash of the text being sent, for releases whose dispatch started."""
+        r = releases.c
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(select(r.id, r.frozen_hash).where(r.frozen_hash.is_not(None)))
+            return {row.id: row.frozen_hash for row in rows}
+
     async def ids(self) -> Sequence[str]:
         async with self.db.engine.connect() as conn:
             return list(
