@@ -10,6 +10,7 @@ from pressdispatch.dispatch.engine import EngineSettings
 from pressdispatch.dispatch.outbox import OutboxTransport
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport
+from pressdispatch.errors import PressDispatchError
 from pressdispatch.regions import RegionTree, load_regions
 from pressdispatch.render import headers
 from pressdispatch.render.email import EmailRenderer
@@ -69,6 +70,14 @@ async def open_runtime(settings: Settings) -> Runtime:
         Ledger(db),
         renderer_for(settings, regions),
     )
+
+
+def database_error(settings: Settings, exc: BaseException) -> str:
+    """One line for a database that cannot be opened: which setting, and what the driver said."""
+    if isinstance(exc, PressDispatchError):
+        return str(exc)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return f"database.url: cannot open {settings.database.url!r}: {reason}"
 
 
 def make_transport(settings: Settings) -> Transport:

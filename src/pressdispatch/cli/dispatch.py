@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from email_validator import EmailNotValidError, validate_email
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch import pipeline
 from pressdispatch.cli import State, app, err, fail, out
@@ -24,7 +25,13 @@ from pressdispatch.model import Tier, Variant
 from pressdispatch.regions import load_regions
 from pressdispatch.render import i18n
 from pressdispatch.render.email import Recipient
-from pressdispatch.runtime import Runtime, make_transport, open_runtime, renderer_for
+from pressdispatch.runtime import (
+    Runtime,
+    database_error,
+    make_transport,
+    open_runtime,
+    renderer_for,
+)
 from pressdispatch.schedule import Scheduler
 
 log = logging.getLogger("pressdispatch")
@@ -197,8 +204,8 @@ def _summary(stats: RunStats, report: pipeline.TickReport) -> None:
 async def _runtime(settings: Settings) -> Runtime:
     try:
         return await open_runtime(settings)
-    except PressDispatchError as exc:
-        fail(str(exc))
+    except (PressDispatchError, SQLAlchemyError, OSError) as exc:
+        fail(database_error(settings, exc))
 
 
 def _lever(ctx: typer.Context, release_id: str) -> tuple[Settings, Runtime]:
@@ -222,14 +229,16 @@ def send(ctx: typer.Context, release_id: str) -> None:
             if not rows:
                 fail(f"no release {release_id!r}")
             row = rows[0]
+            if row["cancelled_at"] is not None or row["status"] != "ready":
+                fail(f"{release_id} is {'cancelled' if row['cancelled_at'] else row['status']}")
+            if not row["present"] and row["frozen_hash"] is None:
+                fail(f"{release_id}: its files are missing or broken (see `pressdispatch check`)")
             first = row["embargo_send_at"] or row["publish_at"]
             if first > now:
                 fail(
                     f"{release_id} is scheduled for {first.isoformat()}: it starts by itself "
                     "then (edit publish_at to send it earlier)"
                 )
-            if row["status"] != "ready" or row["cancelled_at"] is not None:
-                fail(f"{release_id} is {'cancelled' if row['cancelled_at'] else row['status']}")
             await rt.catalog.request_send(release_id, now)
             out.print(
                 f"{release_id}: will be sent by the running service, or now with "
@@ -270,6 +279,8 @@ def retry(ctx: typer.Context, release_id: str) -> None:
     async def go() -> None:
         rt = await _runtime(ctx.obj.settings())
         try:
+            if not await rt.catalog.rows(release_id):
+                fail(f"no release {release_id!r}")
             again = await rt.ledger.retry(release_id, utc_now())
             out.print(f"{release_id}: {again} deliveries queued again", markup=False)
         finally:
@@ -315,9 +326,8 @@ def send_test(
             outcome = await transport.send(envelope)
         finally:
             await transport.close()
-        out.print(
-            f"{outcome.status.value}: {outcome.code or ''} {outcome.reply}".strip(), markup=False
-        )
+        code = f"{outcome.code} " if outcome.code else ""
+        out.print(f"{outcome.status.value}: {code}{outcome.reply}", markup=False)
         return outcome.status
 
     if asyncio.run(go()) is not Status.SENT:

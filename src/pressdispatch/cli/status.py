@@ -9,14 +9,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.cli import State, app, fail, out
 from pressdispatch.config import Settings
 from pressdispatch.dispatch.engine import utc_now
+from pressdispatch.durations import format_duration
+from pressdispatch.errors import PressDispatchError
 from pressdispatch.pipeline import TickReport, sync_files
-from pressdispatch.runtime import open_runtime
+from pressdispatch.runtime import database_error, open_runtime
 from pressdispatch.status import ReleaseReport, report
 
 
@@ -29,7 +33,10 @@ def status(
     """Per release: scheduled times, deliveries by status, language and tier, last errors."""
     state: State = ctx.obj
     settings = state.settings()
-    reports, problems = asyncio.run(_collect(settings, release_id))
+    try:
+        reports, problems = asyncio.run(_collect(settings, release_id))
+    except (PressDispatchError, SQLAlchemyError, OSError) as exc:
+        fail(database_error(settings, exc))
     if release_id is not None and not reports:
         fail(f"no release {release_id!r} in the store")
     if as_json:
@@ -68,14 +75,14 @@ def _when(moment: datetime | None, settings: Settings) -> str:
 
 
 def _print(r: ReleaseReport, settings: Settings) -> None:
-    flags = " [files changed after dispatch started: not applied]" if r.changed else ""
-    out.print(f"[bold]{r.id}[/]: {r.state}{flags}")
+    flags = " (files changed after dispatch started: not applied)" if r.changed else ""
+    out.print(f"[bold]{escape(r.id)}[/]: {r.state}{escape(flags)}")
     out.print(f"  publish at {_when(r.publish_at, settings)}", markup=False)
     if r.embargo_send_at is not None:
         out.print(f"  embargoed copies at {_when(r.embargo_send_at, settings)}", markup=False)
     if r.state == "late":
         out.print(
-            f"  overdue by more than {settings.scheduler.max_lateness}: "
+            f"  overdue by more than {format_duration(settings.scheduler.max_lateness)}: "
             f"start it with `pressdispatch send {r.id}`",
             markup=False,
         )

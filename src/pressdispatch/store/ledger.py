@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from pressdispatch.model import Tier
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.directory import BOUNCED, set_status
+from pressdispatch.store.directory import ACTIVE, BOUNCED, set_status
 from pressdispatch.store.schema import deliveries, releases, subscribers
 
 STATUSES = ("queued", "sending", "sent", "deferred", "failed", "cancelled")
@@ -81,12 +81,16 @@ class Ledger:
             }
             for p in rows
         ]
-        statement = insert(deliveries, self.db.dialect).on_conflict_do_nothing(
-            index_elements=["release_id", "subscriber_id"]
+        # One multi-row INSERT with RETURNING: drivers disagree on executemany's rowcount.
+        statement = (
+            insert(deliveries, self.db.dialect)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["release_id", "subscriber_id"])
+            .returning(deliveries.c.id)
         )
         async with self.db.engine.begin() as conn:
-            result = await conn.execute(statement, values)
-        return max(int(result.rowcount), 0)
+            result = await conn.execute(statement)
+            return len(result.all())
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]:
         """Take up to ``limit`` due deliveries for this worker, committed before returning."""
@@ -98,7 +102,8 @@ class Ledger:
         pick = (
             select(d.id)
             .join(releases, releases.c.id == d.release_id)
-            .where(due, releases.c.cancelled_at.is_(None))
+            .join(subscribers, subscribers.c.id == d.subscriber_id)
+            .where(due, releases.c.cancelled_at.is_(None), subscribers.c.status == ACTIVE)
             .order_by(d.due_at, d.id)
             .limit(limit)
         )
@@ -202,7 +207,14 @@ class Ledger:
         async with self.db.engine.begin() as conn:
             result = await conn.execute(
                 update(deliveries)
-                .where(d.release_id == release_id, d.status.in_(("failed", "deferred")))
+                .where(
+                    d.release_id == release_id,
+                    d.status.in_(("failed", "deferred")),
+                    # a bounced or unsubscribed address is never mailed again, retry or not
+                    d.subscriber_id.in_(
+                        select(subscribers.c.id).where(subscribers.c.status == ACTIVE)
+                    ),
+                )
                 .values(status="queued", due_at=now, first_attempt_at=None)
             )
         return int(result.rowcount)
