@@ -66,6 +66,10 @@ class Scheduler:
             misfire_grace_time=None,
         )
 
-    def shutdown(self) -> None:
-        if self._scheduler.running:
+    async def shutdown(self) -> None:
+        """No new scans; let a running one finish (never cancel it mid-transaction)."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        async with self._lock:
             self._scheduler.shutdown(wait=False)

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,10 +96,18 @@ def load_signing_key(env_value: str | None, data_dir: Path) -> bytes:
         pass
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32).encode()
+    # Write a private temporary file, then link it into place: the key file appears
+    # complete or not at all, and a process starting at the same time uses the first one.
+    fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".signing-")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_bytes().strip()
+    finally:
+        os.unlink(temporary)
     return key

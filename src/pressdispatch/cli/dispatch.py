@@ -112,7 +112,7 @@ async def _serve(settings: Settings, *, scheduler: bool) -> int:
             await engine.run(stop)
     finally:
         if clock is not None:
-            clock.shutdown()
+            await clock.shutdown()
         await transport.close()
         await rt.close()
     log.info("stopped: %s", dict(engine.stats.outcomes))

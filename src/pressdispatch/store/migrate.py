@@ -24,6 +24,9 @@ def upgrade_sync(url: str, revision: str = "head") -> None:
     engine = sync_engine(url)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Processes starting together must not race to create the same tables.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7270313)")
             config = _config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
