@@ -1,8 +1,12 @@
 #!/bin/sh
-# Install pressdispatch and run it once on the sample newsroom (config.toml, releases/,
+# Install pressdispatch and run it on the sample newsroom (config.toml, releases/,
 # subscribers/): validate the files, send every release that is due to the outbox
-# folder var/outbox/ (no mail server needed), and show where each release stands.
+# folder var/outbox/ (no mail server needed), show where each release stands, then
+# serve the public newsroom and its feeds until Ctrl-C.
 . "$(dirname "$0")/_venv.sh"
 pressdispatch check
 pressdispatch run --once
 pressdispatch status
+echo
+echo "Open http://127.0.0.1:8000/ (the newsroom; feeds under /feeds.opml). Ctrl-C to stop."
+exec pressdispatch serve

@@ -82,6 +82,7 @@ class Newsroom:
             "paths": {"templates": str(ROOT / "templates")},
             "database": {"url": self.db_url},
             "scheduler": {"retry_initial": "0.2s", "retry_max": "1s", "scan_interval": "1s"},
+            "web": {"port": 0},  # a service under test must not need port 8000
         }
         for name, values in sections.items():
             base.setdefault(name, {}).update(values)

@@ -181,7 +181,7 @@ class Smtp(_Section):
 
 class Web(_Section):
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port
     signing_key_env: str = "PRESSDISPATCH_SIGNING_KEY"
     admin_token_env: str = "PRESSDISPATCH_ADMIN_TOKEN"  # noqa: S105 - a variable's name
 
@@ -231,6 +231,21 @@ class Dkim(_Section):
         return bool(self.domain)
 
 
+class Feeds(_Section):
+    """Atom and RSS feeds, the OPML list of them, and the optional WebSub hub."""
+
+    max_entries: int = Field(default=50, ge=1, le=1000)
+    max_age: Duration = timedelta(minutes=5)
+    websub_hub: str = ""
+
+    @field_validator("websub_hub")
+    @classmethod
+    def _hub(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^\s/]+\S*$", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
         raise ValueError(f"expected the name of an environment variable, got {value!r}")
@@ -248,6 +263,7 @@ class Settings(_Section):
     web: Web = Web()
     scheduler: Scheduler = Scheduler()
     dkim: Dkim = Dkim()
+    feeds: Feeds = Feeds()
     config_path: Path = Path("config.toml")
 
     def secret(self, env_name: str) -> str | None:

@@ -16,8 +16,11 @@ from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.content.subscribers import load_subscribers
 from pressdispatch.dispatch.planner import plan_tier
 from pressdispatch.errors import Problem
+from pressdispatch.model import Tier
+from pressdispatch.render.feeds import FeedSite, feed_urls_for
 from pressdispatch.runtime import Runtime
 from pressdispatch.store.catalog import DueTier
+from pressdispatch.web.feeds import ping_hub
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,15 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
         )
         log.info("%s: %s copy queued for %d journalists", due.release_id, due.tier.value, queued)
         report.started.append((due, queued))
+        if due.tier is Tier.PUBLIC and rt.settings.feeds.websub_hub:
+            await _announce(rt, due.release_id)
+
+
+async def _announce(rt: Runtime, release_id: str) -> None:
+    """Tell the WebSub hub which feeds now carry the release (failures are only logged)."""
+    release = await rt.catalog.snapshot(release_id)
+    site = FeedSite.of(rt.settings, rt.regions)
+    await ping_hub(rt.settings.feeds.websub_hub, feed_urls_for(release, site))
 
 
 def folder_fingerprint(folder: Path) -> str:

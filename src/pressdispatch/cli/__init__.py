@@ -59,6 +59,6 @@ def main() -> None:
 
 
 # Registration order is the order of `pressdispatch --help`.
-from pressdispatch.cli import content, database, dispatch, status  # noqa: E402
+from pressdispatch.cli import content, database, dispatch, feeds, status, web  # noqa: E402
 
-__all__ = ["app", "content", "database", "dispatch", "main", "status"]
+__all__ = ["app", "content", "database", "dispatch", "feeds", "main", "status", "web"]

@@ -33,6 +33,8 @@ from pressdispatch.runtime import (
     renderer_for,
 )
 from pressdispatch.schedule import Scheduler
+from pressdispatch.web.app import create_app
+from pressdispatch.web.server import serve_web
 
 log = logging.getLogger("pressdispatch")
 
@@ -109,7 +111,16 @@ async def _serve(settings: Settings, *, scheduler: bool) -> int:
                 "service" if scheduler else "worker",
                 settings.transport.kind,
             )
-            await engine.run(stop)
+            if scheduler:  # the service also serves the newsroom web app
+                app = create_app(settings, runtime=rt)
+                web = asyncio.create_task(
+                    serve_web(app, settings.web.host, settings.web.port, stop)
+                )
+                log.info("newsroom at http://%s:%d/", settings.web.host, settings.web.port)
+                await engine.run(stop)
+                await web
+            else:
+                await engine.run(stop)
     finally:
         if clock is not None:
             await clock.shutdown()

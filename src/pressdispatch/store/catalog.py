@@ -200,6 +200,33 @@ class Catalog:
         async with self.db.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
+    async def public(self, now: datetime) -> list[Release]:
+        """Releases the public may see at ``now``, newest first (the text that was sent)."""
+        r = releases.c
+        query = (
+            select(r.frozen_content, r.content)
+            .where(
+                r.status == ReleaseStatus.READY.value,
+                r.cancelled_at.is_(None),
+                r.publish_at <= now,
+                or_(r.present.is_(True), r.frozen_hash.is_not(None)),
+            )
+            .order_by(r.publish_at.desc(), r.id)
+        )
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [release_from_json(row.frozen_content or row.content) for row in rows]
+
+    async def next_publication(self, now: datetime) -> datetime | None:
+        """When the next release becomes public: no cached page may outlive it."""
+        r = releases.c
+        query = select(func.min(r.publish_at)).where(
+            r.status == ReleaseStatus.READY.value, r.cancelled_at.is_(None), r.publish_at > now
+        )
+        async with self.db.engine.connect() as conn:
+            value: datetime | None = await conn.scalar(query)
+        return value
+
     async def frozen(self) -> dict[str, str]:
         """Release id → hash of the text being sent, for releases whose dispatch started."""
         r = releases.c

@@ -1,0 +1,490 @@
+"""Public releases → Atom 1.0 and RSS 2.0 feeds, and the OPML list of every feed. Pure.
+
+A feed is named by a :class:`FeedSpec`: a language (ISO 639-1 code or ``all``),
+a region (a canonical slug from the M49 tree or ``all``), an optional topic and
+a kind (``atom`` or ``rss``). Its URL is ``/feeds/<language>/<region>.<kind>``,
+with ``?topic=<topic>`` when there is one.
+
+What goes in:
+
+- A **language feed** (``fr``) has one entry per release that has a French
+  version, in French.
+- The **all-languages feed** (``all``) has one entry per release, in the
+  release's original language, with ``hreflang`` links to every other version.
+  A journalist who reads several languages subscribes to it once and sees each
+  release once; the translations are one click away.
+- **Regions** follow the rule of the email matching (:meth:`RegionTree.matches`):
+  the ``europe`` feed carries releases about ``by`` (inside Europe) and about
+  ``world`` (which contains Europe), not about ``fr``-only neighbours outside it.
+- At most ``max_entries`` entries, newest first (the order of the releases given).
+
+The bytes depend only on the arguments, never on the wall clock, so the
+static export (``pressdispatch feeds --out``) is byte-identical to what the web
+app serves: the feed's ``updated`` is the newest entry's publication time, and
+:data:`EPOCH` for an empty feed. Entries have no separate edit time: the text
+a release is published with is frozen when its dispatch starts, so ``updated``
+is ``published``.
+
+An entry carries: a tag URI id (:func:`entry_id`, the same in every feed that
+carries that version), title, summary (the title when the version has none),
+the sanitised HTML body after a dateline paragraph (``MINSK, 2 December 2026``,
+as the email shows it), published and updated times with the newsroom's UTC
+offset, the press office as author, and categories for regions and topics with
+``scheme`` (RSS: ``domain``) ``<base_url>/regions/`` and ``<base_url>/topics/``.
+Atom entries link to every version with ``rel="alternate" hreflang``, their own
+first (what most readers take as the entry's link; feedparser reports the last
+one as ``entry.link``, its ``entry.links`` keeps the order). Each Atom entry has
+its ``xml:lang``; each RSS item its ``dc:language``, with a ``guid`` that is not a
+permalink, ``pubDate``, and the body in ``content:encoded``.
+
+Built with feedgen 1.0, with extensions registered by class and one repair: its
+Atom entry links lose every attribute but ``href`` (feedgen issue #135), so
+:class:`_Entry` sets them back on the generated element, together with the
+entry's ``xml:lang``. The generator is ``pressdispatch`` without a version, so
+the bytes do not change with feedgen's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from functools import cache
+from html import escape
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
+from xml.etree import ElementTree as ET
+
+from babel import Locale
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.feed import FeedGenerator
+
+from pressdispatch.config import Newsroom, Settings
+from pressdispatch.model import Release, Translation
+from pressdispatch.regions import RegionTree
+from pressdispatch.render import i18n
+from pressdispatch.render.email import release_url
+
+__all__ = [
+    "ALL",
+    "EPOCH",
+    "KINDS",
+    "MEDIA_TYPES",
+    "OPML_PATH",
+    "FeedKind",
+    "FeedSite",
+    "FeedSpec",
+    "build_feed",
+    "build_opml",
+    "entry_id",
+    "feed_files",
+    "feed_language",
+    "feed_specs",
+    "feed_title",
+    "feed_updated",
+    "feed_urls_for",
+    "normalize_topic",
+    "page_url",
+    "region_name",
+    "select_entries",
+]
+
+ALL = "all"
+FeedKind = Literal["atom", "rss"]
+KINDS: tuple[FeedKind, ...] = ("atom", "rss")
+MEDIA_TYPES: Mapping[str, str] = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "opml": "text/x-opml; charset=utf-8",
+}
+#: ``updated`` of a feed with no entries: fixed, so an empty feed's bytes never change.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+GENERATOR = "pressdispatch"
+OPML_PATH = "feeds.opml"
+
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """Which feed: ``/feeds/<language>/<region>.<kind>[?topic=<topic>]``."""
+
+    language: str  # ISO 639-1 code or "all"
+    region: str  # canonical region slug or "all"
+    kind: FeedKind
+    topic: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The path of the feed, also its file name under the export folder."""
+        return f"/feeds/{self.language}/{self.region}.{self.kind}"
+
+    def url(self, base_url: str) -> str:
+        query = f"?{urlencode({'topic': self.topic})}" if self.topic else ""
+        return f"{base_url}{self.path}{query}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSite:
+    """What every feed of one newsroom shares: built once from Settings."""
+
+    newsroom: Newsroom
+    regions: RegionTree
+    max_entries: int = 50
+    hub: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings, regions: RegionTree) -> FeedSite:
+        return cls(
+            settings.newsroom, regions, settings.feeds.max_entries, settings.feeds.websub_hub
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.newsroom.base_url
+
+    def languages(self) -> tuple[str, ...]:
+        """Every language a feed may have: ``all``, then the newsroom's languages."""
+        return (ALL, *self.newsroom.languages)
+
+    def region_slugs(self) -> Iterator[str]:
+        """Every region a feed may have: ``all``, then the M49 tree from ``world`` down."""
+        yield ALL
+        for region in self.regions:
+            yield region.slug
+
+    def knows(self, language: str, region: str) -> bool:
+        """True if ``/feeds/<language>/<region>`` exists (exact, canonical spelling)."""
+        return language in self.languages() and (region == ALL or region in self.regions)
+
+
+def normalize_topic(topic: str | None) -> str | None:
+    """``" Health "`` → ``"health"``; empty → None. Raises ValueError for a non-slug."""
+    if topic is None or not topic.strip():
+        return None
+    text = topic.strip().lower()
+    if not set(text) <= _TOPIC_CHARS or text.startswith("-") or text.endswith("-") or "--" in text:
+        raise ValueError(f"topic {topic!r} must be a slug: lowercase letters, digits, hyphens")
+    return text
+
+
+def feed_specs(site: FeedSite) -> Iterator[FeedSpec]:
+    """Every feed of the newsroom (without topic filters), in OPML order."""
+    for kind in KINDS:
+        for language in site.languages():
+            for region in site.region_slugs():
+                yield FeedSpec(language, region, kind)
+
+
+# --------------------------------------------------------------------------- #
+# Choosing the entries
+# --------------------------------------------------------------------------- #
+
+
+def select_entries(
+    spec: FeedSpec, releases: Iterable[Release], site: FeedSite
+) -> list[tuple[Release, Translation]]:
+    """The feed's entries, newest first: each release with the version shown.
+
+    ``releases`` must already be the public ones, newest first.
+    """
+    wanted = None if spec.region == ALL else (spec.region,)
+    chosen: list[tuple[Release, Translation]] = []
+    for release in releases:
+        if len(chosen) >= site.max_entries:
+            break
+        if spec.topic is not None and spec.topic not in release.topics:
+            continue
+        if wanted is not None and not site.regions.matches(wanted, release.regions):
+            continue
+        language = release.original_language if spec.language == ALL else spec.language
+        translation = release.translations.get(language)
+        if translation is not None:
+            chosen.append((release, translation))
+    return chosen
+
+
+def feed_updated(entries: Sequence[tuple[Release, Translation]]) -> datetime:
+    """The newest entry's publication time; :data:`EPOCH` for an empty feed."""
+    return max((release.publish_at for release, _ in entries), default=EPOCH)
+
+
+def feed_urls_for(release: Release, site: FeedSite) -> list[str]:
+    """Every feed URL whose content changes when ``release`` appears: for a WebSub ping.
+
+    The all-languages feeds and those of each version, for ``all`` and every
+    region that matches the release's, unfiltered and filtered by each of its topics.
+    """
+    languages = [ALL, *(lang for lang in site.newsroom.languages if lang in release.translations)]
+    regions = [ALL] + [
+        region.slug
+        for region in site.regions
+        if site.regions.matches((region.slug,), release.regions)
+    ]
+    return [
+        FeedSpec(language, region, kind, topic).url(site.base_url)
+        for topic in (None, *release.topics)
+        for kind in KINDS
+        for language in languages
+        for region in regions
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# Words: titles and category labels, in the feed's language
+# --------------------------------------------------------------------------- #
+
+
+@cache
+def _territories(lang: str) -> Mapping[str, str]:
+    return dict(Locale.parse(lang).territories)
+
+
+def region_name(regions: RegionTree, slug: str, lang: str) -> str:
+    """The region's name in ``lang`` (CLDR territory names), else its English name."""
+    region = regions.get(slug)
+    name = str(_territories(lang).get(region.alpha2 or region.code, region.name))
+    return name[:1].upper() + name[1:]  # CLDR English says "world"; a title wants "World"
+
+
+def feed_language(spec: FeedSpec, newsroom: Newsroom) -> str:
+    """The language of the feed's own text: its language, or the default for ``all``."""
+    return newsroom.default_language if spec.language == ALL else spec.language
+
+
+def feed_title(spec: FeedSpec, site: FeedSite) -> str:
+    """``Northwind Relief Agency · Europe · Français · health``; ``all`` parts are left out."""
+    lang = feed_language(spec, site.newsroom)
+    parts = [site.newsroom.name]
+    if spec.region != ALL:
+        parts.append(region_name(site.regions, spec.region, lang))
+    if spec.language != ALL:
+        parts.append(i18n.language_name(spec.language))
+    if spec.topic:
+        parts.append(spec.topic)
+    return " · ".join(parts)
+
+
+def page_url(spec: FeedSpec, base_url: str) -> str:
+    """The newsroom web page listing what the feed carries."""
+    query = {
+        key: value
+        for key, value in (("language", spec.language), ("region", spec.region))
+        if value != ALL
+    }
+    if spec.topic:
+        query["topic"] = spec.topic
+    return f"{base_url}/releases" + (f"?{urlencode(query)}" if query else "")
+
+
+def entry_id(release: Release, language: str, domain: str) -> str:
+    """``tag:example.org,2026-12-02:minsk-vaccination-campaign/fr`` (RFC 4151).
+
+    The date is the day of publication (UTC), fixed once the release is out;
+    the same version has the same id in every feed that carries it.
+    """
+    day = release.publish_at.astimezone(UTC).date().isoformat()
+    return f"tag:{domain},{day}:{quote(release.id)}/{language}"
+
+
+# --------------------------------------------------------------------------- #
+# feedgen, repaired and extended
+# --------------------------------------------------------------------------- #
+
+
+class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen has no type information
+    """A feedgen entry whose Atom links keep ``rel``, ``type`` and ``hreflang``.
+
+    feedgen 1.0 writes ``<link href>`` only (issue #135: the loop variable is
+    rebound to the new element before its attributes are read). The generated
+    links are in the order they were given, so the attributes are copied back.
+    """
+
+    language = ""
+
+    def atom_entry(self, extensions: bool = True) -> Any:
+        entry = super().atom_entry(extensions)
+        entry.set(_XML_LANG, self.language)
+        links: list[dict[str, str]] = self.link() or []
+        for element, data in zip(entry.findall("link"), links, strict=True):
+            for name in ("rel", "type", "hreflang", "title", "length"):
+                if data.get(name):
+                    element.set(name, str(data[name]))
+        return entry
+
+
+class _WebSub(BaseExtension):  # type: ignore[misc]
+    """``<link rel="hub">`` on the feed (Atom) or channel (RSS, as ``atom:link``)."""
+
+    hub = ""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        if self.hub:
+            feed.append(feed.makeelement("link", {"href": self.hub, "rel": "hub"}))
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        if self.hub:
+            channel = feed.find("channel")
+            link = channel.makeelement(f"{{{_ATOM_NS}}}link", {"href": self.hub, "rel": "hub"})
+            channel.append(link)
+        return feed
+
+
+def _generator(spec: FeedSpec, site: FeedSite, updated: datetime) -> FeedGenerator:
+    newsroom = site.newsroom
+    lang = feed_language(spec, newsroom)
+    title = feed_title(spec, site)
+    self_url = spec.url(site.base_url)
+    fg = FeedGenerator()
+    # Extensions are registered by class, never looked up by name.
+    if spec.kind == "rss":
+        fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
+    fg.register_extension("websub", _WebSub, None, atom=True, rss=True)
+    fg.websub.hub = site.hub
+    fg.id(self_url)
+    fg.title(title)
+    fg.description(title)  # RSS requires one; the title says what the feed is
+    fg.language(lang)  # RSS <language>, Atom xml:lang on <feed>
+    fg.generator(GENERATOR)  # not feedgen's name and version: the bytes stay ours
+    fg.author(name=newsroom.name, email=_press_address(newsroom), uri=newsroom.base_url)
+    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[spec.kind].split(";")[0])
+    fg.link(href=page_url(spec, site.base_url), rel="alternate", type="text/html")
+    local = updated.astimezone(newsroom.zone)
+    fg.updated(local)
+    fg.lastBuildDate(local)
+    return fg
+
+
+def _press_address(newsroom: Newsroom) -> str:
+    return parseaddr(newsroom.reply_to)[1] if newsroom.reply_to else newsroom.from_address
+
+
+def _add_entry(
+    fg: FeedGenerator, spec: FeedSpec, release: Release, t: Translation, site: FeedSite
+) -> None:
+    newsroom = site.newsroom
+    base = site.base_url
+    lang = t.language
+    published = release.publish_at.astimezone(newsroom.zone)
+    entry = _Entry()
+    entry.language = lang
+    fg.add_entry(entry, order="append")
+    entry.guid(entry_id(release, lang, newsroom.domain), permalink=False)
+    entry.title(t.title)
+    entry.summary(t.summary or t.title)
+    entry.content(_content_html(release, t, newsroom), type="html")
+    entry.published(published)
+    entry.updated(published)
+    entry.author(name=newsroom.name, email=_press_address(newsroom), uri=base)
+    page = release_url(base, release.id, lang)
+    if spec.kind == "atom":
+        entry.link(href=page, rel="alternate", type="text/html", hreflang=lang)
+        for other in release.translations:
+            if other != lang:
+                href = release_url(base, release.id, other)
+                entry.link(href=href, rel="alternate", type="text/html", hreflang=other)
+    else:
+        entry.link(href=page, rel="alternate")  # RSS has one link per item
+        entry.dc.dc_language(lang)
+    # Atom: term, scheme and a label in the entry's language. RSS: the term as the
+    # value and the scheme as the domain (feedgen would write the label instead).
+    atom = spec.kind == "atom"
+    for slug in release.regions:
+        label = region_name(site.regions, slug, lang) if atom else None
+        _category(entry, slug, f"{base}/regions/", label)
+    for topic in release.topics:
+        _category(entry, topic, f"{base}/topics/", topic if atom else None)
+
+
+def _category(entry: _Entry, term: str, scheme: str, label: str | None) -> None:
+    if label is None:
+        entry.category(term=term, scheme=scheme)
+    else:
+        entry.category(term=term, scheme=scheme, label=label)
+
+
+def _content_html(release: Release, t: Translation, newsroom: Newsroom) -> str:
+    """The sanitised body, after the dateline as the email shows it: ``MINSK, 2 December 2026``."""
+    if not t.dateline:
+        return t.body_html
+    local = release.publish_at.astimezone(newsroom.zone)
+    date = i18n.format_date(local, t.language, newsroom.zone)
+    head = (
+        f'<p class="dateline"><strong>{escape(t.dateline.upper())}</strong>, '
+        f'<time datetime="{local.isoformat()}">{escape(date)}</time></p>\n'
+    )
+    return head + t.body_html
+
+
+def build_feed(spec: FeedSpec, releases: Iterable[Release], site: FeedSite) -> bytes:
+    """The complete feed document (UTF-8 XML with declaration).
+
+    ``releases`` are the public releases, newest first: pass nothing else, the
+    feed does not check publication times.
+    """
+    entries = select_entries(spec, releases, site)
+    fg = _generator(spec, site, feed_updated(entries))
+    for release, translation in entries:
+        _add_entry(fg, spec, release, translation, site)
+    data: bytes = fg.atom_str() if spec.kind == "atom" else fg.rss_str()
+    return data
+
+
+def feed_files(site: FeedSite, releases: Sequence[Release]) -> Iterator[tuple[str, bytes]]:
+    """Every feed and the OPML as ``(relative path, bytes)``: the static export."""
+    for spec in feed_specs(site):
+        yield spec.path.lstrip("/"), build_feed(spec, releases, site)
+    yield OPML_PATH, build_opml(site)
+
+
+# --------------------------------------------------------------------------- #
+# OPML
+# --------------------------------------------------------------------------- #
+
+_KIND_NAMES: Mapping[str, str] = {"atom": "Atom", "rss": "RSS 2.0"}
+
+
+def build_opml(site: FeedSite) -> bytes:
+    """Every feed in one OPML 2.0 file, so a reader imports them all at once.
+
+    Folders by format, then by language (each named in its own language; the
+    all-languages folder lists every language name); one outline per region
+    feed, titled as the feed is. It depends only on the settings, not on the
+    releases.
+    """
+    newsroom = site.newsroom
+    opml = ET.Element("opml", version="2.0")
+    head = ET.SubElement(opml, "head")
+    ET.SubElement(head, "title").text = newsroom.name
+    ET.SubElement(head, "ownerName").text = newsroom.name
+    ET.SubElement(head, "ownerId").text = newsroom.base_url
+    ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = ET.SubElement(opml, "body")
+    names = [i18n.language_name(lang) for lang in newsroom.languages]
+    for kind in KINDS:
+        kind_folder = ET.SubElement(body, "outline", text=_KIND_NAMES[kind])
+        for language in site.languages():
+            label = " / ".join(names) if language == ALL else i18n.language_name(language)
+            folder = ET.SubElement(kind_folder, "outline", text=label)
+            if language != ALL:
+                folder.set("language", language)
+            for region in site.region_slugs():
+                spec = FeedSpec(language, region, kind)
+                title = feed_title(spec, site)
+                outline = ET.SubElement(folder, "outline", text=title, title=title)
+                outline.set("type", "rss")  # OPML 2.0: "rss" for any subscription
+                outline.set("xmlUrl", spec.url(site.base_url))
+                outline.set("htmlUrl", page_url(spec, site.base_url))
+                outline.set("language", feed_language(spec, newsroom))
+    ET.indent(opml)
+    data: bytes = ET.tostring(opml, encoding="UTF-8", xml_declaration=True)
+    return data + b"\n"

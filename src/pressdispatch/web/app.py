@@ -1,0 +1,50 @@
+"""The ASGI app: built from Settings, reading the same store as the dispatch engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from pressdispatch.config import Settings
+from pressdispatch.dispatch.engine import utc_now
+from pressdispatch.runtime import Runtime, open_runtime
+from pressdispatch.web.public import Clock, PublicView
+
+
+@dataclass
+class WebState:
+    """Everything a route needs, reachable as ``request.app.state.web``."""
+
+    settings: Settings
+    runtime: Runtime
+    public: PublicView
+    clock: Clock
+
+
+def create_app(
+    settings: Settings, *, clock: Clock = utc_now, runtime: Runtime | None = None
+) -> FastAPI:
+    """The newsroom web app. Pass ``runtime`` to share an open store (as `run` does)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or await open_runtime(settings)
+        app.state.web = WebState(settings, rt, PublicView(rt.catalog, clock), clock)
+        try:
+            yield
+        finally:
+            if runtime is None:
+                await rt.close()
+
+    app = FastAPI(title=settings.newsroom.name, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # Routes are registered explicitly, one module per concern.
+    from pressdispatch.web import feeds, pages, probes  # noqa: PLC0415 - they import this module
+
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+    app.include_router(probes.router)
+    app.add_exception_handler(404, pages.not_found_handler)
+    return app

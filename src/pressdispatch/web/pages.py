@@ -1,0 +1,436 @@
+"""The public newsroom: the list of releases, each release in each language, a localised 404.
+
+Every page reads the public snapshot (``web/public.py``). A release before its
+``publish_at``, a draft and a cancelled release are not in it, so their addresses
+give the very same 404 page (status, headers and body) as an id that never existed.
+
+Language, in this order: the address (``/releases/<id>/<lang>``, or ``?lang=`` on the
+list, which is what the language switcher sets), then the visitor's ``Accept-Language``,
+then the newsroom's ``default_language``. The list shows each release in the visitor's
+language when it was written in it, else in its original language.
+
+Filters on the list: ``?region=`` takes a region as ``resolve`` accepts it (``by``,
+``BY``, ``eastern-europe``, ``151``) and keeps the releases that overlap it, the rule
+used to match journalists (``europe`` shows a release about ``by``; ``by`` shows one
+about ``eastern-europe``). An unknown region is a 404: a bookmarked filter must never
+quietly show everything. ``?topic=`` keeps releases with that topic; a topic no release
+uses gives an empty list, a topic that is not a slug is a 404 (as for the feeds).
+``/releases?language=&region=&topic=``, the page the feeds name as theirs, redirects
+here.
+
+Feed discovery (``<link rel="alternate">``) names the feeds of ``web/feeds.py`` for the
+page's language and filters: ``all`` regions when there is no region filter.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel import Locale
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from pressdispatch.errors import UnknownRegion
+from pressdispatch.model import Release
+from pressdispatch.regions import ROOT, RegionTree
+from pressdispatch.render import i18n
+from pressdispatch.render.email import release_url
+from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title, normalize_topic
+from pressdispatch.web.app import WebState
+from pressdispatch.web.public import Snapshot
+
+__all__ = ["CACHE_CEILING", "negotiate", "not_found_handler", "router"]
+
+router = APIRouter()
+
+#: The longest a browser or proxy may keep a page; never past the next publication.
+CACHE_CEILING = timedelta(minutes=1)
+
+_GET = ["GET", "HEAD"]  # HEAD for monitors and caches
+
+# The comma between a dateline and its date, and between names in a list, where the
+# language's own differs from ", ": the Arabic comma, the Chinese full-width comma.
+_COMMAS = {
+    "ar": "\u060c ",
+    "fa": "\u060c ",
+    "ur": "\u060c ",
+    "zh": "\uff0c",
+    "ja": "\u3001",
+}
+
+
+# --------------------------------------------------------------------------- #
+# Routes
+# --------------------------------------------------------------------------- #
+
+
+@router.api_route("/", methods=_GET, response_class=HTMLResponse)
+async def index(
+    request: Request,
+    lang: str | None = None,
+    region: str | None = None,
+    topic: str | None = None,
+) -> Response:
+    """Published releases, newest first, in the visitor's language."""
+    state = _state(request)
+    snapshot = await state.public.current()
+    newsroom = state.settings.newsroom
+    page_lang = _visitor_language(request, newsroom.languages, newsroom.default_language, lang)
+    tree = state.runtime.regions
+
+    region_slug: str | None = None
+    if region and region.strip():
+        try:
+            region_slug = tree.resolve(region)
+        except UnknownRegion:
+            return _not_found(state, snapshot, page_lang)
+        if region_slug == ROOT:
+            region_slug = None  # the whole world overlaps every release: no filter
+    try:
+        topic_key = normalize_topic(topic)
+    except ValueError:
+        return _not_found(state, snapshot, page_lang)
+
+    shown = [
+        release
+        for release in snapshot.releases
+        if (region_slug is None or tree.matches((region_slug,), release.regions))
+        and (topic_key is None or topic_key in release.topics)
+    ]
+    filters = {"region": region_slug, "topic": topic_key}
+    zone = newsroom.zone
+    context = {
+        "page": "index",
+        "entries": [_entry(release, page_lang, zone) for release in shown],
+        "filtered": region_slug is not None or topic_key is not None,
+        "region": region_slug or "",
+        "topic": topic_key or "",
+        "region_options": _region_options(tree, snapshot.releases, region_slug, page_lang),
+        "topic_options": sorted(
+            {t for r in snapshot.releases for t in r.topics} | {t for t in (topic_key,) if t}
+        ),
+        "switcher": [
+            _switch(other, page_lang, "/?" + _query(lang=other, **filters))
+            for other in newsroom.languages
+        ],
+        "feeds": [_feed(state, page_lang, region_slug or ALL, topic_key)],
+        "all_url": "/?" + _query(lang=page_lang),
+    }
+    return _page(state, snapshot, page_lang, "index.html.j2", context, vary=True)
+
+
+@router.api_route("/releases", methods=_GET)
+async def releases(request: Request) -> Response:
+    """``/releases?language=fr&region=by&topic=health`` (the feeds' ``htmlUrl``) → ``/?lang=…``."""
+    params = request.query_params
+    language = params.get("lang") or params.get("language")
+    region = params.get("region")
+    query = _query(
+        lang=None if language == ALL else language,
+        region=None if region == ALL else region,
+        topic=params.get("topic"),
+    )
+    return RedirectResponse("/?" + query if query else "/", status_code=301)
+
+
+@router.api_route("/releases/{release_id}", methods=_GET, response_class=HTMLResponse)
+async def release_redirect(request: Request, release_id: str) -> Response:
+    """To the version the visitor reads best, else the original language."""
+    state = _state(request)
+    snapshot = await state.public.current()
+    release = snapshot.by_id.get(release_id)
+    if release is None:
+        return _not_found(state, snapshot, _negotiated(request, state))
+    header = request.headers.get("accept-language", "")
+    best = negotiate(header, release.languages) or release.original_language
+    response = RedirectResponse(f"/releases/{release.id}/{best}", status_code=302)
+    response.headers.update(_cache_headers(state, snapshot, best, vary=True))
+    return response
+
+
+@router.api_route("/releases/{release_id}/{lang}", methods=_GET, response_class=HTMLResponse)
+async def release_page(request: Request, release_id: str, lang: str) -> Response:
+    """One language version of a release, with links to the others."""
+    state = _state(request)
+    snapshot = await state.public.current()
+    release = snapshot.by_id.get(release_id)
+    if release is None or lang not in release.translations:
+        # The 404's language never depends on the release: an embargoed id and an
+        # unknown id must give the same page.
+        newsroom = state.settings.newsroom
+        fallback = lang if lang in newsroom.languages else _negotiated(request, state)
+        return _not_found(state, snapshot, fallback)
+
+    newsroom = state.settings.newsroom
+    translation = release.translations[lang]
+    tree = state.runtime.regions
+    base = newsroom.base_url
+    context = {
+        "page": "release",
+        "release": release,
+        "t": translation,
+        "body_html": Markup(translation.body_html),  # noqa: S704 - sanitised by nh3 on load
+        "date": i18n.format_date(release.publish_at, lang, newsroom.zone),
+        "published": i18n.format_datetime(release.publish_at, lang, newsroom.zone),
+        "canonical": release_url(base, release.id, lang),
+        "alternates": [
+            {
+                "lang": other,
+                "name": i18n.language_name(other),
+                "url": f"/releases/{release.id}/{other}",
+                "absolute": release_url(base, release.id, other),
+            }
+            for other in release.translations
+            if other != lang
+        ],
+        "regions": [_region_name(tree, slug, lang) for slug in release.regions],
+        "topics": list(release.topics),
+        "contacts": list(release.contacts),
+        "switcher": [
+            _switch(other, lang, f"/releases/{release.id}/{other}")
+            for other in release.translations
+        ],
+        "feeds": [_feed(state, lang, slug) for slug in (ALL, *release.regions)],
+    }
+    return _page(state, snapshot, lang, "release.html.j2", context, vary=False)
+
+
+# --------------------------------------------------------------------------- #
+# Language
+# --------------------------------------------------------------------------- #
+
+
+def negotiate(header: str, available: Sequence[str]) -> str | None:
+    """The first of ``available`` (ISO 639-1 codes) that ``Accept-Language`` asks for.
+
+    Language ranges are taken by quality, then in the order written; a regional tag
+    asks for its language (``fr-CA`` → ``fr``). ``q=0``, malformed qualities and ``*``
+    choose nothing, so the caller's fallback applies. None when nothing matches.
+    """
+    for tag in _ranges(header):
+        base = tag.split("-", 1)[0]
+        if base in available:
+            return base
+    return None
+
+
+def _ranges(header: str) -> list[str]:
+    """Language ranges of an ``Accept-Language`` value, best first, lower case."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.partition(";")
+        tag = tag.strip().lower().replace("_", "-")
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        if 0.0 < quality <= 1.0:
+            ranked.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def _visitor_language(
+    request: Request, offered: Sequence[str], default: str, chosen: str | None
+) -> str:
+    if chosen is not None and chosen.strip().lower() in offered:
+        return chosen.strip().lower()
+    return negotiate(request.headers.get("accept-language", ""), offered) or default
+
+
+def _negotiated(request: Request, state: WebState) -> str:
+    newsroom = state.settings.newsroom
+    return _visitor_language(request, newsroom.languages, newsroom.default_language, None)
+
+
+# --------------------------------------------------------------------------- #
+# Page parts
+# --------------------------------------------------------------------------- #
+
+
+def _entry(release: Release, page_lang: str, zone: ZoneInfo) -> dict[str, Any]:
+    """One release in the list: in the page's language if written in it, else the original."""
+    lang = page_lang if page_lang in release.translations else release.original_language
+    t = release.translations[lang]
+    return {
+        "id": release.id,
+        "lang": lang,
+        "dir": i18n.text_direction(lang),
+        "comma": _COMMAS.get(lang, ", "),
+        "foreign": lang != page_lang,
+        "url": f"/releases/{release.id}/{lang}",
+        "title": t.title,
+        "summary": t.summary,
+        "dateline": t.dateline,
+        "date": i18n.format_date(release.publish_at, lang, zone),
+        "datetime": release.publish_at.isoformat(),
+        "alternates": [
+            {
+                "lang": other,
+                "name": i18n.language_name(other),
+                "url": f"/releases/{release.id}/{other}",
+            }
+            for other in release.translations
+            if other != lang
+        ],
+    }
+
+
+def _switch(lang: str, current: str, url: str) -> dict[str, Any]:
+    return {"lang": lang, "name": i18n.language_name(lang), "url": url, "current": lang == current}
+
+
+def _feed(state: WebState, lang: str, region: str, topic: str | None = None) -> dict[str, str]:
+    """The Atom and RSS feeds of ``region`` (or ``all``) in ``lang``, served by web/feeds.py."""
+    site = FeedSite.of(state.settings, state.runtime.regions)
+    atom = FeedSpec(lang, region, "atom", topic)
+    name = (
+        i18n.gettext(lang, "All regions")
+        if region == ALL
+        else _region_name(state.runtime.regions, region, lang)
+    )
+    return {
+        "lang": lang,
+        "region": region,
+        "name": f"{name} · {topic}" if topic else name,
+        "title": feed_title(atom, site),
+        "atom": atom.url(site.base_url),
+        "rss": FeedSpec(lang, region, "rss", topic).url(site.base_url),
+    }
+
+
+def _region_options(
+    tree: RegionTree, releases: Iterable[Release], selected: str | None, lang: str
+) -> list[dict[str, Any]]:
+    """The regions public releases are about, with the regions around them, in tree order."""
+    wanted: set[str] = set()
+    for slug in [slug for release in releases for slug in release.regions] + (
+        [selected] if selected else []
+    ):
+        wanted.update(tree.ancestors(slug))
+    wanted.discard(ROOT)  # "All regions" stands for it
+    return [
+        {
+            "slug": region.slug,
+            "name": _region_name(tree, region.slug, lang),
+            "depth": len(tree.ancestors(region.slug)) - 2,
+            "selected": region.slug == selected,
+        }
+        for region in tree
+        if region.slug in wanted
+    ]
+
+
+def _region_name(tree: RegionTree, slug: str, lang: str) -> str:
+    """The region's name in ``lang`` (CLDR), as in the emails; the English name otherwise."""
+    region = tree.get(slug)
+    return str(_territories(lang).get(region.alpha2 or region.code, region.name))
+
+
+@functools.cache
+def _territories(lang: str) -> Mapping[str, str]:
+    return dict(Locale.parse(lang).territories)
+
+
+def _query(**params: str | None) -> str:
+    return urlencode({key: value for key, value in params.items() if value})
+
+
+# --------------------------------------------------------------------------- #
+# Responses
+# --------------------------------------------------------------------------- #
+
+
+def _state(request: Request) -> WebState:
+    return cast(WebState, request.app.state.web)
+
+
+def _cache_headers(state: WebState, snapshot: Snapshot, lang: str, *, vary: bool) -> dict[str, str]:
+    headers = {
+        "Cache-Control": f"public, max-age={state.public.max_age(snapshot, CACHE_CEILING)}",
+        "Content-Language": lang,
+    }
+    if vary:
+        headers["Vary"] = "Accept-Language"
+    return headers
+
+
+def _page(
+    state: WebState,
+    snapshot: Snapshot,
+    lang: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    vary: bool,
+    status_code: int = 200,
+) -> Response:
+    newsroom = state.settings.newsroom
+    home = "/?" + _query(lang=lang) if lang in newsroom.languages else "/"
+    values = {
+        "newsroom": newsroom,
+        "lang": lang,
+        "dir": i18n.text_direction(lang),
+        "language_name": i18n.language_name(lang),
+        "comma": _COMMAS.get(lang, ", "),
+        "home_url": home,
+        "opml_url": f"{newsroom.base_url}/feeds.opml",
+        **context,
+    }
+    env = _environment(state.settings.paths.templates / "web", lang)
+    html = env.get_template(template).render(values)
+    return HTMLResponse(
+        html,
+        status_code=status_code,
+        headers=_cache_headers(state, snapshot, lang, vary=vary),
+    )
+
+
+def _not_found(state: WebState, snapshot: Snapshot, lang: str) -> Response:
+    """The one 404 page: the same for an unknown id, a draft and an embargoed release."""
+    newsroom = state.settings.newsroom
+    context = {
+        "page": "not-found",
+        "switcher": [
+            _switch(other, lang, "/?" + _query(lang=other)) for other in newsroom.languages
+        ],
+        "feeds": [],
+    }
+    return _page(state, snapshot, lang, "404.html.j2", context, vary=True, status_code=404)
+
+
+async def not_found_handler(request: Request, exc: Exception) -> Response:
+    """The localised 404 page for addresses no route knows.
+
+    For ``app.add_exception_handler(404, not_found_handler)`` in ``create_app``.
+    """
+    state = _state(request)
+    snapshot = await state.public.current()
+    return _not_found(state, snapshot, _negotiated(request, state))
+
+
+@functools.cache
+def _environment(folder: Path, lang: str) -> jinja2.Environment:
+    """Page templates in ``lang``: ``web/<lang>/`` overrides first, then ``web/``."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([folder / lang, folder]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    i18n.jinja_install(env, lang)
+    return env

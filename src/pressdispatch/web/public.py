@@ -1,0 +1,79 @@
+"""What the public may see now, cached until the next publication.
+
+Every page and feed reads this one view. It is rebuilt when the next
+publication time arrives (so a release appears at its ``publish_at`` without
+waiting for a scan) and at most every ``refresh`` otherwise (to pick up what the
+scheduler synced from the files). Before ``publish_at`` a release is simply not
+in the view: no page, feed or API can leak it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pressdispatch.model import Release
+from pressdispatch.store.catalog import Catalog
+from pressdispatch.store.codec import digest as content_digest
+from pressdispatch.store.codec import release_to_json
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    releases: tuple[Release, ...]  # newest first
+    by_id: dict[str, Release]
+    version: str  # changes whenever what is public changes
+    taken_at: datetime
+    next_publication: datetime | None
+
+    def valid_at(self, now: datetime, refresh: timedelta) -> bool:
+        if self.next_publication is not None and now >= self.next_publication:
+            return False
+        return now - self.taken_at < refresh
+
+
+class PublicView:
+    def __init__(self, catalog: Catalog, clock: Clock, refresh: timedelta = timedelta(seconds=5)):
+        self.catalog = catalog
+        self.clock = clock
+        self.refresh = refresh
+        self._snapshot: Snapshot | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> Snapshot:
+        now = self.clock()
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.valid_at(now, self.refresh):
+            return snapshot
+        async with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or not snapshot.valid_at(now, self.refresh):
+                snapshot = self._snapshot = await self._take(now)
+        return snapshot
+
+    async def _take(self, now: datetime) -> Snapshot:
+        releases = tuple(await self.catalog.public(now))
+        upcoming = await self.catalog.next_publication(now)
+        digest = hashlib.sha256()
+        for release in releases:  # every field a page or feed may show
+            digest.update(content_digest(release_to_json(release)).encode())
+        return Snapshot(
+            releases=releases,
+            by_id={r.id: r for r in releases},
+            version=digest.hexdigest()[:32],
+            taken_at=now,
+            next_publication=upcoming,
+        )
+
+    def max_age(self, snapshot: Snapshot, ceiling: timedelta) -> int:
+        """Seconds a client may cache what it got now: never past the next publication."""
+        now = self.clock()
+        age = ceiling
+        if snapshot.next_publication is not None:
+            age = min(age, snapshot.next_publication - now)
+        return max(int(age.total_seconds()), 0)
