@@ -286,3 +286,10 @@ def test_jinja_install_can_switch_language_and_count() -> None:
         '{{ ngettext("%(count)d recipient", "%(count)d recipients", n, count=n) }}'
     )
     assert template.render(n=3) == "Teléfono · 3 destinatarios"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("fr", "\u202f:"), ("fr-CA", "\u202f:"), ("zh", "\uff1a"), ("en", ":")]
+)
+def test_labels_end_with_the_colon_the_language_writes(lang: str, expected: str) -> None:
+    assert i18n.colon(lang) == expected

@@ -286,10 +286,10 @@ async def test_release_page(site: Site) -> None:
         "28 novembre 2026</time>"
     ) in html
     assert "<strong>polycliniques</strong>" in html
-    assert "Régions: Biélorussie · Thèmes: health" in html
+    assert "Régions\u202f: Biélorussie · Thèmes\u202f: health" in html  # French spacing
     assert "Contacts presse" in html
     assert "<strong>Iryna Zhuk</strong>, Press Officer, Minsk" in html
-    assert '<a href="tel:+375170000000">+375 17 000 0000</a>' in html
+    assert '<a href="tel:+375170000000" dir="ltr">+375 17 000 0000</a>' in html
     assert '<a href="mailto:i.zhuk@example.org">i.zhuk@example.org</a>' in html
     assert "Également disponible en" in html
     assert '<li><a href="/releases/minsk/ru" hreflang="ru" lang="ru">Русский</a></li>' in html

@@ -263,6 +263,7 @@ class EmailRenderer:
             "body_text": plain_text(translation.body_markdown),
             "lang": lang,
             "dir": i18n.text_direction(lang),
+            "colon": i18n.colon(lang),
             "language_name": i18n.language_name(lang),
             "subject": subject,
             "embargoed": embargoed,

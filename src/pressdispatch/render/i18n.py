@@ -289,3 +289,11 @@ def _time_pattern(locale: Locale, zone_label: str) -> str:
     if long.lstrip()[:1] in _ZONE_FIELDS:
         return f"{quoted} {short}"
     return f"{short} {quoted}"
+
+
+_COLONS = {"fr": "\u202f:", "zh": "\uff1a"}
+
+
+def colon(lang: str) -> str:
+    """The colon after a label as the language writes it ("Téléphone :" in French)."""
+    return _COLONS.get(lang.replace("_", "-").split("-")[0].lower(), ":")
