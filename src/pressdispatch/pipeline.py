@@ -17,10 +17,8 @@ from pressdispatch.content.subscribers import load_subscribers
 from pressdispatch.dispatch.planner import plan_tier
 from pressdispatch.errors import Problem
 from pressdispatch.model import Tier
-from pressdispatch.render.feeds import FeedSite, feed_urls_for
 from pressdispatch.runtime import Runtime
 from pressdispatch.store.catalog import DueTier
-from pressdispatch.web.feeds import ping_hub
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +76,10 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
 
 async def _announce(rt: Runtime, release_id: str) -> None:
     """Tell the WebSub hub which feeds now carry the release (failures are only logged)."""
+    # Imported here: the sending process needs the web stack only when a hub is configured.
+    from pressdispatch.render.feeds import FeedSite, feed_urls_for  # noqa: PLC0415
+    from pressdispatch.web.feeds import ping_hub  # noqa: PLC0415
+
     release = await rt.catalog.snapshot(release_id)
     site = FeedSite.of(rt.settings, rt.regions)
     await ping_hub(rt.settings.feeds.websub_hub, feed_urls_for(release, site))

@@ -45,6 +45,7 @@ class Runtime:
             retry_initial=s.scheduler.retry_initial,
             retry_max=s.scheduler.retry_max,
             max_retry_age=s.smtp.max_retry_age,
+            rate=s.smtp.rate if s.transport.kind == "smtp" else 0,
         )
 
     async def close(self) -> None:

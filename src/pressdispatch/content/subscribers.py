@@ -32,6 +32,7 @@ _SPLIT = re.compile(r"[\s;,]+")
 _YES = {"yes", "y", "true", "1", "x", "oui", "да", "sí", "si"}
 _NO = {"no", "n", "false", "0", "", "non", "нет"}
 _MAX_FIELD = 1000
+_EVERYTHING: frozenset[str] = frozenset()  # shared: 100,000 journalists need not own one each
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
 
 
@@ -175,8 +176,8 @@ def _parse_row(
         name=name,
         outlet=outlet,
         languages=tuple(dict.fromkeys(languages)),
-        regions=frozenset(region_slugs),
-        topics=frozenset(topics),
+        regions=frozenset(region_slugs) if region_slugs else _EVERYTHING,
+        topics=frozenset(topics) if topics else _EVERYTHING,
         embargo=embargo_text in _YES,
         lists=(list_name,),
     )
@@ -207,6 +208,8 @@ def load_subscribers(folder: Path, regions: RegionTree) -> tuple[list[Subscriber
 
 
 class _Merge:
+    __slots__ = ("email", "embargo", "languages", "lists", "name", "outlet", "regions", "topics")
+
     def __init__(self, row: Row) -> None:
         s = row.subscriber
         self.email, self.name, self.outlet = s.email, s.name, s.outlet
@@ -236,8 +239,8 @@ class _Merge:
             name=self.name,
             outlet=self.outlet,
             languages=tuple(self.languages),
-            regions=frozenset(self.regions or ()),
-            topics=frozenset(self.topics or ()),
+            regions=frozenset(self.regions) if self.regions else _EVERYTHING,
+            topics=frozenset(self.topics) if self.topics else _EVERYTHING,
             embargo=self.embargo,
             lists=tuple(self.lists),
         )

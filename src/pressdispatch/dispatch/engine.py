@@ -58,6 +58,7 @@ class EngineSettings:
     retry_initial: timedelta
     retry_max: timedelta
     max_retry_age: timedelta
+    rate: float = 0  # messages per second the transport allows; 0 = unlimited
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Engine:
         self.clock = clock
         self.on_result = on_result
         self.wakeup = asyncio.Event()
+        self._low = asyncio.Event()
         self.stats = RunStats()
         self._releases: dict[str, Release] = {}
         self._queue: asyncio.Queue[Claim] = asyncio.Queue()
@@ -120,29 +122,35 @@ class Engine:
             await asyncio.gather(recorder, return_exceptions=True)
         return self.stats
 
+    def _claim_size(self) -> int:
+        """A batch the senders can finish well within the lease, even when rate-limited."""
+        size = self.settings.batch_size
+        if self.settings.rate > 0:
+            size = min(size, int(self.settings.rate * self.settings.lease.total_seconds() / 2))
+        return max(size, 1)
+
     async def _claimer(self, stop: asyncio.Event, until_idle: bool) -> None:
-        target = max(self.settings.concurrency * 2, 1)
+        low_water = max(self.settings.concurrency, 1)
         while not stop.is_set():
-            claimed = 0
-            if self._queue.qsize() < target:
+            if self._queue.qsize() < low_water:
                 now = self.clock()
-                limit = min(self.settings.batch_size, target * 4)
-                claims = await self.ledger.claim(now, limit, now + self.settings.lease)
+                claims = await self.ledger.claim(now, self._claim_size(), now + self.settings.lease)
                 for claim in claims:
                     self._queue.put_nowait(claim)
-                claimed = len(claims)
-            if claimed:
+                if claims:
+                    continue
+            if not self._queue.empty() or self._busy:
+                # Work in flight: the senders wake us when the queue runs low.
+                await _wait_any(stop, self._low, 1.0)
+                self._low.clear()
                 continue
-            idle = self._queue.empty() and self._busy == 0
             next_due = await self.ledger.next_due()
             now = self.clock()
-            if until_idle and idle and (next_due is None or next_due > now):
+            if until_idle and (next_due is None or next_due > now):
                 return
             wait = (
                 1.0 if next_due is None else min(max((next_due - now).total_seconds(), 0.05), 1.0)
             )
-            if not idle:
-                wait = min(wait, 0.05)
             await _wait_any(stop, self.wakeup, wait)
             self.wakeup.clear()
 
@@ -150,10 +158,13 @@ class Engine:
         while True:
             claim = await self._queue.get()
             self._busy += 1
+            if self._queue.qsize() < self.settings.concurrency:
+                self._low.set()
             try:
                 await self._deliver(claim)
             finally:
                 self._busy -= 1
+                self._low.set()  # the claimer may refill, or notice that all is done
                 self._queue.task_done()
 
     async def _deliver(self, claim: Claim) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from pressdispatch.model import Contact, Release, ReleaseStatus, Subscriber, Translation
 
+_EMPTY: frozenset[str] = frozenset()
+
 
 def release_to_json(release: Release) -> str:
     """A canonical JSON snapshot: equal releases give equal text (and hash)."""
@@ -75,8 +77,8 @@ def subscriber_from_row(row: Mapping[str, Any]) -> Subscriber:
         name=row["name"],
         outlet=row["outlet"],
         languages=tuple(row["languages"].split()),
-        regions=frozenset(row["regions"].split()),
-        topics=frozenset(row["topics"].split()),
+        regions=frozenset(row["regions"].split()) if row["regions"] else _EMPTY,
+        topics=frozenset(row["topics"].split()) if row["topics"] else _EMPTY,
         embargo=bool(row["embargo"]),
         lists=tuple(row["lists"].split()),
     )

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from pressdispatch.model import Tier
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.directory import ACTIVE, BOUNCED, set_status
-from pressdispatch.store.schema import deliveries, releases, subscribers
+from pressdispatch.store.schema import UtcDateTime, deliveries, releases, subscribers
 
 STATUSES = ("queued", "sending", "sent", "deferred", "failed", "cancelled")
 
@@ -160,21 +160,32 @@ class Ledger:
         if not updates:
             return
         d = deliveries.c
+        statement = (
+            update(deliveries)
+            .where(d.id == bindparam("u_id"), d.status != "sent")
+            .values(
+                status=bindparam("u_status"),
+                last_code=bindparam("u_code"),
+                last_reply=bindparam("u_reply"),
+                lease_until=None,
+                sent_at=func.coalesce(bindparam("u_sent_at", type_=UtcDateTime), d.sent_at),
+                due_at=func.coalesce(bindparam("u_due_at", type_=UtcDateTime), d.due_at),
+            )
+        )
+        rows = [
+            {
+                "u_id": u.id,
+                "u_status": u.status,
+                "u_code": u.code,
+                "u_reply": u.reply[:1000],
+                "u_sent_at": u.at if u.status == "sent" else None,
+                "u_due_at": u.due_at,
+            }
+            for u in updates
+        ]
         async with self.db.engine.begin() as conn:
+            await conn.execute(statement, rows)  # one statement, run for every outcome
             for u in updates:
-                values: dict[str, Any] = {
-                    "status": u.status,
-                    "last_code": u.code,
-                    "last_reply": u.reply[:1000],
-                    "lease_until": None,
-                }
-                if u.status == "sent":
-                    values["sent_at"] = u.at
-                if u.due_at is not None:
-                    values["due_at"] = u.due_at
-                await conn.execute(
-                    update(deliveries).where(d.id == u.id, d.status != "sent").values(**values)
-                )
                 if u.bounce:
                     email = (
                         select(subscribers.c.email)
