@@ -949,3 +949,18 @@ def _settings() -> Settings:
     return Settings.model_validate(
         {"newsroom": {"name": "Test Press Office", "from": "press@example.org"}}
     )
+
+
+def test_a_change_within_the_same_second_gets_a_later_last_modified() -> None:
+    """A reader sending only If-Modified-Since must not get 304 for changed bytes."""
+    from pressdispatch.web.feeds import _FeedCache  # noqa: PLC0415 - internal, tested directly
+
+    cache = _FeedCache(site=None)  # type: ignore[arg-type]
+    moment = datetime(2026, 11, 28, 9, 0, 0, 300_000, tzinfo=UTC)
+    first = cache.get("feed", "v1", lambda: b"<feed>one</feed>", moment)
+    later = moment.replace(microsecond=900_000)
+    second = cache.get("feed", "v2", lambda: b"<feed>two</feed>", later)
+    assert second.etag != first.etag
+    assert second.last_modified > first.last_modified
+    same = cache.get("feed", "v3", lambda: b"<feed>two</feed>", later.replace(second=5))
+    assert same.last_modified == second.last_modified  # same bytes: still not modified

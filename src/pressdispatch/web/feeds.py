@@ -34,7 +34,7 @@ import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import partial
 
@@ -123,6 +123,10 @@ class _FeedCache:
             last_modified = built.last_modified  # a new public version, the same feed
         else:
             last_modified = now.astimezone(UTC).replace(microsecond=0)
+            if built is not None and last_modified <= built.last_modified:
+                # Changed within the second the old bytes were first served: a reader that
+                # sends only If-Modified-Since must still see the change.
+                last_modified = built.last_modified + timedelta(seconds=1)
         # mtime=0: the same bytes always give the same gzip stream.
         zipped = gzip.compress(body, compresslevel=6, mtime=0)
         fresh = _Built(version, body, zipped, etag, last_modified)
