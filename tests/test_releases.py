@@ -548,3 +548,19 @@ def test_two_files_for_the_same_language_are_reported(release_writer: WriteRelea
         ("en.md", None, "language")
     ]
     assert release is None
+
+
+def test_the_cache_reuses_an_unchanged_folder_and_sees_every_edit(
+    release_writer: WriteRelease,
+) -> None:
+    from pressdispatch.content.releases import ReleaseCache  # noqa: PLC0415
+
+    folder = release_writer("cached", META, {"en": md("First")})
+    cache = ReleaseCache()
+    options = {"regions": load_regions(), "languages": ("en", "fr"), "default_language": "en"}
+    first = cache.load(folder, **options)  # type: ignore[arg-type]
+    assert cache.load(folder, **options) is first  # type: ignore[arg-type]
+    (folder / "en.md").write_text(md("Secnd"), encoding="utf-8")  # same size, same second
+    edited, _ = cache.load(folder, **options)  # type: ignore[arg-type]
+    assert edited is not None
+    assert edited.translations["en"].title == "Secnd"

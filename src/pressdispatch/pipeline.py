@@ -41,7 +41,7 @@ async def tick(rt: Runtime, now: datetime) -> TickReport:
 
 
 async def sync_files(rt: Runtime, now: datetime, report: TickReport) -> None:
-    newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False)
+    newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False, cache=rt.releases)
     report.problems.extend(newsroom.release_problems)
     report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
     fingerprint = folder_fingerprint(rt.settings.paths.subscribers)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pressdispatch.config import Settings
+from pressdispatch.content.releases import ReleaseCache
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
 from pressdispatch.dispatch.engine import EngineSettings
 from pressdispatch.dispatch.outbox import OutboxTransport
@@ -31,6 +32,7 @@ class Runtime:
     directory: Directory
     ledger: Ledger
     renderer: EmailRenderer
+    releases: ReleaseCache = field(default_factory=ReleaseCache)  # parsed files, between scans
 
     def message_id(self, release_id: str, language: str, address: str) -> str:
         return headers.message_id(release_id, language, address, self.settings.newsroom.domain)

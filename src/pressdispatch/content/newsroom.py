@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pressdispatch.config import Settings
-from pressdispatch.content.releases import load_releases
+from pressdispatch.content.releases import ReleaseCache, load_releases
 from pressdispatch.content.subscribers import load_subscribers
 from pressdispatch.errors import NotFound, Problem
 from pressdispatch.model import Release, Subscriber
@@ -35,12 +35,19 @@ class Newsroom:
             raise NotFound(f"no release {release_id!r} (known: {known})") from None
 
 
-def load_newsroom(settings: Settings, regions: RegionTree, *, subscribers: bool = True) -> Newsroom:
+def load_newsroom(
+    settings: Settings,
+    regions: RegionTree,
+    *,
+    subscribers: bool = True,
+    cache: ReleaseCache | None = None,
+) -> Newsroom:
     releases, release_problems = load_releases(
         settings.paths.releases,
         regions=regions,
         languages=settings.newsroom.languages,
         default_language=settings.newsroom.default_language,
+        cache=cache,
     )
     people: list[Subscriber] = []
     people_problems: list[Problem] = []

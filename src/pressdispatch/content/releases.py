@@ -6,6 +6,7 @@ loaded (and `check` says why), so a half-valid release is never sent.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Sequence
@@ -116,16 +117,62 @@ class FrontMatter(_Strict):
         return _one_line(value, "dateline")
 
 
+Loaded = tuple[Release | None, list[Problem]]
+
+
+class ReleaseCache:
+    """Parsed release folders, reused while none of their files changed.
+
+    A scan runs every few seconds; re-rendering and sanitising hundreds of
+    unchanged Markdown files each time would stall the service's event loop.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[Path, tuple[tuple[tuple[str, bytes], ...], Loaded]] = {}
+
+    def load(
+        self, folder: Path, *, regions: RegionTree, languages: Sequence[str], default_language: str
+    ) -> Loaded:
+        try:
+            # Hash the bytes rather than trust mtimes: an edit within one tick of a coarse
+            # filesystem clock must not be missed. Reading is cheap next to rendering.
+            stamp = tuple(
+                sorted(
+                    (p.name, hashlib.blake2b(p.read_bytes(), digest_size=16).digest())
+                    for p in folder.iterdir()
+                    if p.is_file()
+                )
+            )
+        except OSError:  # vanished while we looked: load it the slow way, uncached
+            return load_release(
+                folder, regions=regions, languages=languages, default_language=default_language
+            )
+        hit = self._entries.get(folder)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        loaded = load_release(
+            folder, regions=regions, languages=languages, default_language=default_language
+        )
+        self._entries[folder] = (stamp, loaded)
+        return loaded
+
+
 def load_releases(
-    root: Path, *, regions: RegionTree, languages: Sequence[str], default_language: str
+    root: Path,
+    *,
+    regions: RegionTree,
+    languages: Sequence[str],
+    default_language: str,
+    cache: ReleaseCache | None = None,
 ) -> tuple[list[Release], list[Problem]]:
     """Every loadable release under ``root``, by publication time, and every problem found."""
     releases: list[Release] = []
     problems: list[Problem] = []
     if not root.is_dir():
         return [], [Problem(root, None, "", "releases folder not found")]
+    load = cache.load if cache is not None else load_release
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        release, found = load_release(
+        release, found = load(
             folder, regions=regions, languages=languages, default_language=default_language
         )
         problems.extend(found)
