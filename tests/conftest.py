@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -64,6 +65,17 @@ def newsroom_dir(tmp_path: Path) -> Path:
 
 
 WriteRelease = Callable[..., Path]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A newsroom on disk with its store, once on SQLite and once on PostgreSQL."""
+    from .dispatching import database_url, make_newsroom  # noqa: PLC0415 - it imports us
+
+    urls = database_url(request.param, tmp_path)
+    yield make_newsroom(tmp_path, next(urls))
+    for _ in urls:  # drop the throwaway database
+        pass
 
 
 @pytest.fixture

@@ -158,6 +158,16 @@ def make_newsroom(root: Path, db_url: str) -> Newsroom:
     return newsroom
 
 
+class Clock:
+    """A clock a test sets by hand: ``clock.now = ...``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def utc(offset_seconds: float = 0) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=offset_seconds)
 

@@ -25,7 +25,7 @@ from typer.testing import CliRunner, Result
 
 from pressdispatch.cli import app
 
-from .dispatching import Newsroom, database_url, make_newsroom, run_once, utc
+from .dispatching import Newsroom, make_newsroom, run_once, utc
 from .smtpd import Fault, SmtpServer, free_port, smtp_server
 
 runner = CliRunner()
@@ -37,15 +37,6 @@ PEOPLE = [
     "chen@example.org,Chen,zh en,,,no",
     "dia@example.org,Dia,es,,,no",  # no Spanish version: nothing
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Newsroom]:
-    urls = database_url(request.param, tmp_path)
-    url = next(urls)
-    yield make_newsroom(tmp_path, url)
-    for _ in urls:  # drop the throwaway database
-        pass
 
 
 def cli(newsroom: Newsroom, *args: str, code: int = 0) -> Result:

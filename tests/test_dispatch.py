@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from email import message_from_bytes, policy
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -19,18 +16,8 @@ from pressdispatch.cli import app
 from pressdispatch.pipeline import tick
 from pressdispatch.store.schema import deliveries, subscribers
 
-from .dispatching import Newsroom, database_url, make_newsroom, run_once, runtime, utc
+from .dispatching import Newsroom, run_once, runtime, utc
 from .smtpd import Fault, smtp_server
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Newsroom]:
-    urls = database_url(request.param, tmp_path)
-    url = next(urls)
-    yield make_newsroom(tmp_path, url)
-    for _ in urls:  # drop the throwaway database
-        pass
-
 
 PEOPLE = [
     "ana@example.org,Ana,fr,,,no",

@@ -50,7 +50,7 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.feeds import FEED_NOT_MODIFIED, FEED_REQUESTS, PING_BATCH, ping_hub
 
 from .conftest import md
-from .dispatching import copy_sample, database_url, make_newsroom, runtime
+from .dispatching import Clock, copy_sample, database_url, make_newsroom, runtime
 
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)  # after every sample release
 SECOND = timedelta(seconds=1)
@@ -62,14 +62,6 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 IDENTITY = {"accept-encoding": "identity"}
 LANGUAGES = ("en", "fr", "ru", "ar", "es", "zh")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

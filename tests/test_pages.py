@@ -22,19 +22,11 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.pages import negotiate, not_found_handler
 
 from .conftest import md
-from .dispatching import Newsroom, make_newsroom, runtime
+from .dispatching import Clock, Newsroom, make_newsroom, runtime
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # 10:00 in Paris, the newsroom's zone
 SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-PENDING = ("queued", "sending", "deferred")
+from pressdispatch.store.schema import UNFINISHED
 
 
 @dataclass
@@ -36,7 +36,7 @@ def state_of(
     if not row["present"] and row["frozen_hash"] is None:
         return "missing"
     if row["public_started_at"] is not None:
-        return "sending" if any(by_status[s] for s in PENDING) else "done"
+        return "sending" if any(by_status[s] for s in UNFINISHED) else "done"
     publish, embargo = row["publish_at"], row["embargo_send_at"]
     if publish <= now:
         overdue = now - publish > max_lateness and row["send_requested_at"] is None

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch import pipeline
-from pressdispatch.cli import State, app, err, fail, out
+from pressdispatch.cli import app, err, fail, out
 from pressdispatch.config import Settings
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.dispatch.engine import Engine, RunStats, utc_now
@@ -33,6 +33,7 @@ from pressdispatch.runtime import (
     renderer_for,
 )
 from pressdispatch.schedule import Scheduler
+from pressdispatch.store.schema import UNFINISHED
 from pressdispatch.web.app import create_app
 from pressdispatch.web.server import serve_web
 
@@ -173,7 +174,7 @@ async def _once(settings: Settings) -> int:
 def _pending(counts: dict[tuple[str, str, str, str], int]) -> dict[str, int]:
     pending: dict[str, int] = {}
     for (release_id, status, _lang, _tier), n in counts.items():
-        if status in ("queued", "sending", "deferred"):
+        if status in UNFINISHED:
             pending[release_id] = pending.get(release_id, 0) + n
     return pending
 
@@ -217,13 +218,6 @@ async def _runtime(settings: Settings) -> Runtime:
         return await open_runtime(settings)
     except (PressDispatchError, SQLAlchemyError, OSError) as exc:
         fail(database_error(settings, exc))
-
-
-def _lever(ctx: typer.Context, release_id: str) -> tuple[Settings, Runtime]:
-    state: State = ctx.obj
-    settings = state.settings()
-    rt = asyncio.run(_runtime(settings))
-    return settings, rt
 
 
 @app.command()

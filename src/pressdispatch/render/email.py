@@ -23,7 +23,6 @@ from urllib.parse import quote
 
 import css_inline
 import jinja2
-from babel import Locale
 from markupsafe import Markup
 
 from pressdispatch.config import Newsroom
@@ -281,7 +280,7 @@ class EmailRenderer:
                 for other in release.translations
                 if other != lang
             ],
-            "regions": [self._region_name(slug, lang) for slug in release.regions],
+            "regions": [i18n.region_name(self.regions, slug, lang) for slug in release.regions],
             "topics": list(release.topics),
             "contacts": list(release.contacts),
             "greeting": slot("greeting"),
@@ -289,16 +288,6 @@ class EmailRenderer:
             "unsubscribe_url": slot("unsubscribe"),
             "preferences_url": slot("preferences"),
         }
-
-    def _region_name(self, slug: str, lang: str) -> str:
-        region = self.regions.get(slug)
-        code = region.alpha2 or region.code
-        return str(_territories(lang).get(code, region.name))
-
-
-@cache
-def _territories(lang: str) -> Mapping[str, str]:
-    return dict(Locale.parse(lang).territories)
 
 
 @cache

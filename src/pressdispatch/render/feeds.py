@@ -50,13 +50,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from functools import cache
 from html import escape
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 
-from babel import Locale
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseExtension
 from feedgen.ext.dc import DcEntryExtension, DcExtension
@@ -240,15 +238,9 @@ def feed_urls_for(release: Release, site: FeedSite) -> list[str]:
 # --------------------------------------------------------------------------- #
 
 
-@cache
-def _territories(lang: str) -> Mapping[str, str]:
-    return dict(Locale.parse(lang).territories)
-
-
 def region_name(regions: RegionTree, slug: str, lang: str) -> str:
-    """The region's name in ``lang`` (CLDR territory names), else its English name."""
-    region = regions.get(slug)
-    name = str(_territories(lang).get(region.alpha2 or region.code, region.name))
+    """The region's name in ``lang``, capitalised for a title."""
+    name = i18n.region_name(regions, slug, lang)
     return name[:1].upper() + name[1:]  # CLDR English says "world"; a title wants "World"
 
 

@@ -31,6 +31,7 @@ from babel.messages.pofile import read_po
 from jinja2.ext import InternationalizationExtension
 
 from pressdispatch.errors import UnknownLanguage
+from pressdispatch.regions import RegionTree
 
 __all__ = [
     "UI_LANGUAGES",
@@ -297,3 +298,14 @@ _COLONS = {"fr": "\u202f:", "zh": "\uff1a"}
 def colon(lang: str) -> str:
     """The colon after a label as the language writes it ("Téléphone :" in French)."""
     return _COLONS.get(lang.replace("_", "-").split("-")[0].lower(), ":")
+
+
+@functools.cache
+def _territories(lang: str) -> dict[str, str]:
+    return dict(Locale.parse(lang).territories)
+
+
+def region_name(regions: RegionTree, slug: str, lang: str) -> str:
+    """A region's name in ``lang`` (CLDR territory names: "Biélorussie"), else its English name."""
+    region = regions.get(slug)
+    return str(_territories(lang).get(region.alpha2 or region.code, region.name))

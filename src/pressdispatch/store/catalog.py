@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,10 +12,7 @@ from sqlalchemy import and_, func, or_, select, update
 from pressdispatch.model import Release, ReleaseStatus, Tier
 from pressdispatch.store.codec import digest, release_from_json, release_to_json
 from pressdispatch.store.db import Database
-from pressdispatch.store.dialect import insert
-from pressdispatch.store.schema import deliveries, releases
-
-PENDING = ("queued", "deferred")
+from pressdispatch.store.schema import WAITING, deliveries, releases
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,17 +202,24 @@ class Catalog:
         r = releases.c
         query = (
             select(r.frozen_content, r.content)
-            .where(
-                r.status == ReleaseStatus.READY.value,
-                r.cancelled_at.is_(None),
-                r.publish_at <= now,
-                or_(r.present.is_(True), r.frozen_hash.is_not(None)),
-            )
+            .where(*_public_at(now))
             .order_by(r.publish_at.desc(), r.id)
         )
         async with self.db.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [release_from_json(row.frozen_content or row.content) for row in rows]
+
+    async def public_version(self, now: datetime) -> str:
+        """Changes whenever what ``public(now)`` returns changes, from the stored hashes alone."""
+        r = releases.c
+        query = (
+            select(r.id, func.coalesce(r.frozen_hash, r.content_hash))
+            .where(*_public_at(now))
+            .order_by(r.id)
+        )
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return digest("".join(f"{row[0]}\0{row[1]}\n" for row in rows))[:32]
 
     async def next_publication(self, now: datetime) -> datetime | None:
         """When the next release becomes public: no cached page may outlive it."""
@@ -234,11 +238,16 @@ class Catalog:
             rows = await conn.execute(select(r.id, r.frozen_hash).where(r.frozen_hash.is_not(None)))
             return {row.id: row.frozen_hash for row in rows}
 
-    async def ids(self) -> Sequence[str]:
-        async with self.db.engine.connect() as conn:
-            return list(
-                (await conn.scalars(select(releases.c.id).order_by(releases.c.publish_at))).all()
-            )
+
+def _public_at(now: datetime) -> tuple[Any, ...]:
+    """What makes a release public at ``now``: the one rule pages, feeds and the API share."""
+    r = releases.c
+    return (
+        r.status == ReleaseStatus.READY.value,
+        r.cancelled_at.is_(None),
+        r.publish_at <= now,
+        or_(r.present.is_(True), r.frozen_hash.is_not(None)),
+    )
 
 
 async def _cancel(conn: Any, release_id: str, now: datetime) -> int:
@@ -249,10 +258,7 @@ async def _cancel(conn: Any, release_id: str, now: datetime) -> int:
     )
     result = await conn.execute(
         update(deliveries)
-        .where(deliveries.c.release_id == release_id, deliveries.c.status.in_(PENDING))
+        .where(deliveries.c.release_id == release_id, deliveries.c.status.in_(WAITING))
         .values(status="cancelled", lease_until=None)
     )
     return int(result.rowcount)
-
-
-__all__ = ["Catalog", "DueTier", "insert"]

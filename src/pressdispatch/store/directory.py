@@ -13,7 +13,7 @@ from pressdispatch.model import Subscriber
 from pressdispatch.store.codec import subscriber_columns, subscriber_from_row
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.schema import deliveries, state, subscribers
+from pressdispatch.store.schema import WAITING, deliveries, state, subscribers
 
 ACTIVE, UNSUBSCRIBED, BOUNCED = "active", "unsubscribed", "bounced"
 _CHUNK = 1000
@@ -137,9 +137,7 @@ async def set_status(conn: Any, email: str, status: str, reason: str, now: datet
         ids = select(subscribers.c.id).where(subscribers.c.email == email).scalar_subquery()
         await conn.execute(
             update(deliveries)
-            .where(
-                deliveries.c.subscriber_id == ids, deliveries.c.status.in_(("queued", "deferred"))
-            )
+            .where(deliveries.c.subscriber_id == ids, deliveries.c.status.in_(WAITING))
             .values(status="cancelled", last_reply=f"subscriber {status}")
         )
     return bool(result.rowcount)

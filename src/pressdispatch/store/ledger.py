@@ -19,9 +19,16 @@ from pressdispatch.model import Tier
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.directory import ACTIVE, BOUNCED, set_status
-from pressdispatch.store.schema import UtcDateTime, deliveries, releases, subscribers
+from pressdispatch.store.schema import (
+    STATUSES,
+    WAITING,
+    UtcDateTime,
+    deliveries,
+    releases,
+    subscribers,
+)
 
-STATUSES = ("queued", "sending", "sent", "deferred", "failed", "cancelled")
+__all__ = ["STATUSES", "Claim", "Ledger", "Planned", "Update"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +103,7 @@ class Ledger:
         """Take up to ``limit`` due deliveries for this worker, committed before returning."""
         d = deliveries.c
         due = or_(
-            and_(d.status.in_(("queued", "deferred")), d.due_at <= now),
+            and_(d.status.in_(WAITING), d.due_at <= now),
             and_(d.status == "sending", d.lease_until < now),
         )
         pick = (
@@ -234,9 +241,7 @@ class Ledger:
         """When the earliest queued/deferred delivery or expiring lease comes due."""
         d = deliveries.c
         async with self.db.engine.connect() as conn:
-            pending = await conn.scalar(
-                select(func.min(d.due_at)).where(d.status.in_(("queued", "deferred")))
-            )
+            pending = await conn.scalar(select(func.min(d.due_at)).where(d.status.in_(WAITING)))
             leased = await conn.scalar(select(func.min(d.lease_until)).where(d.status == "sending"))
         found = [t for t in (pending, leased) if t is not None]
         return min(found) if found else None

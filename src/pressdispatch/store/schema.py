@@ -47,6 +47,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# A delivery's statuses, and the two groups every query about progress needs.
+STATUSES = ("queued", "sending", "sent", "deferred", "failed", "cancelled")
+WAITING = ("queued", "deferred")  # not being sent now; may still be sent
+UNFINISHED = ("queued", "sending", "deferred")
+
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
 metadata = MetaData(

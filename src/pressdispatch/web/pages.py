@@ -25,7 +25,7 @@ page's language and filters: ``all`` regions when there is no region filter.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -33,7 +33,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel import Locale
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
@@ -191,7 +190,7 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
             for other in release.translations
             if other != lang
         ],
-        "regions": [_region_name(tree, slug, lang) for slug in release.regions],
+        "regions": [i18n.region_name(tree, slug, lang) for slug in release.regions],
         "topics": list(release.topics),
         "contacts": list(release.contacts),
         "switcher": [
@@ -301,7 +300,7 @@ def _feed(state: WebState, lang: str, region: str, topic: str | None = None) -> 
     name = (
         i18n.gettext(lang, "All regions")
         if region == ALL
-        else _region_name(state.runtime.regions, region, lang)
+        else i18n.region_name(state.runtime.regions, region, lang)
     )
     return {
         "lang": lang,
@@ -326,24 +325,13 @@ def _region_options(
     return [
         {
             "slug": region.slug,
-            "name": _region_name(tree, region.slug, lang),
+            "name": i18n.region_name(tree, region.slug, lang),
             "depth": len(tree.ancestors(region.slug)) - 2,
             "selected": region.slug == selected,
         }
         for region in tree
         if region.slug in wanted
     ]
-
-
-def _region_name(tree: RegionTree, slug: str, lang: str) -> str:
-    """The region's name in ``lang`` (CLDR), as in the emails; the English name otherwise."""
-    region = tree.get(slug)
-    return str(_territories(lang).get(region.alpha2 or region.code, region.name))
-
-
-@functools.cache
-def _territories(lang: str) -> Mapping[str, str]:
-    return dict(Locale.parse(lang).territories)
 
 
 def _query(**params: str | None) -> str:

@@ -13,7 +13,7 @@ from typing import cast
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from pressdispatch.store.ledger import STATUSES
+from pressdispatch.store.schema import STATUSES, UNFINISHED
 from pressdispatch.web import feeds
 from pressdispatch.web.app import WebState
 
@@ -25,7 +25,6 @@ router = APIRouter()
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 FEED_FORMATS = ("atom", "rss", "opml")
-QUEUED = ("queued", "deferred", "sending")  # not yet sent, failed or cancelled
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -65,7 +64,7 @@ async def metrics(request: Request) -> Response:
             "pressdispatch_queue_depth",
             "gauge",
             "Deliveries not yet done: queued, deferred or being sent.",
-            [("", sum(by_status.get(status, 0) for status in QUEUED))],
+            [("", sum(by_status.get(status, 0) for status in UNFINISHED))],
         ),
         *_family(
             "pressdispatch_feed_requests_total",

@@ -10,15 +10,12 @@ in the view: no page, feed or API can leak it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pressdispatch.model import Release
 from pressdispatch.store.catalog import Catalog
-from pressdispatch.store.codec import digest as content_digest
-from pressdispatch.store.codec import release_to_json
 
 Clock = Callable[[], datetime]
 
@@ -57,18 +54,17 @@ class PublicView:
         return snapshot
 
     async def _take(self, now: datetime) -> Snapshot:
-        releases = tuple(await self.catalog.public(now))
+        # The version first: if the releases change between the two queries, the next
+        # refresh sees a new version and reloads, so content is never stuck under an old one.
+        version = await self.catalog.public_version(now)
         upcoming = await self.catalog.next_publication(now)
-        digest = hashlib.sha256()
-        for release in releases:  # every field a page or feed may show
-            digest.update(content_digest(release_to_json(release)).encode())
-        return Snapshot(
-            releases=releases,
-            by_id={r.id: r for r in releases},
-            version=digest.hexdigest()[:32],
-            taken_at=now,
-            next_publication=upcoming,
-        )
+        previous = self._snapshot
+        if previous is not None and previous.version == version:
+            releases, by_id = previous.releases, previous.by_id  # nothing changed: no decoding
+        else:
+            releases = tuple(await self.catalog.public(now))
+            by_id = {r.id: r for r in releases}
+        return Snapshot(releases, by_id, version, now, upcoming)
 
     def max_age(self, snapshot: Snapshot, ceiling: timedelta) -> int:
         """Seconds a client may cache what it got now: never past the next publication."""
