@@ -21,7 +21,7 @@ from typing import Protocol
 
 from email_validator import EmailNotValidError, validate_email
 
-from pressdispatch.content.releases import TOPIC
+from pressdispatch.content.fields import TOPIC
 from pressdispatch.errors import Problem, UnknownLanguage, UnknownRegion
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import RegionTree

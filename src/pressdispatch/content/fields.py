@@ -1,0 +1,105 @@
+"""What release.toml and the front matter of ``<lang>.md`` may say.
+
+Typed and strict; a value that ends up in a mail header must stay on one line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from pressdispatch.model import ReleaseStatus
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # release ids and topics
+TOPIC = SLUG
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+OneLine = Annotated[str, Field(max_length=500)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _one_line(value: str, what: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"line breaks are not allowed in the {what}")
+    if _CONTROL.search(value):
+        raise ValueError(f"control characters are not allowed in the {what}")
+    return value.strip()
+
+
+class ContactFields(_Strict):
+    name: OneLine = Field(min_length=1)
+    role: OneLine = ""
+    phone: OneLine = ""
+    email: OneLine = ""
+
+    @field_validator("name", "role", "phone", "email")
+    @classmethod
+    def _single_line(cls, value: str) -> str:
+        return _one_line(value, "contact")
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"{value!r} is not a valid address: {exc}") from None
+
+
+class ReleaseFields(_Strict):
+    publish_at: AwareDatetime
+    embargo_send_at: AwareDatetime | None = None
+    status: ReleaseStatus = ReleaseStatus.READY
+    original_language: str | None = None
+    regions: list[str] = Field(default_factory=lambda: ["world"])
+    topics: list[str] = Field(default_factory=list)
+    contacts: list[ContactFields] = Field(default_factory=list)
+
+    @field_validator("publish_at", "embargo_send_at", mode="before")
+    @classmethod
+    def _toml_datetime(cls, value: object) -> object:
+        # A quoted time or a number is almost always a mistake; TOML has real date-times.
+        if value is not None and not isinstance(value, datetime):
+            raise ValueError(
+                "write a TOML date-time without quotes, "
+                f"e.g. 2026-12-01T10:00:00+01:00 (got {value!r})"
+            )
+        return value
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, value: list[str]) -> list[str]:
+        for topic in value:
+            if not TOPIC.match(topic):
+                raise ValueError(
+                    f"topic {topic!r} must be a slug: lowercase letters, digits, hyphens"
+                )
+        return list(dict.fromkeys(value))
+
+
+class FrontMatter(_Strict):
+    title: str = Field(min_length=1, max_length=300)
+    summary: str = Field(default="", max_length=2000)
+    dateline: OneLine = ""
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        value = _one_line(value, "title (it becomes the email subject)")
+        if not value:
+            raise ValueError("the title is empty")
+        return value
+
+    @field_validator("dateline")
+    @classmethod
+    def _dateline(cls, value: str) -> str:
+        return _one_line(value, "dateline")
