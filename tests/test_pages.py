@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from pressdispatch import pipeline
+from pressdispatch.render.i18n import negotiate
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.app import create_app
-from pressdispatch.web.pages import negotiate, not_found_handler
+from pressdispatch.web.pages import not_found_handler
 
 from .conftest import md
 from .dispatching import Clock, Newsroom, make_newsroom, runtime

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -309,3 +310,54 @@ def region_name(regions: RegionTree, slug: str, lang: str) -> str:
     """A region's name in ``lang`` (CLDR territory names: "Biélorussie"), else its English name."""
     region = regions.get(slug)
     return str(_territories(lang).get(region.alpha2 or region.code, region.name))
+
+
+# The comma between a dateline and its date, and between names in a list, where the
+# language's own differs from ", ": the Arabic comma, the Chinese full-width comma.
+_COMMAS = {
+    "ar": "\u060c ",
+    "fa": "\u060c ",
+    "ur": "\u060c ",
+    "zh": "\uff0c",
+    "ja": "\u3001",
+}
+
+
+def comma(lang: str) -> str:
+    """The comma between a dateline and its date, or between names in a list."""
+    return _COMMAS.get(lang.replace("_", "-").split("-")[0].lower(), ", ")
+
+
+def negotiate(header: str, available: Sequence[str]) -> str | None:
+    """The first of ``available`` (ISO 639-1 codes) that ``Accept-Language`` asks for.
+
+    Language ranges are taken by quality, then in the order written; a regional tag
+    asks for its language (``fr-CA`` → ``fr``). ``q=0``, malformed qualities and ``*``
+    choose nothing, so the caller's fallback applies. None when nothing matches.
+    """
+    for tag in _ranges(header):
+        base = tag.split("-", 1)[0]
+        if base in available:
+            return base
+    return None
+
+
+def _ranges(header: str) -> list[str]:
+    """Language ranges of an ``Accept-Language`` value, best first, lower case."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.partition(";")
+        tag = tag.strip().lower().replace("_", "-")
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        if 0.0 < quality <= 1.0:
+            ranked.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(ranked)]

@@ -46,7 +46,7 @@ from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title, norm
 from pressdispatch.web.app import WebState
 from pressdispatch.web.public import Snapshot
 
-__all__ = ["CACHE_CEILING", "negotiate", "not_found_handler", "router"]
+__all__ = ["CACHE_CEILING", "not_found_handler", "router"]
 
 router = APIRouter()
 
@@ -54,16 +54,6 @@ router = APIRouter()
 CACHE_CEILING = timedelta(minutes=1)
 
 _GET = ["GET", "HEAD"]  # HEAD for monitors and caches
-
-# The comma between a dateline and its date, and between names in a list, where the
-# language's own differs from ", ": the Arabic comma, the Chinese full-width comma.
-_COMMAS = {
-    "ar": "\u060c ",
-    "fa": "\u060c ",
-    "ur": "\u060c ",
-    "zh": "\uff0c",
-    "ja": "\u3001",
-}
 
 
 # --------------------------------------------------------------------------- #
@@ -149,7 +139,7 @@ async def release_redirect(request: Request, release_id: str) -> Response:
     if release is None:
         return _not_found(state, snapshot, _negotiated(request, state))
     header = request.headers.get("accept-language", "")
-    best = negotiate(header, release.languages) or release.original_language
+    best = i18n.negotiate(header, release.languages) or release.original_language
     response = RedirectResponse(f"/releases/{release.id}/{best}", status_code=302)
     response.headers.update(_cache_headers(state, snapshot, best, vary=True))
     return response
@@ -207,47 +197,12 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
 # --------------------------------------------------------------------------- #
 
 
-def negotiate(header: str, available: Sequence[str]) -> str | None:
-    """The first of ``available`` (ISO 639-1 codes) that ``Accept-Language`` asks for.
-
-    Language ranges are taken by quality, then in the order written; a regional tag
-    asks for its language (``fr-CA`` → ``fr``). ``q=0``, malformed qualities and ``*``
-    choose nothing, so the caller's fallback applies. None when nothing matches.
-    """
-    for tag in _ranges(header):
-        base = tag.split("-", 1)[0]
-        if base in available:
-            return base
-    return None
-
-
-def _ranges(header: str) -> list[str]:
-    """Language ranges of an ``Accept-Language`` value, best first, lower case."""
-    ranked: list[tuple[float, int, str]] = []
-    for position, item in enumerate(header.split(",")):
-        tag, _, params = item.partition(";")
-        tag = tag.strip().lower().replace("_", "-")
-        if not tag or tag == "*":
-            continue
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = 0.0
-        if 0.0 < quality <= 1.0:
-            ranked.append((-quality, position, tag))
-    return [tag for _, _, tag in sorted(ranked)]
-
-
 def _visitor_language(
     request: Request, offered: Sequence[str], default: str, chosen: str | None
 ) -> str:
     if chosen is not None and chosen.strip().lower() in offered:
         return chosen.strip().lower()
-    return negotiate(request.headers.get("accept-language", ""), offered) or default
+    return i18n.negotiate(request.headers.get("accept-language", ""), offered) or default
 
 
 def _negotiated(request: Request, state: WebState) -> str:
@@ -268,7 +223,7 @@ def _entry(release: Release, page_lang: str, zone: ZoneInfo) -> dict[str, Any]:
         "id": release.id,
         "lang": lang,
         "dir": i18n.text_direction(lang),
-        "comma": _COMMAS.get(lang, ", "),
+        "comma": i18n.comma(lang),
         "colon": i18n.colon(lang),
         "foreign": lang != page_lang,
         "url": f"/releases/{release.id}/{lang}",
@@ -374,7 +329,7 @@ def _page(
         "lang": lang,
         "dir": i18n.text_direction(lang),
         "language_name": i18n.language_name(lang),
-        "comma": _COMMAS.get(lang, ", "),
+        "comma": i18n.comma(lang),
         "colon": i18n.colon(lang),
         "home_url": home,
         "opml_url": f"{newsroom.base_url}/feeds.opml",
