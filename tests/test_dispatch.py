@@ -261,3 +261,40 @@ async def test_check_reports_a_release_edited_after_its_dispatch_started(
     edited = await asyncio.to_thread(runner.invoke, app, ["--config", config, "check"])
     assert edited.exit_code == 1
     assert "releases/launch: edited after its dispatch started" in edited.stdout
+
+
+async def test_publication_pings_the_websub_hub(newsroom: Newsroom) -> None:
+    """A real HTTP hub on loopback hears about every feed that now carries the release."""
+    import http.server  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    from urllib.parse import parse_qs  # noqa: PLC0415
+
+    forms: list[dict[str, list[str]]] = []
+
+    class Hub(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            forms.append(parse_qs(body.decode()))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        newsroom.release("launch", publish_at=utc(-60), regions=("BY",))
+        newsroom.subscribers("press", PEOPLE)
+        hub = f"http://127.0.0.1:{server.server_address[1]}/"
+        newsroom.write_config(feeds={"websub_hub": hub})
+        await run_once(newsroom.settings())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert forms
+    assert all(form["hub.mode"] == ["publish"] for form in forms)
+    urls = {url for form in forms for url in form["hub.url"]}
+    assert "https://press.example.org/feeds/all/all.atom" in urls
+    assert "https://press.example.org/feeds/en/by.rss" in urls
+    assert not any("/feeds/en/fr." in url for url in urls)  # a feed it is not in
