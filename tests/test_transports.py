@@ -91,6 +91,31 @@ async def test_message_arrives_byte_identical() -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a lone dot would end DATA early; a leading dot must survive the trip
+        (b".\r\n..two dots\r\n.\r\nend\r\n", b".\r\n..two dots\r\n.\r\nend\r\n"),
+        # not our CRLF: the message is still sent, with its line endings made CRLF
+        (b"bare\nline feeds\n.dot\n", b"bare\r\nline feeds\r\n.dot\r\n"),
+        (b"no final line break", b"no final line break\r\n"),
+    ],
+)
+async def test_bodies_arrive_intact_whatever_their_dots_and_line_endings(
+    body: bytes, expected: bytes
+) -> None:
+    head = f"From: {SENDER}\r\nTo: alice@example.com\r\nMessage-ID: <d@example.org>\r\n\r\n"
+    env = Envelope(SENDER, "alice@example.com", head.encode() + body, "<d@example.org>", "r")
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server), None)
+        outcome = await transport.send(env)
+        await transport.close()
+    assert outcome.status is Status.SENT
+    [received] = server.messages
+    assert received.data == head.encode() + expected
+
+
+@pytest.mark.asyncio
 async def test_connections_are_reused() -> None:
     async with smtp_server() as server:
         transport = SmtpTransport(settings(server, concurrency=2), None)

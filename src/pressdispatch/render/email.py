@@ -101,6 +101,7 @@ class PreparedMessage:
         self._text = _Template(text)
         self._html = _Template(html)
         self._zone = newsroom.zone
+        self._domain = newsroom.domain  # parsed from the From address: once, not per message
         self._default_date = release.send_at(variant.tier)
         boundary = hashlib.sha256(f"{release.id}/{variant.language}/{variant.tier}".encode())
         self._boundary = f"=_pd_{boundary.hexdigest()[:24]}"
@@ -128,9 +129,7 @@ class PreparedMessage:
         return (headers.LINESEP.join(lines) + headers.LINESEP).encode("utf-8")
 
     def message_id(self, email: str) -> str:
-        return headers.message_id(
-            self.release_id, self.variant.language, email, self._newsroom.domain
-        )
+        return headers.message_id(self.release_id, self.variant.language, email, self._domain)
 
     def unsubscribe_url(self, email: str) -> str:
         token = self._signer.sign(UNSUBSCRIBE, email.lower())

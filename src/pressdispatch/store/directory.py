@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from pressdispatch.model import Subscriber
 from pressdispatch.store.codec import subscriber_columns, subscriber_from_row
@@ -123,19 +123,20 @@ class Directory:
 
     async def set_status(self, email: str, status: str, reason: str, now: datetime) -> bool:
         """Unsubscribe, bounce or reactivate one address; pending deliveries to it stop."""
-        async with self.db.engine.begin() as conn:
-            return await set_status(conn, email.lower(), status, reason, now)
+        return await self.db.transaction(
+            lambda conn: set_status(conn, email.lower(), status, reason, now)
+        )
 
 
-async def set_status(conn: Any, email: str, status: str, reason: str, now: datetime) -> bool:
-    result = await conn.execute(
+def set_status(conn: Connection, email: str, status: str, reason: str, now: datetime) -> bool:
+    result = conn.execute(
         update(subscribers)
         .where(subscribers.c.email == email)
         .values(status=status, status_reason=reason, updated_at=now)
     )
     if status != ACTIVE:
         ids = select(subscribers.c.id).where(subscribers.c.email == email).scalar_subquery()
-        await conn.execute(
+        conn.execute(
             update(deliveries)
             .where(deliveries.c.subscriber_id == ids, deliveries.c.status.in_(WAITING))
             .values(status="cancelled", last_reply=f"subscriber {status}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
 from pressdispatch.model import Tier
 from pressdispatch.store.db import Database
@@ -25,6 +25,7 @@ from pressdispatch.store.schema import (
     UtcDateTime,
     deliveries,
     releases,
+    sqlite_time,
     subscribers,
 )
 
@@ -95,58 +96,17 @@ class Ledger:
             .on_conflict_do_nothing(index_elements=["release_id", "subscriber_id"])
             .returning(deliveries.c.id)
         )
-        async with self.db.engine.begin() as conn:
-            result = await conn.execute(statement)
-            return len(result.all())
+        return await self.db.transaction(lambda conn: len(conn.execute(statement).all()))
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]:
         """Take up to ``limit`` due deliveries for this worker, committed before returning."""
-        d = deliveries.c
-        due = or_(
-            and_(d.status.in_(WAITING), d.due_at <= now),
-            and_(d.status == "sending", d.lease_until < now),
-        )
-        pick = (
-            select(d.id)
-            .join(releases, releases.c.id == d.release_id)
-            .join(subscribers, subscribers.c.id == d.subscriber_id)
-            .where(due, releases.c.cancelled_at.is_(None), subscribers.c.status == ACTIVE)
-            .order_by(d.due_at, d.id)
-            .limit(limit)
-        )
-        if self.db.dialect == "postgresql":
-            pick = pick.with_for_update(of=deliveries, skip_locked=True)
-        async with self.db.engine.begin() as conn:
-            ids = list((await conn.scalars(pick)).all())
+        pick = _PICK_LOCKED if self.db.dialect == "postgresql" else _PICK
+
+        def work(conn: Connection) -> list[Claim]:
+            ids = list(conn.scalars(pick, {"now": now, "limit": limit}).all())
             if not ids:
                 return []
-            await conn.execute(
-                update(deliveries)
-                .where(d.id.in_(ids))
-                .values(
-                    status="sending",
-                    lease_until=lease_until,
-                    attempts=d.attempts + 1,
-                    last_attempt_at=now,
-                    first_attempt_at=func.coalesce(d.first_attempt_at, now),
-                )
-            )
-            rows = await conn.execute(
-                select(
-                    d.id,
-                    d.release_id,
-                    d.language,
-                    d.tier,
-                    d.message_id,
-                    d.attempts,
-                    d.first_attempt_at,
-                    subscribers.c.address,
-                    subscribers.c.name,
-                )
-                .join(subscribers, subscribers.c.id == d.subscriber_id)
-                .where(d.id.in_(ids))
-                .order_by(d.id)
-            )
+            conn.execute(_MARK_SENDING, {"ids": ids, "now": now, "lease_until": lease_until})
             return [
                 Claim(
                     row.id,
@@ -159,26 +119,15 @@ class Ledger:
                     row.address,
                     row.name,
                 )
-                for row in rows
+                for row in conn.execute(_CLAIMED, {"ids": ids})
             ]
+
+        return await self.db.transaction(work)
 
     async def record(self, updates: Sequence[Update]) -> None:
         """Write outcomes in one transaction. A row already ``sent`` is never downgraded."""
         if not updates:
             return
-        d = deliveries.c
-        statement = (
-            update(deliveries)
-            .where(d.id == bindparam("u_id"), d.status != "sent")
-            .values(
-                status=bindparam("u_status"),
-                last_code=bindparam("u_code"),
-                last_reply=bindparam("u_reply"),
-                lease_until=None,
-                sent_at=func.coalesce(bindparam("u_sent_at", type_=UtcDateTime), d.sent_at),
-                due_at=func.coalesce(bindparam("u_due_at", type_=UtcDateTime), d.due_at),
-            )
-        )
         rows = [
             {
                 "u_id": u.id,
@@ -190,34 +139,38 @@ class Ledger:
             }
             for u in updates
         ]
-        async with self.db.engine.begin() as conn:
-            await conn.execute(statement, rows)  # one statement, run for every outcome
+
+        if self.db.dialect == "sqlite" and not any(u.bounce for u in updates):
+            # The hottest statement (once per message): straight to the driver.
+            values = [_sqlite_record(row) for row in rows]
+            await self.db.driver_transaction(lambda raw: raw.executemany(_RECORD_SQLITE, values))
+            return
+
+        def work(conn: Connection) -> None:
+            conn.execute(_RECORD, rows)  # one statement, run for every outcome
             for u in updates:
                 if u.bounce:
-                    email = (
-                        select(subscribers.c.email)
-                        .join(deliveries, deliveries.c.subscriber_id == subscribers.c.id)
-                        .where(d.id == u.id)
-                    )
-                    address = await conn.scalar(email)
+                    address = conn.scalar(_EMAIL_OF, {"id": u.id})
                     if address is not None:
-                        await set_status(conn, address, BOUNCED, u.reply[:500], u.at)
+                        set_status(conn, address, BOUNCED, u.reply[:500], u.at)
+
+        await self.db.transaction(work)
 
     async def unclaim(self, ids: Sequence[int]) -> None:
         """Give back claimed rows that were never tried (shutting down)."""
         if not ids:
             return
         d = deliveries.c
-        async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(d.id.in_(ids), d.status == "sending")
-                .values(
-                    status=case((d.attempts > 1, "deferred"), else_="queued"),
-                    attempts=d.attempts - 1,
-                    lease_until=None,
-                )
+        statement = (
+            update(deliveries)
+            .where(d.id.in_(ids), d.status == "sending")
+            .values(
+                status=case((d.attempts > 1, "deferred"), else_="queued"),
+                attempts=d.attempts - 1,
+                lease_until=None,
             )
+        )
+        await self.db.transaction(lambda conn: conn.execute(statement))
 
     async def retry(self, release_id: str, now: datetime) -> int:
         """Failed and deferred deliveries of a release back to the queue, due now."""
@@ -240,10 +193,10 @@ class Ledger:
     async def next_due(self) -> datetime | None:
         """When the earliest queued/deferred delivery or expiring lease comes due."""
         d = deliveries.c
-        async with self.db.engine.connect() as conn:
-            pending = await conn.scalar(select(func.min(d.due_at)).where(d.status.in_(WAITING)))
-            leased = await conn.scalar(select(func.min(d.lease_until)).where(d.status == "sending"))
-        found = [t for t in (pending, leased) if t is not None]
+        pending = select(func.min(d.due_at)).where(d.status.in_(WAITING)).scalar_subquery()
+        leased = select(func.min(d.lease_until)).where(d.status == "sending").scalar_subquery()
+        row = await self.db.transaction(lambda conn: conn.execute(select(pending, leased)).one())
+        found = [t for t in row if t is not None]
         return min(found) if found else None
 
     async def last_errors(self, release_id: str, limit: int = 5) -> list[dict[str, Any]]:
@@ -276,3 +229,86 @@ class Ledger:
             query = query.where(d.release_id == release_id)
         async with self.db.engine.connect() as conn:
             return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in await conn.execute(query)}
+
+
+# The engine's statements, built once: building and caching a statement costs more
+# than running it, and these run for every batch.
+_d = deliveries.c
+_PICK = (
+    select(_d.id)
+    .join(releases, releases.c.id == _d.release_id)
+    .join(subscribers, subscribers.c.id == _d.subscriber_id)
+    .where(
+        or_(
+            and_(_d.status.in_(WAITING), _d.due_at <= bindparam("now", type_=UtcDateTime)),
+            and_(_d.status == "sending", _d.lease_until < bindparam("now", type_=UtcDateTime)),
+        ),
+        releases.c.cancelled_at.is_(None),
+        subscribers.c.status == ACTIVE,
+    )
+    .order_by(_d.due_at, _d.id)
+    .limit(bindparam("limit"))
+)
+_PICK_LOCKED = _PICK.with_for_update(of=deliveries, skip_locked=True)
+_MARK_SENDING = (
+    update(deliveries)
+    .where(_d.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="sending",
+        lease_until=bindparam("lease_until", type_=UtcDateTime),
+        attempts=_d.attempts + 1,
+        last_attempt_at=bindparam("now", type_=UtcDateTime),
+        first_attempt_at=func.coalesce(_d.first_attempt_at, bindparam("now", type_=UtcDateTime)),
+    )
+)
+_CLAIMED = (
+    select(
+        _d.id,
+        _d.release_id,
+        _d.language,
+        _d.tier,
+        _d.message_id,
+        _d.attempts,
+        _d.first_attempt_at,
+        subscribers.c.address,
+        subscribers.c.name,
+    )
+    .join(subscribers, subscribers.c.id == _d.subscriber_id)
+    .where(_d.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_d.id)
+)
+_RECORD = (
+    update(deliveries)
+    .where(_d.id == bindparam("u_id"), _d.status != "sent")
+    .values(
+        status=bindparam("u_status"),
+        last_code=bindparam("u_code"),
+        last_reply=bindparam("u_reply"),
+        lease_until=None,
+        sent_at=func.coalesce(bindparam("u_sent_at", type_=UtcDateTime), _d.sent_at),
+        due_at=func.coalesce(bindparam("u_due_at", type_=UtcDateTime), _d.due_at),
+    )
+)
+_RECORD_SQLITE = (
+    "UPDATE deliveries SET status = ?, last_code = ?, last_reply = ?, lease_until = NULL,"
+    " sent_at = coalesce(?, sent_at), due_at = coalesce(?, due_at)"
+    " WHERE id = ? AND status != 'sent'"
+)
+
+
+def _sqlite_record(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["u_status"],
+        row["u_code"],
+        row["u_reply"],
+        sqlite_time(row["u_sent_at"]),
+        sqlite_time(row["u_due_at"]),
+        row["u_id"],
+    )
+
+
+_EMAIL_OF = (
+    select(subscribers.c.email)
+    .join(deliveries, _d.subscriber_id == subscribers.c.id)
+    .where(_d.id == bindparam("id"))
+)

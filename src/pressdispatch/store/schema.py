@@ -47,6 +47,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def sqlite_time(value: datetime | None) -> str | None:
+    """A time as UtcDateTime stores it in SQLite, for statements sent to the driver directly."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("store times must be timezone-aware datetimes")
+    return value.astimezone(UTC).strftime(_SQLITE_FORMAT)
+
+
+_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
+
 # A delivery's statuses, and the two groups every query about progress needs.
 STATUSES = ("queued", "sending", "sent", "deferred", "failed", "cancelled")
 WAITING = ("queued", "deferred")  # not being sent now; may still be sent
