@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import binascii
 import re
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from pressdispatch.config import load_settings
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.errors import HeaderInjection
 from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.regions import load_regions
-from pressdispatch.render.email import EmailRenderer, Recipient
+from pressdispatch.render.email import EmailRenderer, Recipient, _Template
 from pressdispatch.tokens import Signer
 
 from .conftest import WriteRelease, md
@@ -214,12 +219,59 @@ def test_per_language_template_overrides_the_default(
 
 @pytest.mark.parametrize(
     "name",
-    ["Анна Петрова", 'Jane "JJ" O\'Brien, Jr.', "Zoë Ångström", "محمد العلي", "a\\b"],
+    [
+        "Анна Петрова",
+        'Jane "JJ" O\'Brien, Jr.',
+        "Zoë Ångström",
+        "محمد العلي",
+        "a\\b",
+        "Александра Константиновна Петрова-Водкина, обозреватель 📰 (Новости)",  # folded
+    ],
 )
 def test_display_names_survive_the_to_header(
     renderer: tuple[EmailRenderer, Release], name: str
 ) -> None:
     r, release = renderer
-    message = parse(r.render(release, Variant("en", Tier.PUBLIC), Recipient("j@example.org", name)))
-    assert message["To"].addresses[0].display_name == name
-    assert message["To"].addresses[0].addr_spec == "j@example.org"
+    data = r.render(release, Variant("en", Tier.PUBLIC), Recipient("j@example.org", name))
+    words = [line for line in data.split(b"\r\n") if b"=?utf-8?b?" in line]
+    assert all(len(line) <= 78 for line in words)  # RFC 2047 words are folded
+    if len(words) <= 1:
+        message = parse(data)
+        assert message["To"].addresses[0].display_name == name
+        assert message["To"].addresses[0].addr_spec == "j@example.org"
+    if words:  # RFC 2047 decoders join adjacent encoded words (Python's address parser does not)
+        raw = message_from_bytes(data, policy=policy.compat32)["To"]
+        assert str(make_header(decode_header(raw))) == f"{name} <j@example.org>"
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        # long fixed runs (multi-byte characters shift the byte alignment) between slots
+        st.builds(
+            lambda a, n, b: a + "é" * n + b,
+            st.text(max_size=20),
+            st.integers(0, 300),
+            st.text(max_size=20),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    names=st.lists(st.sampled_from(["greeting", "email"]), min_size=4, max_size=4),
+    greeting=st.text(max_size=40),
+    address=st.text(max_size=40),
+)
+def test_the_precoded_base64_decodes_to_exactly_the_filled_text(
+    pieces: list[str], names: list[str], greeting: str, address: str
+) -> None:
+    text = "".join(
+        piece + (f"@@pd-{names[i]}@@" if i < len(pieces) - 1 else "")
+        for i, piece in enumerate(pieces)
+    ).replace("\r", "")
+    template = _Template(text)
+    values = {"greeting": greeting, "email": address}
+    encoded = template.base64(values)
+    lines = encoded.split(b"\r\n")
+    assert all(0 < len(line) <= 76 for line in lines) or encoded == b""
+    decoded = binascii.a2b_base64(b"".join(lines), strict_mode=True)  # no padding mid-stream
+    assert decoded == template.fill(values).encode("utf-8")

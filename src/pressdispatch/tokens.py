@@ -11,7 +11,6 @@ links do.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import secrets
@@ -45,7 +44,7 @@ class Signer:
 
     def _mac(self, purpose: str, subject: str, issued: str) -> str:
         message = f"{purpose}\x00{subject}\x00{issued}".encode()
-        return _b64(hmac.new(self._key, message, hashlib.sha256).digest()[:_MAC_BYTES])
+        return _b64(hmac.digest(self._key, message, "sha256")[:_MAC_BYTES])
 
     def sign(self, purpose: str, subject: str, *, issued_at: datetime | None = None) -> str:
         """A URL-safe token for ``subject``; pass ``issued_at`` for tokens that expire."""
