@@ -167,9 +167,9 @@ async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
     stage = "MAIL"
     try:
         size = [f"SIZE={len(envelope.message)}"] if conn.supports_extension("size") else []
-        await conn.mail(envelope.sender, options=size)
+        await _command(conn, "MAIL", envelope.sender, size)
         stage = "RCPT"
-        await conn.rcpt(envelope.recipient)
+        await _command(conn, "RCPT", envelope.recipient, [])
         stage = "DATA"
         response = await _data(conn, envelope.message)
     except aiosmtplib.SMTPResponseException as exc:
@@ -189,6 +189,24 @@ async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
         reply = f"{stage}: {exc or type(exc).__name__}"
         return _Result(Outcome(Status.DEFERRED, reply=reply), keep=False)
     return _Result(Outcome(Status.SENT, response.code, response.message), keep=True)
+
+
+async def _command(conn: aiosmtplib.SMTP, verb: str, address: str, options: list[str]) -> None:
+    """MAIL FROM or RCPT TO. aiosmtplib's ``mail``/``rcpt`` re-parse every address with
+    ``email.utils``, which costs more than the command's round trip; our addresses are
+    validated when they are imported. Non-ASCII ones still go the general way (SMTPUTF8).
+    """
+    if not address.isascii():
+        if verb == "MAIL":
+            await conn.mail(address, options=options)
+        else:
+            await conn.rcpt(address, options=options)
+        return
+    keyword = b"FROM:<" if verb == "MAIL" else b"TO:<"
+    args = [verb.encode("ascii"), keyword + address.encode("ascii") + b">"]
+    response = await conn.execute_command(*args, *(o.encode("ascii") for o in options))
+    if response.code != 250 and not (verb == "RCPT" and response.code == 251):
+        raise aiosmtplib.SMTPResponseException(response.code, response.message)
 
 
 async def _data(conn: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTPResponse:

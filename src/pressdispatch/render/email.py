@@ -82,7 +82,7 @@ class _Template:
 
     def base64(self, values: Mapping[str, str]) -> bytes:
         """``fill(values)`` as UTF-8, base64-encoded in lines of at most 76 characters."""
-        lines: list[bytes] = []
+        blocks: list[bytes] = []
         pending = b""  # bytes not yet encoded
         for i, part in enumerate(self.parts):
             if i % 2:
@@ -93,12 +93,11 @@ class _Template:
                 pending += run.raw
                 continue
             skip = -len(pending) % 3
-            pending += run.raw[:skip]
-            lines += _lines(binascii.b2a_base64(pending, newline=False))
-            lines += run.encoded[skip]
+            blocks.append(_wrap(pending + run.raw[:skip]))
+            blocks.append(run.encoded[skip])
             pending = run.tails[skip]
-        lines += _lines(binascii.b2a_base64(pending, newline=False))
-        return b"\r\n".join(line for line in lines if line)
+        blocks.append(_wrap(pending))
+        return b"\r\n".join(block for block in blocks if block)
 
 
 class _Run:
@@ -108,22 +107,24 @@ class _Run:
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
-        self.encoded: list[list[bytes]] | None = None
+        self.encoded: list[bytes] | None = None
         self.tails: list[bytes] = []
         if len(raw) < _PRECODE_FROM:
             return
         self.encoded = []
         for skip in range(3):
             end = skip + (len(raw) - skip) // 3 * 3
-            self.encoded.append(_lines(binascii.b2a_base64(raw[skip:end], newline=False)))
+            self.encoded.append(_wrap(raw[skip:end]))
             self.tails.append(raw[end:])
 
 
 _PRECODE_FROM = 240  # bytes; shorter runs are cheaper to encode with the personal pieces
 
 
-def _lines(encoded: bytes) -> list[bytes]:
-    return [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+def _wrap(data: bytes) -> bytes:
+    """``data`` in base64, in CRLF-separated lines of 76 characters."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
 
 
 class PreparedMessage:

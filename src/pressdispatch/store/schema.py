@@ -48,15 +48,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def sqlite_time(value: datetime | None) -> str | None:
-    """A time as UtcDateTime stores it in SQLite, for statements sent to the driver directly."""
+    """A time as UtcDateTime stores it in SQLite (SQLAlchemy's format: always microseconds),
+    for statements sent to the driver directly."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError("store times must be timezone-aware datetimes")
-    return value.astimezone(UTC).strftime(_SQLITE_FORMAT)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
-
-_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
 
 # A delivery's statuses, and the two groups every query about progress needs.
 STATUSES = ("queued", "sending", "sent", "deferred", "failed", "cancelled")
