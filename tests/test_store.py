@@ -9,11 +9,17 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from pressdispatch.model import Tier
+from pressdispatch.content.subscribers import load_subscribers
+from pressdispatch.model import Subscriber, Tier
+from pressdispatch.pipeline import tick
+from pressdispatch.regions import load_regions
+from pressdispatch.store.codec import subscriber_from_row
 from pressdispatch.store.db import open_database
 from pressdispatch.store.ledger import Ledger, Planned, Update
 from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.schema import deliveries, releases, subscribers
+
+from .dispatching import Newsroom, runtime, utc
 
 NOW = datetime(2026, 12, 1, 9, 30, 15, 250000, tzinfo=UTC)
 
@@ -102,3 +108,51 @@ async def test_times_written_straight_to_the_driver_read_back_exactly(tmp_path: 
         assert again.id == claim.id and again.attempts == 2
     finally:
         await db.dispose()
+
+
+async def _stored(newsroom: Newsroom) -> dict[str, Subscriber]:
+    async with runtime(newsroom.settings()) as rt, rt.db.engine.connect() as conn:
+        rows = (await conn.execute(select(subscribers))).mappings().all()
+    return {row["email"]: subscriber_from_row(row) for row in rows}
+
+
+async def test_the_store_holds_the_lists_merged_and_follows_their_edits(
+    newsroom: Newsroom,
+) -> None:
+    # More journalists than one staging batch, so merging spans batches.
+    crowd = [f"j{i:05d}@example.org,J{i},en,,," for i in range(2500)]
+    newsroom.subscribers(
+        "a-wire",
+        ["zoe@example.org,Zoë,fr en,europe,health,no", "ben@example.org,Ben,en,,,no", *crowd],
+    )
+    newsroom.subscribers(
+        "b-health",
+        [
+            "ZOE@example.org,,es fr,africa,climate,yes",  # same journalist, another list
+            "ben@example.org,Benjamin,ru,FR,,no",
+            "j01234@example.org,,fr,,,yes",
+        ],
+    )
+    settings = newsroom.settings()
+    expected, problems = load_subscribers(settings.paths.subscribers, load_regions())
+    assert problems == []
+    async with runtime(settings) as rt:
+        await tick(rt, utc(0))
+    stored = await _stored(newsroom)
+    assert stored == {person.key: person for person in expected}
+    zoe = stored["zoe@example.org"]
+    assert zoe.languages == ("fr", "en", "es") and zoe.embargo
+    assert zoe.regions == {"europe", "africa"} and zoe.lists == ("a-wire", "b-health")
+    assert stored["ben@example.org"].regions == frozenset()  # "everything" on one list wins
+
+    # Ben leaves the health list, the wire list goes away: lists follow, status stays.
+    newsroom.subscribers("b-health", ["ben@example.org,Benjamin,ru,FR,,no"])
+    (settings.paths.subscribers / "a-wire.csv").unlink()
+    async with runtime(settings) as rt:
+        report = await tick(rt, utc(60))
+    assert report.subscribers_changed == 1 + 2501  # Ben edited; Zoë and the crowd delisted
+    stored = await _stored(newsroom)
+    assert stored["ben@example.org"].lists == ("b-health",)
+    assert stored["ben@example.org"].languages == ("ru",)
+    assert stored["zoe@example.org"].lists == ()
+    assert len(stored) == 2502

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from pressdispatch.content.newsroom import load_newsroom
-from pressdispatch.content.subscribers import load_subscribers
+from pressdispatch.content.subscribers import Row, read_lists
 from pressdispatch.dispatch.planner import plan_tier
 from pressdispatch.errors import Problem
 from pressdispatch.model import Tier
@@ -46,9 +47,8 @@ async def sync_files(rt: Runtime, now: datetime, report: TickReport) -> None:
     report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
     fingerprint = folder_fingerprint(rt.settings.paths.subscribers)
     if fingerprint != await rt.directory.fingerprint():
-        people, problems = load_subscribers(rt.settings.paths.subscribers, rt.regions)
-        report.problems.extend(problems)
-        report.subscribers_changed = await rt.directory.sync(people, fingerprint, now)
+        rows = _rows_only(read_lists(rt.settings.paths.subscribers, rt.regions), report.problems)
+        report.subscribers_changed = await rt.directory.sync(rows, fingerprint, now)
     for problem in report.problems:
         log.warning("%s", problem)
 
@@ -83,6 +83,14 @@ async def _announce(rt: Runtime, release_id: str) -> None:
     release = await rt.catalog.snapshot(release_id)
     site = FeedSite.of(rt.settings, rt.regions)
     await ping_hub(rt.settings.feeds.websub_hub, feed_urls_for(release, site))
+
+
+def _rows_only(items: Iterable[Row | Problem], problems: list[Problem]) -> Iterator[Row]:
+    for item in items:
+        if isinstance(item, Problem):
+            problems.append(item)
+        else:
+            yield item
 
 
 def folder_fingerprint(folder: Path) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -188,22 +188,40 @@ def _split(value: str) -> list[str]:
     return [part for part in _SPLIT.split(value.strip()) if part]
 
 
+def read_lists(folder: Path, regions: RegionTree) -> Iterator[Row | Problem]:
+    """Every row and problem of every list: files by name, rows in file order."""
+    if not folder.is_dir():
+        yield Problem(folder, None, "", "subscribers folder not found")
+        return
+    for path in sorted(folder.glob("*.csv")):
+        yield from read_subscriber_file(path, regions)
+
+
+def merge(rows: Sequence[Row]) -> Subscriber:
+    """One journalist from the rows naming them, in list order (rules in the module docstring)."""
+    entry = _Merge(rows[0])
+    for row in rows[1:]:
+        entry.add(row)
+    return entry.result()
+
+
 def load_subscribers(folder: Path, regions: RegionTree) -> tuple[list[Subscriber], list[Problem]]:
-    """Every journalist across every list, merged by address (rules in the module docstring)."""
+    """Every journalist across every list, merged by address, all in memory.
+
+    For commands that look at the lists; the service syncs them into the store
+    without holding them (``Directory.sync``).
+    """
     merged: dict[str, _Merge] = {}
     problems: list[Problem] = []
-    if not folder.is_dir():
-        return [], [Problem(folder, None, "", "subscribers folder not found")]
-    for path in sorted(folder.glob("*.csv")):
-        for item in read_subscriber_file(path, regions):
-            if isinstance(item, Problem):
-                problems.append(item)
-                continue
-            entry = merged.get(item.subscriber.key)
-            if entry is None:
-                merged[item.subscriber.key] = _Merge(item)
-            else:
-                entry.add(item)
+    for item in read_lists(folder, regions):
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        entry = merged.get(item.subscriber.key)
+        if entry is None:
+            merged[item.subscriber.key] = _Merge(item)
+        else:
+            entry.add(item)
     return [m.result() for m in merged.values()], problems
 
 

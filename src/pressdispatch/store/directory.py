@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+    update,
+)
 
+from pressdispatch.content.subscribers import Row, merge
 from pressdispatch.model import Subscriber
 from pressdispatch.store.codec import subscriber_columns, subscriber_from_row
 from pressdispatch.store.db import Database
@@ -37,61 +51,47 @@ class Directory:
             value = await conn.scalar(select(state.c.value).where(state.c.key == _FINGERPRINT))
         return str(value) if value is not None else None
 
-    async def sync(self, people: Iterable[Subscriber], fingerprint: str, now: datetime) -> int:
+    async def sync(self, rows: Iterable[Row], fingerprint: str, now: datetime) -> int:
         """Upsert everyone the lists name; whoever they no longer name gets no lists.
+
+        ``rows`` are every list's rows, in list order. They are staged in a
+        temporary table and merged one journalist at a time in address order, so
+        memory stays flat whatever the size of the lists.
 
         Status (unsubscribed, bounced) is never touched here: an address that
         opted out stays out even when a spreadsheet lists it again.
         """
         changed = 0
         async with self.db.engine.begin() as conn:
-            known = {
-                row.email: (row.id, row.row_hash)
-                for row in await conn.execute(
-                    select(subscribers.c.email, subscribers.c.id, subscribers.c.row_hash).where(
-                        subscribers.c.source == "csv"
-                    )
-                )
-            }
-            listed: set[str] = set()
-            batch: list[dict[str, Any]] = []
-            for person in people:
-                columns = subscriber_columns(person)
-                listed.add(columns["email"])
-                current = known.get(columns["email"])
-                if current is None:
-                    batch.append(
-                        columns
-                        | {
-                            "source": "csv",
-                            "status": ACTIVE,
-                            "status_reason": "",
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                    )
-                    if len(batch) >= _CHUNK:
-                        await conn.execute(subscribers.insert(), batch)
-                        changed += len(batch)
-                        batch = []
-                elif current[1] != columns["row_hash"]:
+            await conn.run_sync(_staging.create)
+            for chunk in _chunks((_staged(seq, row) for seq, row in enumerate(rows)), _CHUNK):
+                await conn.execute(_staging.insert(), chunk)
+            after = ""
+            while True:
+                batch = (
                     await conn.execute(
-                        update(subscribers)
-                        .where(subscribers.c.id == current[0])
-                        .values(**columns, updated_at=now)
+                        select(_staging)
+                        .where(_staging.c.email > after)
+                        .order_by(_staging.c.email, _staging.c.seq)
+                        .limit(_CHUNK)
                     )
-                    changed += 1
-            if batch:
-                await conn.execute(subscribers.insert(), batch)
-                changed += len(batch)
-            dropped = [email for email in known if email not in listed]
-            for start in range(0, len(dropped), _CHUNK):
-                chunk = dropped[start : start + _CHUNK]
-                await conn.execute(
-                    update(subscribers)
-                    .where(subscribers.c.email.in_(chunk), subscribers.c.lists != "")
-                    .values(lists="", row_hash="", updated_at=now)
+                ).all()
+                if not batch:
+                    break
+                groups = _groups(batch, complete=len(batch) < _CHUNK)
+                changed += await _upsert(conn, [merge(group) for group in groups], now)
+                after = groups[-1][0].subscriber.key
+            dropped = (
+                update(subscribers)
+                .where(
+                    subscribers.c.source == "csv",
+                    subscribers.c.lists != "",
+                    subscribers.c.email.not_in(select(_staging.c.email)),
                 )
+                .values(lists="", row_hash="", updated_at=now)
+            )
+            changed += (await conn.execute(dropped)).rowcount
+            await conn.run_sync(_staging.drop)
             await _set_state(conn, _FINGERPRINT, fingerprint, self.db.dialect)
         return changed
 
@@ -149,3 +149,117 @@ async def _set_state(conn: Any, key: str, value: str, dialect: str) -> None:
     await conn.execute(
         statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
     )
+
+
+# Each list row, staged for one sync (a temporary table: private to the connection).
+_staging = Table(
+    "subscriber_rows",
+    MetaData(),
+    Column("email", String(320), nullable=False),  # lowercased: the merge key
+    Column("seq", Integer, nullable=False),  # list order
+    Column("address", String(320), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("outlet", Text, nullable=False),
+    Column("languages", Text, nullable=False),
+    Column("regions", Text),  # NULL: every region
+    Column("topics", Text),  # NULL: every topic
+    Column("embargo", Boolean, nullable=False),
+    Column("list", Text, nullable=False),
+    Index("ix_subscriber_rows_email_seq", "email", "seq"),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _staged(seq: int, row: Row) -> dict[str, Any]:
+    s = row.subscriber
+    return {
+        "email": s.key,
+        "seq": seq,
+        "address": s.email,
+        "name": s.name,
+        "outlet": s.outlet,
+        "languages": " ".join(s.languages),
+        "regions": None if row.everything_regions else " ".join(sorted(s.regions)),
+        "topics": None if row.everything_topics else " ".join(sorted(s.topics)),
+        "embargo": s.embargo,
+        "list": s.lists[0],
+    }
+
+
+def _row(staged: Any) -> Row:
+    subscriber = Subscriber(
+        email=staged.address,
+        name=staged.name,
+        outlet=staged.outlet,
+        languages=tuple(staged.languages.split()),
+        regions=frozenset(staged.regions.split()) if staged.regions else frozenset(),
+        topics=frozenset(staged.topics.split()) if staged.topics else frozenset(),
+        embargo=bool(staged.embargo),
+        lists=(staged.list,),
+    )
+    return Row(0, subscriber, staged.regions is None, staged.topics is None)
+
+
+def _groups(batch: Sequence[Any], *, complete: bool) -> list[list[Row]]:
+    """The batch's rows grouped by journalist; the last group is held back unless complete."""
+    groups: list[list[Row]] = []
+    for staged in batch:
+        if groups and groups[-1][0].subscriber.key == staged.email:
+            groups[-1].append(_row(staged))
+        else:
+            groups.append([_row(staged)])
+    if not complete and len(groups) > 1:
+        groups.pop()  # it may go on in the next batch
+    return groups
+
+
+async def _upsert(conn: Any, people: list[Subscriber], now: datetime) -> int:
+    """Insert the new, update the changed; return how many."""
+    columns = [subscriber_columns(person) for person in people]
+    known = {
+        row.email: (row.id, row.row_hash)
+        for row in await conn.execute(
+            select(subscribers.c.email, subscribers.c.id, subscribers.c.row_hash).where(
+                subscribers.c.email.in_([c["email"] for c in columns])
+            )
+        )
+    }
+    new = [
+        c
+        | {
+            "source": "csv",
+            "status": ACTIVE,
+            "status_reason": "",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for c in columns
+        if c["email"] not in known
+    ]
+    edited = [
+        {f"v_{key}": value for key, value in c.items()} | {"v_id": known[c["email"]][0]}
+        for c in columns
+        if c["email"] in known and known[c["email"]][1] != c["row_hash"]
+    ]
+    if new:
+        await conn.execute(subscribers.insert(), new)
+    if edited:
+        names = [key for key in columns[0] if key != "email"]
+        await conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == bindparam("v_id"))
+            .values({key: bindparam(f"v_{key}") for key in names} | {"updated_at": now}),
+            edited,
+        )
+    return len(new) + len(edited)
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
