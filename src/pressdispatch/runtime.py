@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from pressdispatch.config import Settings
@@ -35,7 +36,11 @@ class Runtime:
     releases: ReleaseCache = field(default_factory=ReleaseCache)  # parsed files, between scans
 
     def message_id(self, release_id: str, language: str, address: str) -> str:
-        return headers.message_id(release_id, language, address, self.settings.newsroom.domain)
+        return headers.message_id(release_id, language, address, self._domain)
+
+    @functools.cached_property
+    def _domain(self) -> str:
+        return self.settings.newsroom.domain  # parsed from the From address: once
 
     def engine_settings(self) -> EngineSettings:
         s = self.settings

@@ -164,7 +164,8 @@ class Engine:
                 await self._deliver(claim)
             finally:
                 self._busy -= 1
-                self._low.set()  # the claimer may refill, or notice that all is done
+                if self._busy == 0 or self._queue.qsize() < self.settings.concurrency:
+                    self._low.set()  # the claimer may refill, or notice that all is done
                 self._queue.task_done()
 
     async def _deliver(self, claim: Claim) -> None:

@@ -69,6 +69,11 @@ class Update:
 class Ledger:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._plan_statement = (
+            insert(deliveries, db.dialect)
+            .on_conflict_do_nothing(index_elements=["release_id", "subscriber_id"])
+            .returning(deliveries.c.id)
+        )
 
     async def plan(self, release_id: str, rows: Sequence[Planned], now: datetime) -> int:
         """Queue deliveries; a journalist who already has one for this release is skipped."""
@@ -89,14 +94,10 @@ class Ledger:
             }
             for p in rows
         ]
-        # One multi-row INSERT with RETURNING: drivers disagree on executemany's rowcount.
-        statement = (
-            insert(deliveries, self.db.dialect)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["release_id", "subscriber_id"])
-            .returning(deliveries.c.id)
-        )
-        return await self.db.transaction(lambda conn: len(conn.execute(statement).all()))
+        # RETURNING counts what was inserted (drivers disagree on executemany's rowcount);
+        # SQLAlchemy batches the rows into multi-row INSERTs from one cached statement.
+        statement = self._plan_statement
+        return await self.db.transaction(lambda conn: len(conn.execute(statement, values).all()))
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]:
         """Take up to ``limit`` due deliveries for this worker, committed before returning."""
