@@ -30,6 +30,7 @@ from pressdispatch.store.dialect import insert
 from pressdispatch.store.schema import WAITING, deliveries, state, subscribers
 
 ACTIVE, UNSUBSCRIBED, BOUNCED = "active", "unsubscribed", "bounced"
+SELF = "self"  # ``source`` of a journalist who chose their own preferences
 _CHUNK = 1000
 _FINGERPRINT = "subscribers.fingerprint"
 
@@ -84,7 +85,7 @@ class Directory:
             dropped = (
                 update(subscribers)
                 .where(
-                    subscribers.c.source == "csv",
+                    subscribers.c.source.in_(("csv", SELF)),
                     subscribers.c.lists != "",
                     subscribers.c.email.not_in(select(_staging.c.email)),
                 )
@@ -126,6 +127,43 @@ class Directory:
         return await self.db.transaction(
             lambda conn: set_status(conn, email.lower(), status, reason, now)
         )
+
+    async def person(self, email: str) -> tuple[Subscriber, str] | None:
+        """The journalist with this address (in any case) and their status; None if unknown."""
+        query = select(subscribers).where(subscribers.c.email == email.lower())
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return subscriber_from_row(dict(row)), str(row["status"])
+
+    async def set_preferences(
+        self,
+        email: str,
+        languages: Sequence[str],
+        regions: Iterable[str],
+        topics: Iterable[str],
+        now: datetime,
+    ) -> bool:
+        """Store the journalist's own choices (empty regions or topics: all); False if unknown.
+
+        ``source`` becomes ``SELF``: the choices are the journalist's, not a list's.
+        """
+        values = {
+            "languages": " ".join(dict.fromkeys(languages)),  # order of preference, once each
+            "regions": " ".join(sorted(set(regions))),
+            "topics": " ".join(sorted(set(topics))),
+            "source": SELF,
+            "updated_at": now,
+        }
+
+        def work(conn: Connection) -> bool:
+            result = conn.execute(
+                update(subscribers).where(subscribers.c.email == email.lower()).values(values)
+            )
+            return bool(result.rowcount)
+
+        return await self.db.transaction(work)
 
 
 def set_status(conn: Connection, email: str, status: str, reason: str, now: datetime) -> bool:
@@ -214,44 +252,48 @@ def _groups(batch: Sequence[Any], *, complete: bool) -> list[list[Row]]:
 
 
 async def _upsert(conn: Any, people: list[Subscriber], now: datetime) -> int:
-    """Insert the new, update the changed; return how many."""
+    """Insert the new, update the changed; return how many.
+
+    A journalist who chose their own languages, regions and topics (``SELF``) keeps
+    them; the list still decides the rest (name, outlet, embargo clearance, lists).
+    """
     columns = [subscriber_columns(person) for person in people]
     known = {
-        row.email: (row.id, row.row_hash)
+        row.email: row
         for row in await conn.execute(
-            select(subscribers.c.email, subscribers.c.id, subscribers.c.row_hash).where(
-                subscribers.c.email.in_([c["email"] for c in columns])
-            )
+            select(
+                subscribers.c.email,
+                subscribers.c.id,
+                subscribers.c.row_hash,
+                subscribers.c.source,
+            ).where(subscribers.c.email.in_([c["email"] for c in columns]))
         )
     }
     new = [
-        c
-        | {
-            "source": "csv",
-            "status": ACTIVE,
-            "status_reason": "",
-            "created_at": now,
-            "updated_at": now,
-        }
+        c | {"source": "csv", "status": ACTIVE, "status_reason": "", "created_at": now}
         for c in columns
         if c["email"] not in known
     ]
-    edited = [
-        {f"v_{key}": value for key, value in c.items()} | {"v_id": known[c["email"]][0]}
-        for c in columns
-        if c["email"] in known and known[c["email"]][1] != c["row_hash"]
+    changed = [
+        c for c in columns if c["email"] in known and known[c["email"]].row_hash != c["row_hash"]
     ]
     if new:
-        await conn.execute(subscribers.insert(), new)
-    if edited:
-        names = [key for key in columns[0] if key != "email"]
+        await conn.execute(subscribers.insert(), [c | {"updated_at": now} for c in new])
+    for own_choices in (False, True):
+        rows = [c for c in changed if (known[c["email"]].source == SELF) == own_choices]
+        if not rows:
+            continue
+        names = [key for key in rows[0] if key != "email" and not (own_choices and key in _CHOSEN)]
         await conn.execute(
             update(subscribers)
             .where(subscribers.c.id == bindparam("v_id"))
             .values({key: bindparam(f"v_{key}") for key in names} | {"updated_at": now}),
-            edited,
+            [{f"v_{key}": c[key] for key in names} | {"v_id": known[c["email"]].id} for c in rows],
         )
-    return len(new) + len(edited)
+    return len(new) + len(changed)
+
+
+_CHOSEN = ("languages", "regions", "topics")  # what a journalist's own choice settles
 
 
 def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -41,10 +41,16 @@ def create_app(
 
     app = FastAPI(title=settings.newsroom.name, lifespan=lifespan, docs_url=None, redoc_url=None)
     # Routes are registered explicitly, one module per concern.
-    from pressdispatch.web import feeds, pages, probes  # noqa: PLC0415 - they import this module
+    from pressdispatch.web import (  # noqa: PLC0415 - they import this module
+        feeds,
+        pages,
+        probes,
+        subscriptions,
+    )
 
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.include_router(probes.router)
+    app.include_router(subscriptions.router)
     app.add_exception_handler(404, pages.not_found_handler)
     return app

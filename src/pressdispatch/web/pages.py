@@ -46,7 +46,7 @@ from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title, norm
 from pressdispatch.web.app import WebState
 from pressdispatch.web.public import Snapshot
 
-__all__ = ["CACHE_CEILING", "not_found_handler", "router"]
+__all__ = ["CACHE_CEILING", "not_found_handler", "page_environment", "router"]
 
 router = APIRouter()
 
@@ -335,7 +335,7 @@ def _page(
         "opml_url": f"{newsroom.base_url}/feeds.opml",
         **context,
     }
-    env = _environment(state.settings.paths.templates / "web", lang)
+    env = page_environment(state.settings.paths.templates / "web", lang)
     html = env.get_template(template).render(values)
     return HTMLResponse(
         html,
@@ -368,7 +368,7 @@ async def not_found_handler(request: Request, exc: Exception) -> Response:
 
 
 @functools.cache
-def _environment(folder: Path, lang: str) -> jinja2.Environment:
+def page_environment(folder: Path, lang: str) -> jinja2.Environment:
     """Page templates in ``lang``: ``web/<lang>/`` overrides first, then ``web/``."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([folder / lang, folder]),

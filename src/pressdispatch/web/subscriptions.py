@@ -1,0 +1,320 @@
+"""Unsubscribing and preferences: the pages behind the signed links in every email.
+
+Every email carries ``List-Unsubscribe: <{base_url}/unsubscribe/{token}>`` with
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click``, and a link to
+``{base_url}/preferences/{token}``. The tokens are signed by ``render/email.py``
+for one purpose each (``unsubscribe``, ``preferences``) and never expire.
+
+- ``GET /unsubscribe/{token}`` only asks: one button that POSTs to the same address.
+  A GET never changes anything, because link scanners and previews fetch links.
+- ``POST /unsubscribe/{token}`` is RFC 8058 one-click: mail providers POST
+  ``List-Unsubscribe=One-Click`` (urlencoded or multipart, no cookies). Whatever
+  the body, the address is unsubscribed at once (its pending deliveries are
+  cancelled) and the answer is 200 with a short page: no redirect, no cookie, no
+  second step. A second POST answers the same, and so does a valid token for an
+  address the store does not know: the page never tells whether an address is known.
+- ``GET /preferences/{token}`` shows the journalist's languages (in order of
+  preference, among the newsroom's), regions and topics; ``POST`` saves them
+  (an unknown value: the form again with the error, 400, nothing saved), or
+  unsubscribes when ``action=unsubscribe``. An unsubscribed or bounced address sees
+  that it is unsubscribed; it is not reactivated here.
+- A tampered, malformed or wrong-purpose token gives one page, status 400, the
+  same whatever the reason.
+
+Page language: the journalist's first language if the newsroom offers it, else
+``Accept-Language``, else the newsroom's default. Every page is ``no-store`` and
+``no-referrer``, since the token is in the address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from pressdispatch.errors import TokenError, UnknownRegion
+from pressdispatch.model import Subscriber
+from pressdispatch.regions import ROOT
+from pressdispatch.render import i18n
+from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
+from pressdispatch.render.feeds import normalize_topic
+from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
+from pressdispatch.web.app import WebState
+from pressdispatch.web.pages import page_environment as page_templates
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_GET = ["GET", "HEAD"]
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+# Recorded as the status reason, for the press office.
+_BY_LINK = "unsubscribe link"
+_BY_PREFERENCES = "preferences page"
+_SHOWN_VALUE = 60  # characters of a rejected value repeated in an error message
+
+Person = tuple[Subscriber, str]  # as Directory.person gives it: the journalist, their status
+
+
+# --------------------------------------------------------------------------- #
+# Routes
+# --------------------------------------------------------------------------- #
+
+
+@router.api_route("/unsubscribe/{token}", methods=_GET, response_class=HTMLResponse)
+async def unsubscribe_page(request: Request, token: str) -> Response:
+    """The question and its one button; nothing changes until the button is pressed."""
+    state = _state(request)
+    email = _subject(state, token, UNSUBSCRIBE)
+    if email is None:
+        return _invalid(request, state)
+    person = await state.runtime.directory.person(email)
+    context = {"done": False, "email": email, "action": f"/unsubscribe/{token}"}
+    return _page(state, _language(request, state, person), "unsubscribe.html.j2", context)
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe(request: Request, token: str) -> Response:
+    """RFC 8058 one-click, and the page's button: unsubscribe now, whatever the body."""
+    state = _state(request)
+    email = _subject(state, token, UNSUBSCRIBE)
+    if email is None:
+        return _invalid(request, state)
+    person = await _unsubscribe(state, email, _BY_LINK)
+    return _unsubscribed(request, state, email, person)
+
+
+@router.api_route("/preferences/{token}", methods=_GET, response_class=HTMLResponse)
+async def preferences_page(request: Request, token: str) -> Response:
+    """The journalist's current choices, as a form."""
+    state = _state(request)
+    email = _subject(state, token, PREFERENCES)
+    if email is None:
+        return _invalid(request, state)
+    person = await state.runtime.directory.person(email)
+    if person is None or person[1] != ACTIVE:
+        return _unsubscribed(request, state, email, person)
+    return await _preferences(request, state, token, person)
+
+
+@router.post("/preferences/{token}", response_class=HTMLResponse)
+async def save_preferences(request: Request, token: str) -> Response:
+    """Save the choices (all or nothing), or unsubscribe when ``action=unsubscribe``."""
+    state = _state(request)
+    email = _subject(state, token, PREFERENCES)
+    if email is None:
+        return _invalid(request, state)
+    form = await _form(request)
+    directory = state.runtime.directory
+    if ("action", "unsubscribe") in form:
+        person = await _unsubscribe(state, email, _BY_PREFERENCES)
+        return _unsubscribed(request, state, email, person)
+    person = await directory.person(email)
+    if person is None or person[1] != ACTIVE:
+        return _unsubscribed(request, state, email, person)
+
+    lang = _language(request, state, person)
+    languages, regions, topics, errors = _choices(state, person[0], form, lang)
+    if errors:
+        return await _preferences(request, state, token, person, errors=errors, status_code=400)
+    await directory.set_preferences(email, languages, regions, topics, state.clock())
+    saved = await directory.person(email)
+    if saved is None:  # removed from the store meanwhile
+        return _unsubscribed(request, state, email, saved)
+    return await _preferences(request, state, token, saved, saved_now=True)
+
+
+# --------------------------------------------------------------------------- #
+# Steps
+# --------------------------------------------------------------------------- #
+
+
+def _subject(state: WebState, token: str, purpose: str) -> str | None:
+    """The address a genuine ``purpose`` token names; None for any other token."""
+    try:
+        return state.runtime.renderer.signer.verify(token, purpose)
+    except (TokenError, ValueError):
+        return None
+
+
+async def _unsubscribe(state: WebState, email: str, reason: str) -> Person | None:
+    """Unsubscribe ``email`` unless it already is; the journalist as they were before."""
+    directory = state.runtime.directory
+    person = await directory.person(email)
+    if person is not None and person[1] != UNSUBSCRIBED:
+        await directory.set_status(email, UNSUBSCRIBED, reason, state.clock())
+    return person
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    """The fields of a urlencoded or multipart/form-data body, in their order."""
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+        return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    fields: list[tuple[str, str]] = []
+    for part in message.walk():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if part is not message and isinstance(name, str) and isinstance(payload, bytes):
+            fields.append((name, payload.decode("utf-8", "replace")))
+    return fields
+
+
+def _choices(
+    state: WebState, subscriber: Subscriber, form: Sequence[tuple[str, str]], lang: str
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Languages (in order), regions and topics from the form, and the errors found."""
+    offered = _offered_languages(state, subscriber)
+    tree = state.runtime.regions
+    languages: list[str] = []
+    regions: set[str] = set()
+    topics: set[str] = set()
+    errors: list[str] = []
+
+    def reject(message: str, value: str) -> None:
+        errors.append(i18n.gettext(lang, message, value=value.strip()[:_SHOWN_VALUE]))
+
+    for name, value in form:
+        if not value.strip():
+            continue
+        if name == "languages":
+            code = value.strip().lower()
+            if code not in offered:
+                reject("Unknown language: %(value)s", value)
+            elif code not in languages:
+                languages.append(code)
+        elif name == "regions":
+            try:
+                regions.add(tree.resolve(value))
+            except UnknownRegion:
+                reject("Unknown region: %(value)s", value)
+        elif name == "topics":
+            try:
+                topic = normalize_topic(value)
+            except ValueError:
+                reject("Unknown topic: %(value)s", value)
+            else:
+                topics.update([topic] if topic else [])
+    if ROOT in regions:
+        regions.clear()  # the whole world is every region
+    return languages, sorted(regions), sorted(topics), errors
+
+
+def _offered_languages(state: WebState, subscriber: Subscriber) -> list[str]:
+    """The newsroom's languages, then any other the journalist has (kept, not offered)."""
+    offered = list(state.settings.newsroom.languages)
+    return offered + [code for code in subscriber.languages if code not in offered]
+
+
+# --------------------------------------------------------------------------- #
+# Pages
+# --------------------------------------------------------------------------- #
+
+
+def _language(request: Request, state: WebState, person: Person | None) -> str:
+    newsroom = state.settings.newsroom
+    if person is not None and person[0].languages[:1]:
+        first = person[0].languages[0]
+        if first in newsroom.languages:
+            return first
+    header = request.headers.get("accept-language", "")
+    return i18n.negotiate(header, newsroom.languages) or newsroom.default_language
+
+
+async def _preferences(
+    request: Request,
+    state: WebState,
+    token: str,
+    person: Person,
+    *,
+    errors: Sequence[str] = (),
+    saved_now: bool = False,
+    status_code: int = 200,
+) -> Response:
+    subscriber = person[0]
+    lang = _language(request, state, person)
+    tree = state.runtime.regions
+    snapshot = await state.public.current()
+    languages = _offered_languages(state, subscriber)
+    chosen = list(subscriber.languages)
+    known_topics = {topic for release in snapshot.releases for topic in release.topics}
+    context = {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "outlet": subscriber.outlet,
+        "action": f"/preferences/{token}",
+        "saved": saved_now,
+        "errors": list(errors),
+        "language_options": [
+            {"code": code, "name": i18n.language_name(code)} for code in languages
+        ],
+        "language_slots": [
+            {"number": n + 1, "selected": chosen[n] if n < len(chosen) else ""}
+            for n in range(len(languages))
+        ],
+        "region_options": [
+            {
+                "slug": region.slug,
+                "name": i18n.region_name(tree, region.slug, lang),
+                "depth": max(len(tree.ancestors(region.slug)) - 2, 0),
+                "checked": region.slug in subscriber.regions,
+            }
+            for region in tree
+            if region.slug in subscriber.regions or not (region.is_country or region.slug == ROOT)
+        ],
+        "topic_options": [
+            {"name": topic, "checked": topic in subscriber.topics}
+            for topic in sorted(known_topics | subscriber.topics)
+        ],
+    }
+    return _page(state, lang, "preferences.html.j2", context, status_code)
+
+
+def _unsubscribed(request: Request, state: WebState, email: str, person: Person | None) -> Response:
+    """The same page for everyone: unsubscribed now, before, bounced or unknown."""
+    context = {"done": True, "email": email, "action": ""}
+    return _page(state, _language(request, state, person), "unsubscribe.html.j2", context)
+
+
+def _invalid(request: Request, state: WebState) -> Response:
+    """The one page for a token that is not genuine, whatever is wrong with it."""
+    return _page(state, _language(request, state, None), "link-invalid.html.j2", {}, 400)
+
+
+def _state(request: Request) -> WebState:
+    return cast(WebState, request.app.state.web)
+
+
+def _page(
+    state: WebState, lang: str, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    newsroom = state.settings.newsroom
+    values = {
+        "newsroom": newsroom,
+        "lang": lang,
+        "dir": i18n.text_direction(lang),
+        "language_name": i18n.language_name(lang),
+        "comma": i18n.comma(lang),
+        "colon": i18n.colon(lang),
+        "home_url": "/?" + urlencode({"lang": lang}),
+        "opml_url": f"{newsroom.base_url}/feeds.opml",
+        "switcher": [],
+        "feeds": [],
+        **context,
+    }
+    env = page_templates(state.settings.paths.templates / "web", lang)
+    html = env.get_template(template).render(values)
+    headers = _HEADERS | {"Content-Language": lang}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
