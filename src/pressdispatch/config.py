@@ -184,8 +184,9 @@ class Web(_Section):
     port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port
     signing_key_env: str = "PRESSDISPATCH_SIGNING_KEY"
     admin_token_env: str = "PRESSDISPATCH_ADMIN_TOKEN"  # noqa: S105 - a variable's name
+    api_token_env: str = "PRESSDISPATCH_API_TOKEN"  # noqa: S105 - a variable's name
 
-    @field_validator("signing_key_env", "admin_token_env")
+    @field_validator("signing_key_env", "admin_token_env", "api_token_env")
     @classmethod
     def _env(cls, value: str) -> str:
         return _env_name(value)
