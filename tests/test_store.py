@@ -156,3 +156,38 @@ async def test_the_store_holds_the_lists_merged_and_follows_their_edits(
     assert stored["ben@example.org"].languages == ("ru",)
     assert stored["zoe@example.org"].lists == ()
     assert len(stored) == 2502
+
+
+async def test_a_web_subscriber_keeps_their_own_subscription_whatever_the_lists_say(
+    newsroom: Newsroom,
+) -> None:
+    def subscribed_on_the_web(conn: Connection) -> None:
+        conn.execute(
+            subscribers.insert().values(
+                email="ines@example.org",
+                address="ines@example.org",
+                languages="es",
+                lists="web",
+                source="web",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+    newsroom.subscribers("press", ["ana@example.org,Ana,fr,,,no"])
+    settings = newsroom.settings()
+    async with runtime(settings) as rt:
+        await rt.db.transaction(subscribed_on_the_web)
+        await tick(rt, utc(0))
+        newsroom.subscribers(
+            "press", ["ana@example.org,Ana,fr,,,no", "ines@example.org,Inés,en,,,yes"]
+        )
+        await tick(rt, utc(60))
+    ines = (await _stored(newsroom))["ines@example.org"]
+    assert ines.lists == ("press", "web") and ines.embargo and ines.name == "Inés"
+    assert ines.languages == ("es",)  # her own choice, not the list's
+
+    newsroom.subscribers("press", ["ana@example.org,Ana,fr,,,no"])
+    async with runtime(settings) as rt:
+        await tick(rt, utc(120))
+    assert (await _stored(newsroom))["ines@example.org"].lists == ("web",)  # still subscribed

@@ -31,6 +31,8 @@ from pressdispatch.store.schema import WAITING, deliveries, state, subscribers
 
 ACTIVE, UNSUBSCRIBED, BOUNCED = "active", "unsubscribed", "bounced"
 SELF = "self"  # ``source`` of a journalist who chose their own preferences
+# Sources with a list of their own, named after them: self-service and the API.
+OWN_LISTS = ("web", "api")
 _CHUNK = 1000
 _FINGERPRINT = "subscribers.fingerprint"
 
@@ -82,16 +84,17 @@ class Directory:
                 groups = _groups(batch, complete=len(batch) < _CHUNK)
                 changed += await _upsert(conn, [merge(group) for group in groups], now)
                 after = groups[-1][0].subscriber.key
-            dropped = (
-                update(subscribers)
-                .where(
-                    subscribers.c.source.in_(("csv", SELF)),
-                    subscribers.c.lists != "",
-                    subscribers.c.email.not_in(select(_staging.c.email)),
+            # Whoever the lists no longer name loses the lists' membership; one who
+            # subscribed by other means (the web form, the API) keeps that one.
+            gone = subscribers.c.email.not_in(select(_staging.c.email))
+            for source in ("csv", SELF, *OWN_LISTS):
+                remaining = source if source in OWN_LISTS else ""
+                dropped = (
+                    update(subscribers)
+                    .where(subscribers.c.source == source, subscribers.c.lists != remaining, gone)
+                    .values(lists=remaining, row_hash="", updated_at=now)
                 )
-                .values(lists="", row_hash="", updated_at=now)
-            )
-            changed += (await conn.execute(dropped)).rowcount
+                changed += (await conn.execute(dropped)).rowcount
             await conn.run_sync(_staging.drop)
             await _set_state(conn, _FINGERPRINT, fingerprint, self.db.dialect)
         return changed
@@ -254,8 +257,9 @@ def _groups(batch: Sequence[Any], *, complete: bool) -> list[list[Row]]:
 async def _upsert(conn: Any, people: list[Subscriber], now: datetime) -> int:
     """Insert the new, update the changed; return how many.
 
-    A journalist who chose their own languages, regions and topics (``SELF``) keeps
-    them; the list still decides the rest (name, outlet, embargo clearance, lists).
+    A journalist who chose their own languages, regions and topics (``SELF``, or
+    subscribed through the web form or the API) keeps them; the lists still decide the
+    rest (name, outlet, embargo clearance, list membership).
     """
     columns = [subscriber_columns(person) for person in people]
     known = {
@@ -280,20 +284,28 @@ async def _upsert(conn: Any, people: list[Subscriber], now: datetime) -> int:
     if new:
         await conn.execute(subscribers.insert(), [c | {"updated_at": now} for c in new])
     for own_choices in (False, True):
-        rows = [c for c in changed if (known[c["email"]].source == SELF) == own_choices]
+        rows = [c for c in changed if (known[c["email"]].source in _OWN_CHOICES) == own_choices]
         if not rows:
             continue
         names = [key for key in rows[0] if key != "email" and not (own_choices and key in _CHOSEN)]
+        values = []
+        for c in rows:
+            row = known[c["email"]]
+            fields = dict(c)
+            if row.source in OWN_LISTS:  # the lists add to the journalist's own subscription
+                fields["lists"] = f"{c['lists']} {row.source}".strip()
+            values.append({f"v_{key}": fields[key] for key in names} | {"v_id": row.id})
         await conn.execute(
             update(subscribers)
             .where(subscribers.c.id == bindparam("v_id"))
             .values({key: bindparam(f"v_{key}") for key in names} | {"updated_at": now}),
-            [{f"v_{key}": c[key] for key in names} | {"v_id": known[c["email"]].id} for c in rows],
+            values,
         )
     return len(new) + len(changed)
 
 
 _CHOSEN = ("languages", "regions", "topics")  # what a journalist's own choice settles
+_OWN_CHOICES = (SELF, *OWN_LISTS)
 
 
 def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
