@@ -59,6 +59,16 @@ def main() -> None:
 
 
 # Registration order is the order of `pressdispatch --help`.
-from pressdispatch.cli import content, database, dispatch, feeds, status, web  # noqa: E402
+from pressdispatch.cli import content, database, dispatch, feeds, status, subscribers, web  # noqa: E402
 
-__all__ = ["app", "content", "database", "dispatch", "feeds", "main", "status", "web"]
+__all__ = [
+    "app",
+    "content",
+    "database",
+    "dispatch",
+    "feeds",
+    "main",
+    "status",
+    "subscribers",
+    "web",
+]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    case,
     select,
     update,
 )
@@ -156,7 +157,9 @@ class Directory:
             "languages": " ".join(dict.fromkeys(languages)),  # order of preference, once each
             "regions": " ".join(sorted(set(regions))),
             "topics": " ".join(sorted(set(topics))),
-            "source": SELF,
+            # A list journalist's choices become their own; a web or API subscriber
+            # keeps their source, and with it their own list.
+            "source": case((subscribers.c.source.in_(OWN_LISTS), subscribers.c.source), else_=SELF),
             "updated_at": now,
         }
 

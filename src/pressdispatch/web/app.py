@@ -45,6 +45,7 @@ def create_app(
         feeds,
         pages,
         probes,
+        signup,
         subscriptions,
     )
 
@@ -52,5 +53,6 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(probes.router)
     app.include_router(subscriptions.router)
+    app.include_router(signup.router)
     app.add_exception_handler(404, pages.not_found_handler)
     return app

@@ -1,0 +1,150 @@
+"""The email that asks a journalist to confirm a subscription made on the newsroom's site.
+
+One message, text and HTML, in one language, rendered from
+``templates/email/confirm.txt.j2`` and ``confirm.html.j2`` (a press office may
+override them per language in ``templates/email/<lang>/``, as for releases).
+The HTML template is autoescaped: what the visitor typed as name or outlet is
+shown, never interpreted. Every header goes through ``render/headers.py``, which
+refuses line breaks. Pure: no socket, no database.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from pressdispatch.config import Newsroom
+from pressdispatch.errors import RenderError
+from pressdispatch.model import Subscriber
+from pressdispatch.regions import RegionTree
+from pressdispatch.render import headers, i18n
+
+__all__ = ["Confirmation", "render_confirmation"]
+
+TEMPLATES = ("confirm.txt.j2", "confirm.html.j2")
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    message_id: str  # "<...@domain>", as in the Message-ID header
+    subject: str
+    message: bytes  # complete RFC 5322 message, CRLF line endings
+
+
+def render_confirmation(
+    newsroom: Newsroom,
+    templates: Path,
+    regions: RegionTree,
+    signup: Subscriber,
+    *,
+    lang: str,
+    url: str,
+    date: datetime,
+) -> Confirmation:
+    """The confirmation email for ``signup``, in ``lang``, with the link ``url``."""
+    name = " ".join(signup.name.split())
+    subject = i18n.gettext(
+        lang, "Confirm your subscription to %(newsroom)s", newsroom=newsroom.name
+    )
+    greeting = (
+        i18n.gettext(lang, "Dear %(name)s,", name=name)
+        if name
+        else i18n.gettext(lang, "Dear colleague,")
+    )
+    context: dict[str, Any] = {
+        "newsroom": newsroom,
+        "lang": lang,
+        "dir": i18n.text_direction(lang),
+        "colon": i18n.colon(lang),
+        "comma": i18n.comma(lang),
+        "subject": subject,
+        "greeting": greeting,
+        "email": signup.email,
+        "name": name,
+        "outlet": signup.outlet,
+        "confirm_url": url,
+        "languages": [i18n.language_name(code) for code in signup.languages],
+        "regions": sorted(i18n.region_name(regions, slug, lang) for slug in signup.regions),
+        "topics": sorted(signup.topics),
+    }
+    env = _environment(templates / "email", lang)
+    text, html = (_render(env, template, context) for template in TEMPLATES)
+
+    message_id = f"<confirm.{secrets.token_hex(16)}@{newsroom.domain}>"
+    boundary = "=_pd_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
+    lines = [headers.mailbox("From", newsroom.from_)]
+    if newsroom.reply_to:
+        lines.append(headers.mailbox("Reply-To", newsroom.reply_to))
+    lines += [
+        headers.address("To", name, signup.email),
+        headers.encode("Subject", subject),
+        headers.encode("Date", format_datetime(date.astimezone(newsroom.zone))),
+        headers.encode("Message-ID", message_id),
+        headers.encode("MIME-Version", "1.0"),
+        headers.encode("Content-Language", lang),
+        headers.encode("Auto-Submitted", "auto-generated"),
+        headers.encode("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    head = headers.LINESEP.join(lines).encode("utf-8")
+    b = boundary.encode("ascii")
+    message = b"".join(
+        (
+            head,
+            b"\r\n\r\n--",
+            b,
+            b'\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n",
+            _base64(text),
+            b"\r\n--",
+            b,
+            b'\r\nContent-Type: text/html; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n",
+            _base64(html),
+            b"\r\n--",
+            b,
+            b"--\r\n",
+        )
+    )
+    return Confirmation(message_id, subject, message)
+
+
+def _base64(text: str) -> bytes:
+    """``text`` as UTF-8 with CRLF line ends, in base64 lines of 76 characters."""
+    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found: {exc.name}") from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{name}: {exc}") from None
+
+
+@functools.cache
+def _environment(folder: Path, lang: str) -> jinja2.Environment:
+    """``email/<lang>/`` overrides first, then ``email/``; HTML autoescaped, text not."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([folder / lang, folder]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    i18n.jinja_install(env, lang)
+    return env
