@@ -55,4 +55,7 @@ def create_app(
     app.include_router(subscriptions.router)
     app.include_router(signup.router)
     app.add_exception_handler(404, pages.not_found_handler)
+    from pressdispatch.web.api import create_api  # noqa: PLC0415 - it imports this module
+
+    app.mount("/api/v1", create_api(settings, app))  # the JSON API: docs/api.md
     return app

@@ -1,0 +1,244 @@
+"""Release files written by software (the JSON API), checked by the loader as hand-written ones.
+
+Text first, then files:
+
+- :func:`release_toml` and :func:`language_file` turn values into the text of
+  ``release.toml`` and ``<lang>.md``;
+- :func:`with_times` rewrites only the time keys of an existing ``release.toml``,
+  keeping every other line (comments included) as it was;
+- :func:`create_release` and :func:`replace_release_file` write into a hidden staging
+  folder beside the releases (``.api-*``, skipped by every scan), run the loader on
+  it, and only when the release loads put the result in place with one rename. A
+  release that does not load leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pressdispatch.content.releases import Loaded
+from pressdispatch.errors import PressDispatchError
+
+__all__ = [
+    "KEEP",
+    "Keep",
+    "Load",
+    "ReleaseExists",
+    "TomlValue",
+    "create_release",
+    "language_file",
+    "release_toml",
+    "replace_release_file",
+    "toml_value",
+    "with_times",
+    "write_atomically",
+]
+
+TomlValue = str | bool | int | datetime | Sequence[str]
+Load = Callable[[Path], Loaded]  # ``load_release`` with the newsroom's settings
+
+Keep = Literal["keep"]
+#: ``with_times(embargo_send_at=KEEP)``: leave the embargo line as it is.
+KEEP: Keep = "keep"
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+_TABLE = re.compile(r"^\s*\[")
+_STAGING = ".api-"  # folders starting with a dot are never read as releases
+
+
+class ReleaseExists(PressDispatchError):
+    """A release folder with this id is already there."""
+
+    def __init__(self, release_id: str) -> None:
+        super().__init__(f"a release {release_id!r} already exists")
+        self.release_id = release_id
+
+
+# --------------------------------------------------------------------------- #
+# Text
+# --------------------------------------------------------------------------- #
+
+
+def toml_value(value: TomlValue) -> str:
+    """One TOML value: a basic string, a boolean, an integer, a date-time or a list of strings.
+
+    A datetime without ``tzinfo`` is written as a TOML local date-time, so the loader
+    reports the missing offset exactly as it does for a hand-written file.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
+    return "[" + ", ".join(toml_value(item) for item in value) + "]"
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or f"\\u{ord(char):04X}"
+
+
+def release_toml(
+    meta: Mapping[str, TomlValue | None], contacts: Iterable[Mapping[str, str]] = ()
+) -> str:
+    """``release.toml``: the keys in the order given (None: left out), then ``[[contacts]]``."""
+    lines = [f"{key} = {toml_value(value)}" for key, value in meta.items() if value is not None]
+    for contact in contacts:
+        lines.extend(["", "[[contacts]]"])
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in contact.items())
+    return "\n".join(lines) + "\n"
+
+
+def language_file(front: Mapping[str, str | None], body: str) -> str:
+    """``<lang>.md``: TOML front matter between ``+++`` lines (None: left out), then the body."""
+    lines = [f"{key} = {toml_value(value)}" for key, value in front.items() if value is not None]
+    return "+++\n" + "".join(line + "\n" for line in lines) + "+++\n" + body
+
+
+def with_times(
+    text: str, publish_at: datetime, embargo_send_at: datetime | Keep | None = KEEP
+) -> str:
+    """``release.toml`` with new times; every other line is kept byte for byte.
+
+    ``embargo_send_at``: a time to set, ``None`` to remove the key, or :data:`KEEP`.
+    A trailing comment on a rewritten line stays. A key that is missing is added
+    (``embargo_send_at`` after ``publish_at``, ``publish_at`` at the top).
+    """
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    top = next((n for n, line in enumerate(lines) if _TABLE.match(line)), len(lines))
+    found: dict[str, int] = {}
+    out: list[str] = []
+    for n, original in enumerate(lines):
+        key = _top_level_key(original) if n < top else None
+        line = original
+        if key == "publish_at":
+            line = _set_value(original, publish_at)
+        elif key == "embargo_send_at" and embargo_send_at != KEEP:
+            if embargo_send_at is None:
+                continue
+            assert isinstance(embargo_send_at, datetime)
+            line = _set_value(original, embargo_send_at)
+        if key is not None:
+            found.setdefault(key, len(out))
+        out.append(line)
+    if "publish_at" not in found:
+        out.insert(0, f"publish_at = {toml_value(publish_at)}{newline}")
+        found = {key: at + 1 for key, at in found.items()} | {"publish_at": 0}
+    if isinstance(embargo_send_at, datetime) and "embargo_send_at" not in found:
+        at = found["publish_at"]
+        if not out[at].endswith(("\n", "\r")):
+            out[at] += newline
+        out.insert(at + 1, f"embargo_send_at = {toml_value(embargo_send_at)}{newline}")
+    return "".join(out)
+
+
+_KEY_LINE = re.compile(
+    r"""^(?P<key>\s*(?P<name>[A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^#\r\n]*?)"""
+    r"""(?P<rest>[ \t]*(?:#[^\r\n]*)?)(?P<end>\r?\n?)$"""
+)
+
+
+def _top_level_key(line: str) -> str | None:
+    match = _KEY_LINE.match(line)
+    if match is None:
+        return None
+    return match.group("name").strip("\"'")
+
+
+def _set_value(line: str, value: datetime) -> str:
+    match = _KEY_LINE.match(line)
+    assert match is not None
+    rest = match.group("rest") if "#" in match.group("rest") else ""
+    return match.group("key") + toml_value(value) + rest + match.group("end")
+
+
+# --------------------------------------------------------------------------- #
+# Files
+# --------------------------------------------------------------------------- #
+
+
+def create_release(
+    root: Path, release_id: str, files: Mapping[str, str], load: Load, *, install: bool = True
+) -> Loaded:
+    """Write ``files`` as the release folder ``root/<release_id>`` if ``load`` accepts them.
+
+    ``load`` gets the staged folder (already named ``release_id``). When it returns a
+    release and ``install`` is true, the folder is renamed into place, so a scan sees
+    all of it or nothing. Raises :class:`ReleaseExists` when ``root/<release_id>`` is
+    there, even if it appeared while the files were checked.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=root))
+    try:
+        folder = staging / release_id
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        release, problems = load(folder)
+        if release is not None and install:
+            target = root / release_id
+            if target.exists():
+                raise ReleaseExists(release_id)
+            try:
+                folder.rename(target)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise ReleaseExists(release_id) from None
+                raise
+        return release, problems
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def replace_release_file(folder: Path, name: str, text: str, load: Load) -> Loaded:
+    """Replace one file of an existing release if the release, so changed, still loads.
+
+    The release's ``release.toml`` and language files are copied into a staging folder
+    with the new text, and checked there; the real file is then replaced atomically.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=folder.parent))
+    try:
+        copy = staging / folder.name
+        copy.mkdir()
+        for path in [folder / "release.toml", *folder.glob("*.md")]:
+            if path.is_file() and path.name != name:
+                shutil.copyfile(path, copy / path.name)
+        (copy / name).write_text(text, encoding="utf-8")
+        release, problems = load(copy)
+        if release is not None:
+            write_atomically(folder / name, text)
+        return release, problems
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` through a hidden file beside it and a rename: never half-written."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

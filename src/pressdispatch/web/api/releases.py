@@ -1,0 +1,552 @@
+"""``/api/v1/releases``: list, read, create, reschedule and cancel releases; delivery status.
+
+The release folders stay the source of truth. A release created here is written as
+``releases/<id>/release.toml`` plus one ``<lang>.md`` per language, checked by the
+very loader `pressdispatch check` uses (in a hidden staging folder, so nothing is
+left behind when it fails), then moved into place with one rename and synced into
+the store at once. Rescheduling rewrites only the time keys of ``release.toml``.
+
+Reads come from the store, as the newsroom pages do: what the last scan saw (every
+``scheduler.scan_interval`` while `pressdispatch run` is running). ``state`` is the
+one `pressdispatch status` reports (``status.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
+
+from pressdispatch import pipeline
+from pressdispatch.content import writer
+from pressdispatch.content.releases import RELEASE_ID, load_release
+from pressdispatch.errors import Problem
+from pressdispatch.model import Release
+from pressdispatch.status import ReleaseReport, report
+from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
+from pressdispatch.web.app import WebState
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/releases", tags=["releases"])
+
+_MAX_ID = 200  # the store's column; longer folder names cannot be recorded
+_LANGUAGE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,16}$")  # safe as a file name; the loader judges it
+_EXAMPLE_TIME = "e.g. 2026-12-01T10:00:00+01:00"
+_FRONT = ("title", "summary", "dateline")
+
+
+# --------------------------------------------------------------------------- #
+# Bodies
+# --------------------------------------------------------------------------- #
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContactIn(_Strict):
+    name: str | None = None
+    role: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class TranslationIn(_Strict):
+    title: str | None = Field(default=None, description="one line, at most 300 characters")
+    summary: str | None = None
+    dateline: str | None = None
+    body_markdown: str = Field(default="", description="the release text, in Markdown")
+
+
+class ReleaseIn(_Strict):
+    """The fields of ``release.toml``, plus each language file, as in docs/releases.md."""
+
+    id: str = Field(description="the folder name: lowercase letters, digits and hyphens")
+    publish_at: str | None = Field(default=None, description=f"with a UTC offset, {_EXAMPLE_TIME}")
+    embargo_send_at: str | None = Field(default=None, description="earlier than publish_at")
+    status: str | None = Field(default=None, description="ready (the default), draft or cancelled")
+    original_language: str | None = None
+    regions: list[str] | None = Field(default=None, description='default ["world"]')
+    topics: list[str] | None = None
+    contacts: list[ContactIn] = Field(default_factory=list)
+    translations: dict[str, TranslationIn] = Field(
+        default_factory=dict, description="language code → that language's version"
+    )
+
+
+class ScheduleIn(_Strict):
+    publish_at: str = Field(description=f"with a UTC offset, {_EXAMPLE_TIME}")
+    embargo_send_at: str | None = Field(
+        default=None,
+        description="a time earlier than publish_at; null removes the embargo; "
+        "left out, the embargo time stays as it is",
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Answers
+# --------------------------------------------------------------------------- #
+
+
+class ReleaseOut(BaseModel):
+    id: str
+    state: str = Field(description="as `pressdispatch status` reports it")
+    status: str = Field(description="as release.toml says: ready, draft or cancelled")
+    publish_at: str = Field(description="ISO 8601, UTC")
+    embargo_send_at: str | None = Field(description="ISO 8601, UTC")
+    original_language: str
+    languages: list[str] = Field(description="the original language first")
+    regions: list[str]
+    topics: list[str]
+
+
+class ReleaseList(BaseModel):
+    releases: list[ReleaseOut]
+
+
+class ContactOut(BaseModel):
+    name: str
+    role: str
+    phone: str
+    email: str
+
+
+class TranslationOut(BaseModel):
+    language: str
+    title: str
+    summary: str
+    dateline: str
+    body_markdown: str
+
+
+class ReleaseDetail(ReleaseOut):
+    changed: bool = Field(description="the files were edited after the dispatch started")
+    contacts: list[ContactOut]
+    translations: list[TranslationOut] = Field(description="the text being sent, once frozen")
+
+
+class ReleaseCreated(ReleaseDetail):
+    warnings: list[ProblemItem] = Field(
+        description="what the loader reported without refusing the release (HTML it removed)"
+    )
+
+
+class VariantCount(BaseModel):
+    language: str
+    tier: str
+    status: str
+    count: int
+
+
+class DeliveryError(BaseModel):
+    address: str
+    status: str
+    attempts: int
+    code: int | None
+    reply: str
+    at: str | None
+
+
+class ReleaseStatus(BaseModel):
+    """The same document as one release of `pressdispatch status --json`."""
+
+    id: str
+    state: str
+    changed: bool
+    publish_at: str
+    publish_at_local: str
+    embargo_send_at: str | None
+    total: int
+    by_status: dict[str, int]
+    by_variant: list[VariantCount]
+    errors: list[DeliveryError]
+
+
+class Cancelled(BaseModel):
+    id: str
+    state: str
+    stopped: int = Field(description="pending deliveries cancelled by this request")
+
+
+# --------------------------------------------------------------------------- #
+# Routes
+# --------------------------------------------------------------------------- #
+
+
+@router.get("", responses=problems(401))
+async def list_releases(state: Web) -> ReleaseList:
+    """Every release in the store, by publication time."""
+    rt = state.runtime
+    counts = await rt.ledger.counts()
+    now = state.clock()
+    out = []
+    for row in await rt.catalog.rows():
+        release = await rt.catalog.snapshot(row["id"])
+        out.append(_summary(_report(state, row, counts, now), row, release))
+    return ReleaseList(releases=out)
+
+
+@router.get("/{release_id}", responses=problems(401, 404))
+async def get_release(release_id: str, state: Web) -> ReleaseDetail:
+    """One release, with every language version (the text being sent once it is frozen)."""
+    return await _detail(state, release_id)
+
+
+@router.get("/{release_id}/status", responses=problems(401, 404))
+async def release_status(release_id: str, state: Web) -> ReleaseStatus:
+    """Deliveries by status, by language and tier, and the last errors."""
+    rt = state.runtime
+    row = await _row(state, release_id)
+    counts = await rt.ledger.counts(release_id)
+    errors = await rt.ledger.last_errors(release_id)
+    found = report(row, counts, errors, state.clock(), state.settings.scheduler.max_lateness)
+    return _status(found, state)
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses=problems(400, 401, 409, 422),
+    response_description="Created; Location names the new release",
+)
+async def create_release(
+    body: ReleaseIn, request: Request, response: Response, state: Web
+) -> ReleaseCreated:
+    """Write the release's files, checked as `pressdispatch check` checks them."""
+    settings = state.settings
+    early = _early_problems(body)
+    id_ok = not any(item.field == "id" for item in early)
+    if id_ok and await _exists(state, body.id):
+        raise ApiProblem(409, f"a release {body.id!r} already exists")
+    publish = _time(body.publish_at, "publish_at", early)
+    embargo = _time(body.embargo_send_at, "embargo_send_at", early)
+    files = _files(body, publish, embargo)
+    try:
+        release, found = await asyncio.to_thread(
+            writer.create_release,
+            settings.paths.releases,
+            body.id if id_ok else "release",
+            files,
+            _loader(state),
+            install=not early,
+        )
+    except writer.ReleaseExists:
+        raise ApiProblem(409, f"a release {body.id!r} already exists") from None
+    reported = [_item(problem) for problem in found]
+    known = {item.field for item in early}
+    items = early + [item for item in reported if item.field not in known]
+    if release is None or early:
+        raise ApiProblem(422, refused("the release was not created", items), items)
+    await _sync(state)
+    root = str(request.scope.get("root_path", "")).rstrip("/")  # where the API is mounted
+    response.headers["Location"] = f"{root}/releases/{release.id}"
+    detail = await _detail(state, release.id, loaded=release)
+    return ReleaseCreated(**detail.model_dump(), warnings=reported)
+
+
+@router.post("/{release_id}/schedule", responses=problems(400, 401, 404, 409, 422))
+async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
+    """New times in release.toml, as long as the dispatch has not started."""
+    rt = state.runtime
+    rows = await rt.catalog.rows(release_id)
+    if rows and _started(rows[0]):
+        raise ApiProblem(409, _frozen(release_id))
+    folder = state.settings.paths.releases / release_id
+    if not RELEASE_ID.match(release_id) or not (folder / "release.toml").is_file():
+        raise ApiProblem(404, f"no release {release_id!r}")
+    early: list[ProblemItem] = []
+    publish = _time(body.publish_at, "publish_at", early)
+    embargo: datetime | writer.Keep | None = writer.KEEP
+    if "embargo_send_at" in body.model_fields_set:
+        embargo = _time(body.embargo_send_at, "embargo_send_at", early)
+    if early or publish is None:
+        raise ApiProblem(422, refused("the times were not changed", early), early)
+    path = folder / "release.toml"
+    try:
+        before = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        item = ProblemItem(file="release.toml", field="release.toml", message="not UTF-8 text")
+        detail = "the times were not changed: release.toml is not UTF-8"
+        raise ApiProblem(422, detail, [item]) from None
+    after = writer.with_times(before, publish, embargo)
+    release, found = await asyncio.to_thread(
+        writer.replace_release_file, folder, "release.toml", after, _loader(state)
+    )
+    if release is None:
+        items = [_item(problem) for problem in found]
+        raise ApiProblem(422, refused("the times were not changed", items), items)
+    await _sync(state)
+    rows = await rt.catalog.rows(release_id)
+    if rows and _started(rows[0]) and _times(rows[0]) != _times(release):
+        # The dispatch started while the file was being rewritten: it keeps the old times.
+        await asyncio.to_thread(writer.write_atomically, path, before)
+        await _sync(state)
+        raise ApiProblem(409, _frozen(release_id))
+    moved = await _detail(state, release_id, loaded=release)
+    return ReleaseOut(**moved.model_dump(include=set(ReleaseOut.model_fields)))
+
+
+@router.post("/{release_id}/cancel", responses=problems(401, 404))
+async def cancel(release_id: str, state: Web) -> Cancelled:
+    """Stop everything not yet sent, as `pressdispatch cancel` does; what was sent stays sent."""
+    rt = state.runtime
+    if not await rt.catalog.rows(release_id):
+        await _sync(state)  # created a moment ago, before the next scan
+    await _row(state, release_id)
+    now = state.clock()
+    stopped = await rt.catalog.cancel(release_id, now)
+    row = await _row(state, release_id)
+    counts = await rt.ledger.counts(release_id)
+    return Cancelled(id=release_id, state=_report(state, row, counts, now).state, stopped=stopped)
+
+
+# --------------------------------------------------------------------------- #
+# Reading the store
+# --------------------------------------------------------------------------- #
+
+
+async def _row(state: WebState, release_id: str) -> dict[str, Any]:
+    rows = await state.runtime.catalog.rows(release_id)
+    if not rows:
+        raise ApiProblem(404, f"no release {release_id!r}")
+    return rows[0]
+
+
+async def _exists(state: WebState, release_id: str) -> bool:
+    folder = state.settings.paths.releases / release_id
+    return folder.exists() or bool(await state.runtime.catalog.rows(release_id))
+
+
+def _report(
+    state: WebState,
+    row: dict[str, Any],
+    counts: dict[tuple[str, str, str, str], int],
+    now: datetime,
+) -> ReleaseReport:
+    return report(row, counts, [], now, state.settings.scheduler.max_lateness)
+
+
+async def _detail(
+    state: WebState, release_id: str, *, loaded: Release | None = None
+) -> ReleaseDetail:
+    """The release as the store has it; ``loaded`` stands in if the sync just failed."""
+    rt = state.runtime
+    rows = await rt.catalog.rows(release_id)
+    if rows:
+        row = rows[0]
+        release = await rt.catalog.snapshot(release_id)
+    elif loaded is not None:
+        row = _unsynced(loaded)
+        release = loaded
+    else:
+        raise ApiProblem(404, f"no release {release_id!r}")
+    counts = await rt.ledger.counts(release_id)
+    found = _report(state, row, counts, state.clock())
+    return ReleaseDetail(
+        **_summary(found, row, release).model_dump(),
+        changed=found.changed,
+        contacts=[
+            ContactOut(name=c.name, role=c.role, phone=c.phone, email=c.email)
+            for c in release.contacts
+        ],
+        translations=[
+            TranslationOut(
+                language=t.language,
+                title=t.title,
+                summary=t.summary,
+                dateline=t.dateline,
+                body_markdown=t.body_markdown,
+            )
+            for t in release.translations.values()
+        ],
+    )
+
+
+def _summary(found: ReleaseReport, row: Mapping[str, Any], release: Release) -> ReleaseOut:
+    return ReleaseOut(
+        id=found.id,
+        state=found.state,
+        status=str(row["status"]),
+        publish_at=_iso(found.publish_at),
+        embargo_send_at=_iso(found.embargo_send_at) if found.embargo_send_at else None,
+        original_language=release.original_language,
+        languages=list(release.languages),
+        regions=list(release.regions),
+        topics=list(release.topics),
+    )
+
+
+def _status(found: ReleaseReport, state: WebState) -> ReleaseStatus:
+    """As ``cli/status.py`` writes one release in ``--json``."""
+    local = found.publish_at.astimezone(state.settings.newsroom.zone)
+    return ReleaseStatus(
+        id=found.id,
+        state=found.state,
+        changed=found.changed,
+        publish_at=found.publish_at.isoformat(),
+        publish_at_local=(
+            f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({state.settings.newsroom.timezone})"
+        ),
+        embargo_send_at=found.embargo_send_at.isoformat() if found.embargo_send_at else None,
+        total=found.total,
+        by_status=dict(found.by_status),
+        by_variant=[
+            VariantCount(language=lang, tier=tier, status=status, count=n)
+            for (lang, tier, status), n in sorted(found.by_variant.items())
+        ],
+        errors=[
+            DeliveryError(
+                address=e["address"],
+                status=e["status"],
+                attempts=e["attempts"],
+                code=e["last_code"],
+                reply=e["last_reply"],
+                at=e["last_attempt_at"].isoformat() if e["last_attempt_at"] else None,
+            )
+            for e in found.errors
+        ],
+    )
+
+
+def _unsynced(release: Release) -> dict[str, Any]:
+    """The store row a release gets on its first sync (for when that sync failed)."""
+    return {
+        "id": release.id,
+        "status": release.status.value,
+        "publish_at": release.publish_at,
+        "embargo_send_at": release.embargo_send_at,
+        "present": True,
+        "content_hash": None,
+        "frozen_hash": None,
+        "embargo_started_at": None,
+        "public_started_at": None,
+        "send_requested_at": None,
+        "cancelled_at": None,
+    }
+
+
+def _started(row: Mapping[str, Any]) -> bool:
+    return row["frozen_hash"] is not None
+
+
+def _times(source: Mapping[str, Any] | Release) -> tuple[datetime | None, datetime | None]:
+    if isinstance(source, Release):
+        return source.publish_at, source.embargo_send_at
+    return source["publish_at"], source["embargo_send_at"]
+
+
+def _frozen(release_id: str) -> str:
+    return (
+        f"the dispatch of {release_id!r} has started: its text and times are frozen "
+        "(write a new release to correct it)"
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+# --------------------------------------------------------------------------- #
+# Writing the files
+# --------------------------------------------------------------------------- #
+
+
+async def _sync(state: WebState) -> None:
+    """Read the files into the store now, as the next scan would."""
+    try:
+        await pipeline.sync_files(state.runtime, state.clock(), pipeline.TickReport())
+    except SQLAlchemyError:  # the files are written: the next scan will bring them in
+        log.exception("API: syncing the release files into the store failed")
+
+
+def _loader(state: WebState) -> writer.Load:
+    newsroom = state.settings.newsroom
+    return functools.partial(
+        load_release,
+        regions=state.runtime.regions,
+        languages=newsroom.languages,
+        default_language=newsroom.default_language,
+    )
+
+
+def _early_problems(body: ReleaseIn) -> list[ProblemItem]:
+    """What is refused before anything is written: the parts that become file names."""
+    items: list[ProblemItem] = []
+    if not RELEASE_ID.match(body.id):
+        message = f"{body.id!r} must be lowercase letters, digits and hyphens"
+        items.append(ProblemItem(field="id", message=message))
+    elif len(body.id) > _MAX_ID:
+        items.append(ProblemItem(field="id", message=f"longer than {_MAX_ID} characters"))
+    for key in body.translations:
+        if not _LANGUAGE_KEY.match(key):
+            message = f"unknown language {key!r} (use an ISO 639-1 code such as 'fr')"
+            items.append(ProblemItem(field=f"translations.{key}", message=message))
+    return items
+
+
+def _time(value: str | None, field: str, items: list[ProblemItem]) -> datetime | None:
+    """An ISO 8601 time as given (an offset-less one is left for the loader to refuse)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        message = f"expected a date and time with a UTC offset ({_EXAMPLE_TIME}), got {value!r}"
+        items.append(ProblemItem(field=field, message=message))
+        return None
+
+
+def _files(
+    body: ReleaseIn, publish_at: datetime | None, embargo_send_at: datetime | None
+) -> dict[str, str]:
+    """release.toml and each ``<lang>.md``, as a press officer would write them."""
+    meta: dict[str, writer.TomlValue | None] = {
+        "publish_at": publish_at,
+        "embargo_send_at": embargo_send_at,
+        "status": body.status,
+        "original_language": body.original_language,
+        "regions": body.regions,
+        "topics": body.topics,
+    }
+    contacts = [contact.model_dump(exclude_none=True) for contact in body.contacts]
+    files = {"release.toml": writer.release_toml(meta, contacts)}
+    for key, version in body.translations.items():
+        if _LANGUAGE_KEY.match(key):
+            front = {name: getattr(version, name) for name in _FRONT}
+            files[f"{key}.md"] = writer.language_file(front, version.body_markdown)
+    return files
+
+
+def _item(problem: Problem) -> ProblemItem:
+    """A loader problem, with the JSON field it is about."""
+    path = Path(problem.path)
+    if path.name == "release.toml":
+        return ProblemItem(
+            file=path.name,
+            line=problem.line,
+            field=problem.field or "release.toml",
+            message=problem.message,
+        )
+    if path.suffix == ".md":
+        base = f"translations.{path.stem}"
+        name = {"": "", "language": "", "body": "body_markdown"}.get(problem.field, problem.field)
+        return ProblemItem(
+            file=path.name,
+            line=problem.line,
+            field=f"{base}.{name}" if name else base,
+            message=problem.message,
+        )
+    field = problem.field or "translations"  # the folder: its id, or no language version
+    return ProblemItem(field=field, message=problem.message)

@@ -1,0 +1,198 @@
+"""``/api/v1/subscribers/{email}``: add or update a journalist, read them, unsubscribe them.
+
+The address is the identity, in any case (stored lowercased). Fields are checked as a
+row of a subscriber list is (docs/subscribers.md): the address by email-validator,
+languages as ISO 639-1 codes, regions as ``RegionTree.resolve`` accepts them, topics
+as slugs. Journalists saved here are on the list ``api`` with ``source = "api"``.
+
+An address that unsubscribed or bounced stays so: saving it again updates its details
+and says, in ``notice``, that it is still not mailed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from pressdispatch.content.fields import TOPIC
+from pressdispatch.errors import UnknownLanguage, UnknownRegion
+from pressdispatch.model import Subscriber
+from pressdispatch.regions import RegionTree
+from pressdispatch.render.i18n import normalize_language
+from pressdispatch.store import api_subscribers
+from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
+from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
+from pressdispatch.web.app import WebState
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/subscribers", tags=["subscribers"])
+
+_MAX_FIELD = 1000  # characters, as for a cell of a subscriber list
+_REASON = "unsubscribed through the API"
+
+
+class SubscriberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    outlet: str = ""
+    languages: list[str] = Field(
+        default_factory=list,
+        description="ISO 639-1 codes in order of preference; none: the original language",
+    )
+    regions: list[str] = Field(
+        default_factory=list, description="country codes or M49 regions; none: every region"
+    )
+    topics: list[str] = Field(default_factory=list, description="slugs; none: every topic")
+    embargo: bool = Field(default=False, description="cleared for embargoed copies")
+
+
+class SubscriberOut(BaseModel):
+    email: str
+    name: str
+    outlet: str
+    languages: list[str]
+    regions: list[str]
+    topics: list[str]
+    embargo: bool
+    lists: list[str]
+    status: str = Field(description="active, unsubscribed or bounced")
+    status_reason: str
+    source: str = Field(description="csv (a list), self (their own choices) or api")
+    notice: str | None = Field(default=None, description="why the address is not mailed")
+
+
+class SubscriberSaved(SubscriberOut):
+    created: bool
+
+
+_CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"model": SubscriberSaved, "description": "Created"}
+}
+
+
+@router.put(
+    "/{email}",
+    responses=problems(400, 401, 422) | _CREATED,
+)
+async def save_subscriber(
+    email: str, body: SubscriberIn, response: Response, state: Web
+) -> SubscriberSaved:
+    """Add the journalist (201) or replace their details (200); their status is kept."""
+    checked = _subscriber(email, body, state.runtime.regions)
+    if isinstance(checked, list):
+        raise ApiProblem(422, refused("the subscriber was not saved", checked), checked)
+    db = state.runtime.db
+    created, _status = await api_subscribers.save(db, checked, state.clock())
+    if created:
+        response.status_code = 201
+    row = await api_subscribers.find(db, checked.key)
+    assert row is not None
+    return SubscriberSaved(**_out(row).model_dump(), created=created)
+
+
+@router.get("/{email}", responses=problems(401, 404))
+async def get_subscriber(email: str, state: Web) -> SubscriberOut:
+    """The journalist's stored fields, status and source."""
+    return _out(await _find(state, email))
+
+
+@router.post("/{email}/unsubscribe", responses=problems(401, 404))
+async def unsubscribe(email: str, state: Web) -> SubscriberOut:
+    """Stop mailing the address; its pending deliveries are cancelled.
+
+    An address already unsubscribed or bounced is left as it is (with its reason).
+    """
+    row = await _find(state, email)
+    if row["status"] == ACTIVE:
+        directory = state.runtime.directory
+        await directory.set_status(row["email"], UNSUBSCRIBED, _REASON, state.clock())
+        row = await _find(state, email)
+    return _out(row)
+
+
+async def _find(state: WebState, email: str) -> dict[str, Any]:
+    row = await api_subscribers.find(state.runtime.db, _key(email))
+    if row is None:
+        raise ApiProblem(404, f"no subscriber {email!r}")
+    return row
+
+
+def _key(email: str) -> str:
+    """The identity of an address as the store keeps it (as typed when it is not valid)."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return email.strip().lower()
+
+
+def _subscriber(email: str, body: SubscriberIn, tree: RegionTree) -> Subscriber | list[ProblemItem]:
+    """The journalist, checked as a row of a subscriber list is; else every problem."""
+    items: list[ProblemItem] = []
+
+    def bad(field: str, message: str) -> None:
+        items.append(ProblemItem(field=field, message=message))
+
+    address = ""
+    try:
+        address = validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        bad("email", f"{email!r} is not a valid address: {exc}")
+    for field, value in (("name", body.name), ("outlet", body.outlet)):
+        if len(value) > _MAX_FIELD:
+            bad(field, f"longer than {_MAX_FIELD} characters")
+    languages: list[str] = []
+    for n, code in enumerate(body.languages):
+        try:
+            languages.append(normalize_language(code))
+        except UnknownLanguage as exc:
+            bad(f"languages.{n}", str(exc))
+    regions: list[str] = []
+    for n, value in enumerate(body.regions):
+        try:
+            regions.append(tree.resolve(value))
+        except UnknownRegion as exc:
+            bad(f"regions.{n}", str(exc))
+    topics = [topic.strip().lower() for topic in body.topics]
+    for n, topic in enumerate(topics):
+        if not TOPIC.match(topic):
+            bad(f"topics.{n}", f"{topic!r} must be a slug: lowercase letters, digits, hyphens")
+    if items:
+        return items
+    return Subscriber(
+        email=address,
+        name=" ".join(body.name.split()),
+        outlet=" ".join(body.outlet.split()),
+        languages=tuple(dict.fromkeys(languages)),
+        regions=frozenset(regions),
+        topics=frozenset(topics),
+        embargo=body.embargo,
+        lists=(api_subscribers.API,),
+    )
+
+
+def _out(row: dict[str, Any]) -> SubscriberOut:
+    status = str(row["status"])
+    notice = None
+    if status != ACTIVE:
+        notice = (
+            f"this address is {status}: it stays {status} and is not mailed, whatever is saved here"
+        )
+    return SubscriberOut(
+        email=row["address"],
+        name=row["name"],
+        outlet=row["outlet"],
+        languages=row["languages"].split(),
+        regions=row["regions"].split(),
+        topics=row["topics"].split(),
+        embargo=bool(row["embargo"]),
+        lists=row["lists"].split(),
+        status=status,
+        status_reason=row["status_reason"],
+        source=row["source"],
+        notice=notice,
+    )
