@@ -42,6 +42,7 @@ def create_app(
     app = FastAPI(title=settings.newsroom.name, lifespan=lifespan, docs_url=None, redoc_url=None)
     # Routes are registered explicitly, one module per concern.
     from pressdispatch.web import (  # noqa: PLC0415 - they import this module
+        admin,
         feeds,
         pages,
         probes,
@@ -54,6 +55,7 @@ def create_app(
     app.include_router(probes.router)
     app.include_router(subscriptions.router)
     app.include_router(signup.router)
+    app.include_router(admin.router)
     app.add_exception_handler(404, pages.not_found_handler)
     from pressdispatch.web.api import create_api  # noqa: PLC0415 - it imports this module
 

@@ -1,0 +1,154 @@
+"""Read-only queries for the press office console: one page of journalists at a time.
+
+Nothing here loads a whole table: the journalist search returns one page (``LIMIT``)
+and a count, and a journalist's deliveries are capped. Writes go through
+``Directory`` and ``Catalog``, as they do for the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+
+from pressdispatch.store.codec import release_from_json
+from pressdispatch.store.db import Database
+from pressdispatch.store.schema import deliveries, releases, subscribers
+
+__all__ = ["PER_PAGE", "Found", "SubscriberQuery", "deliveries_of", "find", "journalist", "titles"]
+
+PER_PAGE = 50
+_ESCAPE = "\\"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberQuery:
+    """Filters of the journalist search; each empty one is left out.
+
+    ``text`` is a substring of the address, name or outlet (any case); ``region`` and
+    ``language`` are one canonical slug or code that the journalist's own cell names
+    (an empty ``regions`` cell, meaning every region, does not match a region filter);
+    ``status`` is active, unsubscribed or bounced.
+    """
+
+    text: str = ""
+    region: str = ""
+    language: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    rows: list[dict[str, Any]]  # one page, by address
+    total: int  # every match, for the page count
+
+
+async def find(
+    db: Database, query: SubscriberQuery, *, page: int = 1, per_page: int = PER_PAGE
+) -> Found:
+    """One page (1-based) of the journalists matching ``query``."""
+    where = _conditions(query)
+    s = subscribers.c
+    rows_query: Select[Any] = (
+        select(
+            s.email,
+            s.address,
+            s.name,
+            s.outlet,
+            s.languages,
+            s.regions,
+            s.topics,
+            s.embargo,
+            s.lists,
+            s.status,
+        )
+        .where(*where)
+        .order_by(s.email)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    )
+    count_query = select(func.count()).select_from(subscribers).where(*where)
+    async with db.engine.connect() as conn:
+        total = int(await conn.scalar(count_query) or 0)
+        rows = [dict(row) for row in (await conn.execute(rows_query)).mappings()]
+    return Found(rows, total)
+
+
+async def journalist(db: Database, email: str) -> dict[str, Any] | None:
+    """Every column of one journalist (address in any case), or None."""
+    query = select(subscribers).where(subscribers.c.email == email.lower())
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def deliveries_of(db: Database, email: str, limit: int = 200) -> list[dict[str, Any]]:
+    """A journalist's latest deliveries, newest first, at most ``limit``."""
+    d = deliveries.c
+    query = (
+        select(
+            d.release_id,
+            d.language,
+            d.tier,
+            d.status,
+            d.attempts,
+            d.last_code,
+            d.last_reply,
+            d.sent_at,
+            d.last_attempt_at,
+        )
+        .join(subscribers, subscribers.c.id == d.subscriber_id)
+        .where(subscribers.c.email == email.lower())
+        .order_by(d.created_at.desc(), d.id.desc())
+        .limit(limit)
+    )
+    async with db.engine.connect() as conn:
+        return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def titles(db: Database) -> dict[str, str]:
+    """Release id → title in its original language (the text being sent, once frozen)."""
+    r = releases.c
+    found: dict[str, str] = {}
+    async with db.engine.connect() as conn:
+        result = await conn.stream(select(r.id, func.coalesce(r.frozen_content, r.content)))
+        async for row in result:
+            release = release_from_json(row[1])
+            found[row[0]] = release.translations[release.original_language].title
+    return found
+
+
+def _conditions(query: SubscriberQuery) -> list[ColumnElement[bool]]:
+    s = subscribers.c
+    where: list[ColumnElement[bool]] = []
+    text = query.text.strip().lower()
+    if text:
+        pattern = f"%{_escape_like(text)}%"
+        where.append(
+            or_(
+                s.email.like(pattern, escape=_ESCAPE),
+                func.lower(s.name).like(pattern, escape=_ESCAPE),
+                func.lower(s.outlet).like(pattern, escape=_ESCAPE),
+            )
+        )
+    if query.region:
+        where.append(_has_word(s.regions, query.region))
+    if query.language:
+        where.append(_has_word(s.languages, query.language))
+    if query.status:
+        where.append(s.status == query.status)
+    return where
+
+
+def _has_word(column: Any, word: str) -> ColumnElement[bool]:
+    """``column`` (space-separated words) contains ``word`` as a whole word."""
+    padded = literal(" ") + column + literal(" ")
+    result: ColumnElement[bool] = padded.like(f"% {_escape_like(word)} %", escape=_ESCAPE)
+    return result
+
+
+def _escape_like(text: str) -> str:
+    for special in (_ESCAPE, "%", "_"):
+        text = text.replace(special, _ESCAPE + special)
+    return text

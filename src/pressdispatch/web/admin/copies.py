@@ -1,0 +1,122 @@
+"""One copy of a release outside the ledger: the preview, and a test sent to an address.
+
+Both render the text in the store (frozen once its dispatch started, else as the
+files were at the last scan) with a renderer of their own: the engine's renderer
+caches each variant by release and time, and a preview of text that is still being
+edited must never become what the engine sends.
+"""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from pressdispatch.cli.content import SAMPLE_RECIPIENT
+from pressdispatch.dispatch.engine import utc_now
+from pressdispatch.dispatch.transport import Envelope, Status
+from pressdispatch.errors import PressDispatchError
+from pressdispatch.model import Release, Tier, Variant
+from pressdispatch.render import i18n
+from pressdispatch.render.email import EmailRenderer, Recipient
+from pressdispatch.runtime import Runtime, make_transport
+from pressdispatch.web.admin.auth import Checked, PageSession
+from pressdispatch.web.admin.common import AdminRoute, back, not_found, page, web_state
+
+__all__ = ["PREVIEW_CSP", "router"]
+
+router = APIRouter(route_class=AdminRoute)
+
+PREVIEW_CSP = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+_YES = ("1", "on", "yes", "true")
+_TIERS = {tier.value for tier in Tier}
+
+
+@router.get("/admin/releases/{release_id}/preview/{lang}", name="admin.release_preview")
+async def preview(
+    request: Request, release_id: str, lang: str, session: PageSession, tier: str = "public"
+) -> Response:
+    """The HTML part of the email, as a journalist sees it, for a sample recipient."""
+    rt = web_state(request).runtime
+    release = await _release(rt, release_id)
+    if release is None or lang not in release.translations or tier not in _TIERS:
+        return not_found(request, f"{release_id} in {lang!r} ({tier})", session.csrf)
+    if tier == Tier.EMBARGOED and release.embargo_send_at is None:
+        return not_found(request, f"an embargoed copy of {release_id}", session.csrf)
+    try:
+        data = _renderer(rt).render(release, Variant(lang, Tier(tier)), SAMPLE_RECIPIENT)
+    except PressDispatchError as exc:
+        return _problem(request, "The email cannot be rendered", str(exc), session.csrf)
+    message = message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(preferencelist=("html",))
+    assert isinstance(part, EmailMessage)
+    headers = {"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    return HTMLResponse(part.get_content(), headers=headers)
+
+
+@router.post("/admin/releases/{release_id}/test", name="admin.release_test")
+async def send_test(request: Request, release_id: str, done: Checked) -> Response:
+    """``pressdispatch send-test``: one copy to ``to`` now; it does not count as sent."""
+    state = web_state(request)
+    rt, settings = state.runtime, state.settings
+    release = await _release(rt, release_id)
+    if release is None:
+        return not_found(request, f"release {release_id!r}", done.session.csrf)
+    here = f"/admin/releases/{release_id}"
+    to, lang = done.form.get("to"), done.form.get("lang")
+    embargo = str(done.form.get("embargo", "")).lower() in _YES
+    if not isinstance(to, str) or "\r" in to or "\n" in to:  # a header injection attempt
+        return back(here, error="bad-address")
+    try:
+        address = validate_email(to.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return back(here, error="bad-address")
+    try:
+        language = i18n.normalize_language(lang) if isinstance(lang, str) and lang else None
+    except PressDispatchError:
+        return back(here, error="no-language")
+    language = language or release.original_language
+    if language not in release.translations:
+        return back(here, error="no-language")
+    if embargo and release.embargo_send_at is None:
+        return back(here, error="no-embargo")
+    variant = Variant(language, Tier.EMBARGOED if embargo else Tier.PUBLIC)
+    try:
+        prepared = _renderer(rt).prepare(release, variant)
+        message = prepared.personalise(Recipient(address), date=utc_now())
+    except PressDispatchError as exc:
+        return _problem(request, "The email cannot be rendered", str(exc), done.session.csrf)
+    envelope = Envelope(
+        settings.newsroom.from_address, address, message, prepared.message_id(address), "send-test"
+    )
+    transport = make_transport(settings)
+    try:
+        outcome = await transport.send(envelope)
+    finally:
+        await transport.close()
+    if outcome.status is not Status.SENT:
+        return back(here, error="test-failed", n=outcome.code or 0)
+    return back(here, done="test-sent")
+
+
+async def _release(rt: Runtime, release_id: str) -> Release | None:
+    if not await rt.catalog.rows(release_id):
+        return None
+    return await rt.catalog.snapshot(release_id)
+
+
+def _renderer(rt: Runtime) -> EmailRenderer:
+    """A renderer with nothing cached, signing with the service's key."""
+    settings = rt.settings
+    return EmailRenderer(
+        settings.newsroom, settings.paths.templates, rt.renderer.signer, rt.regions
+    )
+
+
+def _problem(request: Request, title: str, message: str, csrf: str) -> Response:
+    context = {"title": title, "message": message}
+    return page(request, "message.html.j2", context, csrf=csrf, status_code=500)

@@ -1,0 +1,205 @@
+"""The releases: their list, one release's plan and progress, and the levers on it.
+
+States and counts come from ``status.report`` over the store's rows, as
+``pressdispatch status`` computes them. The plan counts the journalists the engine
+would queue now (``matching.plan`` over the active journalists in the store,
+streamed). The actions do what ``pressdispatch send``, ``cancel`` and ``retry`` do,
+through the same Catalog and Ledger calls; each ends with a 303 back to the page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from pressdispatch import pipeline
+from pressdispatch.matching import count_variants, plan
+from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
+from pressdispatch.runtime import Runtime
+from pressdispatch.status import ReleaseReport, report
+from pressdispatch.store import search
+from pressdispatch.store.schema import UNFINISHED
+from pressdispatch.web.admin.auth import ApiSession, Checked, PageSession
+from pressdispatch.web.admin.common import (
+    AdminRoute,
+    back,
+    json_response,
+    local_time,
+    not_found,
+    page,
+    web_state,
+)
+
+__all__ = ["progress", "router"]
+
+router = APIRouter(route_class=AdminRoute)
+
+# What the progress table shows per language; "queued" includes those being sent now.
+COLUMNS = ("sent", "queued", "deferred", "failed", "cancelled")
+
+
+@router.get("/admin", name="admin.releases")
+async def releases(request: Request, session: PageSession) -> Response:
+    state = web_state(request)
+    rt, now = state.runtime, state.clock()
+    counts = await rt.ledger.counts()
+    titles = await search.titles(rt.db)
+    lateness = state.settings.scheduler.max_lateness
+    entries = []
+    for row in await rt.catalog.rows():
+        r = report(row, counts, [], now, lateness)
+        entries.append(
+            {
+                "id": r.id,
+                "title": titles.get(r.id, ""),
+                "state": r.state,
+                "changed": r.changed,
+                "embargo": local_time(r.embargo_send_at, state.settings),
+                "publish": local_time(r.publish_at, state.settings),
+                "counts": _totals(r),
+            }
+        )
+    context = {"entries": entries, "zone": state.settings.newsroom.timezone}
+    return page(request, "releases.html.j2", context, csrf=session.csrf)
+
+
+@router.get("/admin/releases/{release_id}", name="admin.release")
+async def release_page(request: Request, release_id: str, session: PageSession) -> Response:
+    state = web_state(request)
+    rt = state.runtime
+    found = await _report(rt, release_id, state.clock())
+    if found is None:
+        return not_found(request, f"release {release_id!r}", session.csrf)
+    r, release = found
+    planned = await _plan(rt, release)
+    settings = state.settings
+    context = {
+        "r": r,
+        "release": release,
+        "title": release.translations[release.original_language].title,
+        "publish": local_time(r.publish_at, settings),
+        "embargo": local_time(r.embargo_send_at, settings),
+        "errors": [
+            {**error, "at": local_time(error["last_attempt_at"], settings)} for error in r.errors
+        ],
+        "plan": sorted(planned.items(), key=lambda item: (item[0].language, item[0].tier)),
+        "plan_total": sum(planned.values()),
+        "will_send": r.state not in ("draft", "cancelled", "missing"),
+        "progress": progress(r),
+        "columns": COLUMNS,
+        "tiers": [Tier.PUBLIC.value] + ([Tier.EMBARGOED.value] if r.embargo_send_at else []),
+        "live": _live(r),
+    }
+    return page(request, "release.html.j2", context, csrf=session.csrf)
+
+
+@router.get("/admin/releases/{release_id}/progress.json", name="admin.release_progress")
+async def progress_json(request: Request, release_id: str, session: ApiSession) -> Response:
+    state = web_state(request)
+    found = await _report(state.runtime, release_id, state.clock())
+    if found is None:
+        return json_response({"error": f"no release {release_id!r}"}, 404)
+    r, _ = found
+    return json_response(
+        {
+            "release": r.id,
+            "state": r.state,
+            "total": r.total,
+            "by_status": dict(r.by_status),
+            "by_language": progress(r),
+            "live": _live(r),
+        }
+    )
+
+
+@router.post("/admin/releases/{release_id}/send", name="admin.release_send")
+async def send(request: Request, release_id: str, done: Checked) -> Response:
+    """``pressdispatch send``: start a release whose time has come (late or missed)."""
+    rt, now = web_state(request).runtime, web_state(request).clock()
+    await pipeline.sync_files(rt, now, pipeline.TickReport())
+    rows = await rt.catalog.rows(release_id)
+    if not rows:
+        return not_found(request, f"release {release_id!r}", done.session.csrf)
+    row, here = rows[0], f"/admin/releases/{release_id}"
+    if row["cancelled_at"] is not None or row["status"] != ReleaseStatus.READY.value:
+        return back(here, error="not-ready")
+    if not row["present"] and row["frozen_hash"] is None:
+        return back(here, error="missing")
+    if (row["embargo_send_at"] or row["publish_at"]) > now:
+        return back(here, error="not-due")
+    await rt.catalog.request_send(release_id, now)
+    return back(here, done="send-requested")
+
+
+@router.post("/admin/releases/{release_id}/cancel", name="admin.release_cancel")
+async def cancel(request: Request, release_id: str, done: Checked) -> Response:
+    """``pressdispatch cancel``: stop everything not yet sent."""
+    rt, now = web_state(request).runtime, web_state(request).clock()
+    if not await rt.catalog.rows(release_id):
+        await pipeline.sync_files(rt, now, pipeline.TickReport())
+        if not await rt.catalog.rows(release_id):
+            return not_found(request, f"release {release_id!r}", done.session.csrf)
+    stopped = await rt.catalog.cancel(release_id, now)
+    return back(f"/admin/releases/{release_id}", done="cancelled", n=stopped)
+
+
+@router.post("/admin/releases/{release_id}/retry", name="admin.release_retry")
+async def retry(request: Request, release_id: str, done: Checked) -> Response:
+    """``pressdispatch retry``: failed and deferred deliveries back in the queue."""
+    rt, now = web_state(request).runtime, web_state(request).clock()
+    if not await rt.catalog.rows(release_id):
+        return not_found(request, f"release {release_id!r}", done.session.csrf)
+    again = await rt.ledger.retry(release_id, now)
+    return back(f"/admin/releases/{release_id}", done="retried", n=again)
+
+
+# --------------------------------------------------------------------------- #
+# Parts
+# --------------------------------------------------------------------------- #
+
+
+async def _report(
+    rt: Runtime, release_id: str, now: datetime
+) -> tuple[ReleaseReport, Release] | None:
+    rows = await rt.catalog.rows(release_id)
+    if not rows:
+        return None
+    counts = await rt.ledger.counts(release_id)
+    errors = await rt.ledger.last_errors(release_id)
+    lateness = rt.settings.scheduler.max_lateness
+    return report(rows[0], counts, errors, now, lateness), await rt.catalog.snapshot(release_id)
+
+
+async def _plan(rt: Runtime, release: Release) -> Counter[Variant]:
+    """Recipients per language and tier among the active journalists, a chunk at a time."""
+    total: Counter[Variant] = Counter()
+    async for people in rt.directory.mailable():
+        subscribers = (person.subscriber for person in people)
+        total += count_variants(plan(release, subscribers, rt.regions))
+    return total
+
+
+def _totals(r: ReleaseReport) -> dict[str, int]:
+    return {
+        "sent": r.by_status["sent"],
+        "queued": sum(r.by_status[s] for s in UNFINISHED),
+        "failed": r.by_status["failed"],
+    }
+
+
+def _live(r: ReleaseReport) -> bool:
+    """Whether the progress may still change by itself (the page then refreshes it)."""
+    return r.state in ("due", "sending") or any(r.by_status[s] for s in UNFINISHED)
+
+
+def progress(r: ReleaseReport) -> dict[str, dict[str, int]]:
+    """Language → deliveries by column (``queued`` counts queued and sending)."""
+    table: dict[str, dict[str, int]] = {}
+    for (language, _tier, status), n in sorted(r.by_variant.items()):
+        column = "queued" if status == "sending" else status
+        row = table.setdefault(language, dict.fromkeys(COLUMNS, 0))
+        row[column] = row.get(column, 0) + n
+    return table
