@@ -46,7 +46,7 @@ from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title, norm
 from pressdispatch.web.app import WebState
 from pressdispatch.web.public import Snapshot
 
-__all__ = ["CACHE_CEILING", "not_found_handler", "page_environment", "router"]
+__all__ = ["CACHE_CEILING", "not_found_handler", "page_environment", "render_page", "router"]
 
 router = APIRouter()
 
@@ -322,8 +322,21 @@ def _page(
     vary: bool,
     status_code: int = 200,
 ) -> Response:
+    headers = _cache_headers(state, snapshot, lang, vary=vary)
+    return render_page(state, lang, template, context, headers=headers, status_code=status_code)
+
+
+def render_page(
+    state: WebState,
+    lang: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    headers: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page of ``templates/web``: what every one of them expects, plus ``context``."""
     newsroom = state.settings.newsroom
-    home = "/?" + _query(lang=lang) if lang in newsroom.languages else "/"
     values = {
         "newsroom": newsroom,
         "lang": lang,
@@ -331,17 +344,16 @@ def _page(
         "language_name": i18n.language_name(lang),
         "comma": i18n.comma(lang),
         "colon": i18n.colon(lang),
-        "home_url": home,
+        "home_url": "/?" + _query(lang=lang) if lang in newsroom.languages else "/",
         "opml_url": f"{newsroom.base_url}/feeds.opml",
+        "switcher": [],
+        "feeds": [],
         **context,
     }
     env = page_environment(state.settings.paths.templates / "web", lang)
     html = env.get_template(template).render(values)
-    return HTMLResponse(
-        html,
-        status_code=status_code,
-        headers=_cache_headers(state, snapshot, lang, vary=vary),
-    )
+    headers = headers | {"Content-Language": lang}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def _not_found(state: WebState, snapshot: Snapshot, lang: str) -> Response:

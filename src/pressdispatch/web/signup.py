@@ -49,7 +49,7 @@ from pressdispatch.render.feeds import normalize_topic
 from pressdispatch.runtime import make_transport
 from pressdispatch.store import signups
 from pressdispatch.web.app import WebState
-from pressdispatch.web.pages import page_environment
+from pressdispatch.web.pages import render_page
 from pressdispatch.web.ratelimit import RateLimiter, admit
 
 __all__ = ["CONFIRM", "LINK_LIFETIME", "OUTBOX_FOLDER", "payload", "router"]
@@ -452,20 +452,4 @@ def _page(
     *,
     headers: dict[str, str],
 ) -> Response:
-    newsroom = state.settings.newsroom
-    values = {
-        "newsroom": newsroom,
-        "lang": lang,
-        "dir": i18n.text_direction(lang),
-        "language_name": i18n.language_name(lang),
-        "comma": i18n.comma(lang),
-        "colon": i18n.colon(lang),
-        "home_url": "/?" + urlencode({"lang": lang}),
-        "opml_url": f"{newsroom.base_url}/feeds.opml",
-        "switcher": [],
-        "feeds": [],
-        **context,
-    }
-    env = page_environment(state.settings.paths.templates / "web", lang)
-    html = env.get_template(template).render(values)
-    return HTMLResponse(html, status_code=status_code, headers=headers | {"Content-Language": lang})
+    return render_page(state, lang, template, context, headers=headers, status_code=status_code)

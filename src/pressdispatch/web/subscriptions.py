@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -45,7 +45,7 @@ from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
 from pressdispatch.render.feeds import normalize_topic
 from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.app import WebState
-from pressdispatch.web.pages import page_environment as page_templates
+from pressdispatch.web.pages import render_page
 
 __all__ = ["router"]
 
@@ -300,21 +300,4 @@ def _state(request: Request) -> WebState:
 def _page(
     state: WebState, lang: str, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    newsroom = state.settings.newsroom
-    values = {
-        "newsroom": newsroom,
-        "lang": lang,
-        "dir": i18n.text_direction(lang),
-        "language_name": i18n.language_name(lang),
-        "comma": i18n.comma(lang),
-        "colon": i18n.colon(lang),
-        "home_url": "/?" + urlencode({"lang": lang}),
-        "opml_url": f"{newsroom.base_url}/feeds.opml",
-        "switcher": [],
-        "feeds": [],
-        **context,
-    }
-    env = page_templates(state.settings.paths.templates / "web", lang)
-    html = env.get_template(template).render(values)
-    headers = _HEADERS | {"Content-Language": lang}
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    return render_page(state, lang, template, context, headers=_HEADERS, status_code=status_code)
