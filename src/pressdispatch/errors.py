@@ -90,3 +90,11 @@ class TokenError(PressDispatchError):
 
 class NotFound(PressDispatchError):
     """A release or language version that does not exist."""
+
+
+class Refused(PressDispatchError):
+    """A press office action that cannot be done now; ``reason`` is a stable slug."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

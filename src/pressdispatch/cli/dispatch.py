@@ -10,21 +10,17 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from email_validator import EmailNotValidError, validate_email
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from pressdispatch import pipeline
+from pressdispatch import actions, pipeline
 from pressdispatch.cli import app, err, fail, out
 from pressdispatch.config import Settings
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.dispatch.engine import Engine, RunStats, utc_now
-from pressdispatch.dispatch.transport import Envelope, Status
-from pressdispatch.errors import PressDispatchError
-from pressdispatch.model import Tier, Variant
+from pressdispatch.dispatch.transport import Status
+from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.regions import load_regions
-from pressdispatch.render import i18n
-from pressdispatch.render.email import Recipient
 from pressdispatch.runtime import (
     Runtime,
     database_error,
@@ -228,23 +224,10 @@ def send(ctx: typer.Context, release_id: str) -> None:
         settings = ctx.obj.settings()
         rt = await _runtime(settings)
         try:
-            now = utc_now()
-            await pipeline.sync_files(rt, now, pipeline.TickReport())
-            rows = await rt.catalog.rows(release_id)
-            if not rows:
-                fail(f"no release {release_id!r}")
-            row = rows[0]
-            if row["cancelled_at"] is not None or row["status"] != "ready":
-                fail(f"{release_id} is {'cancelled' if row['cancelled_at'] else row['status']}")
-            if not row["present"] and row["frozen_hash"] is None:
-                fail(f"{release_id}: its files are missing or broken (see `pressdispatch check`)")
-            first = row["embargo_send_at"] or row["publish_at"]
-            if first > now:
-                fail(
-                    f"{release_id} is scheduled for {first.isoformat()}: it starts by itself "
-                    "then (edit publish_at to send it earlier)"
-                )
-            await rt.catalog.request_send(release_id, now)
+            try:
+                await actions.request_send(rt, release_id, utc_now())
+            except Refused as exc:
+                fail(str(exc))
             out.print(
                 f"{release_id}: will be sent by the running service, or now with "
                 "`pressdispatch run --once`",
@@ -308,22 +291,13 @@ def send_test(
     release = load_newsroom(settings, regions, subscribers=False).releases.get(release_id)
     if release is None:
         fail(f"no valid release {release_id!r} (run `pressdispatch check`)")
+    renderer = renderer_for(settings, regions)
     try:
-        address = validate_email(to, check_deliverability=False).normalized
-        language = i18n.normalize_language(lang) if lang else release.original_language
-    except (EmailNotValidError, PressDispatchError) as exc:
-        fail(str(exc), 2)
-    if language not in release.translations:
-        fail(f"{release_id} has no {language!r} version")
-    if embargo and release.embargo_send_at is None:
-        fail(f"{release_id} has no embargoed copy")
-    prepared = renderer_for(settings, regions).prepare(
-        release, Variant(language, Tier.EMBARGOED if embargo else Tier.PUBLIC)
-    )
-    message = prepared.personalise(Recipient(address), date=utc_now())
-    envelope = Envelope(
-        settings.newsroom.from_address, address, message, prepared.message_id(address), "send-test"
-    )
+        envelope = actions.test_copy(
+            settings, renderer, release, to, lang, embargo=embargo, now=utc_now()
+        )
+    except Refused as exc:
+        fail(str(exc), 2 if exc.reason in ("bad-address", "bad-language") else 1)
 
     async def go() -> Status:
         transport = make_transport(settings)

@@ -11,17 +11,16 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from pressdispatch import actions
 from pressdispatch.cli.content import SAMPLE_RECIPIENT
 from pressdispatch.dispatch.engine import utc_now
-from pressdispatch.dispatch.transport import Envelope, Status
-from pressdispatch.errors import PressDispatchError
+from pressdispatch.dispatch.transport import Status
+from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, Tier, Variant
-from pressdispatch.render import i18n
-from pressdispatch.render.email import EmailRenderer, Recipient
+from pressdispatch.render.email import EmailRenderer
 from pressdispatch.runtime import Runtime, make_transport
 from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import AdminRoute, back, not_found, page, web_state
@@ -69,30 +68,22 @@ async def send_test(request: Request, release_id: str, done: Checked) -> Respons
     here = f"/admin/releases/{release_id}"
     to, lang = done.form.get("to"), done.form.get("lang")
     embargo = str(done.form.get("embargo", "")).lower() in _YES
-    if not isinstance(to, str) or "\r" in to or "\n" in to:  # a header injection attempt
+    if not isinstance(to, str):
         return back(here, error="bad-address")
     try:
-        address = validate_email(to.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        return back(here, error="bad-address")
-    try:
-        language = i18n.normalize_language(lang) if isinstance(lang, str) and lang else None
-    except PressDispatchError:
-        return back(here, error="no-language")
-    language = language or release.original_language
-    if language not in release.translations:
-        return back(here, error="no-language")
-    if embargo and release.embargo_send_at is None:
-        return back(here, error="no-embargo")
-    variant = Variant(language, Tier.EMBARGOED if embargo else Tier.PUBLIC)
-    try:
-        prepared = _renderer(rt).prepare(release, variant)
-        message = prepared.personalise(Recipient(address), date=utc_now())
+        envelope = actions.test_copy(
+            settings,
+            _renderer(rt),
+            release,
+            to,
+            lang if isinstance(lang, str) else None,
+            embargo=embargo,
+            now=utc_now(),
+        )
+    except Refused as exc:
+        return back(here, error="no-language" if exc.reason == "bad-language" else exc.reason)
     except PressDispatchError as exc:
         return _problem(request, "The email cannot be rendered", str(exc), done.session.csrf)
-    envelope = Envelope(
-        settings.newsroom.from_address, address, message, prepared.message_id(address), "send-test"
-    )
     transport = make_transport(settings)
     try:
         outcome = await transport.send(envelope)

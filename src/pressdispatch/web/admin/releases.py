@@ -15,9 +15,10 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pressdispatch import pipeline
+from pressdispatch import actions, pipeline
+from pressdispatch.errors import Refused
 from pressdispatch.matching import count_variants, plan
-from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
+from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.runtime import Runtime
 from pressdispatch.status import ReleaseReport, report
 from pressdispatch.store import search
@@ -119,18 +120,13 @@ async def progress_json(request: Request, release_id: str, session: ApiSession) 
 async def send(request: Request, release_id: str, done: Checked) -> Response:
     """``pressdispatch send``: start a release whose time has come (late or missed)."""
     rt, now = web_state(request).runtime, web_state(request).clock()
-    await pipeline.sync_files(rt, now, pipeline.TickReport())
-    rows = await rt.catalog.rows(release_id)
-    if not rows:
-        return not_found(request, f"release {release_id!r}", done.session.csrf)
-    row, here = rows[0], f"/admin/releases/{release_id}"
-    if row["cancelled_at"] is not None or row["status"] != ReleaseStatus.READY.value:
-        return back(here, error="not-ready")
-    if not row["present"] and row["frozen_hash"] is None:
-        return back(here, error="missing")
-    if (row["embargo_send_at"] or row["publish_at"]) > now:
-        return back(here, error="not-due")
-    await rt.catalog.request_send(release_id, now)
+    here = f"/admin/releases/{release_id}"
+    try:
+        await actions.request_send(rt, release_id, now)
+    except Refused as exc:
+        if exc.reason == "unknown":
+            return not_found(request, f"release {release_id!r}", done.session.csrf)
+        return back(here, error=exc.reason)
     return back(here, done="send-requested")
 
 
