@@ -8,5 +8,7 @@ pressdispatch check
 pressdispatch run --once
 pressdispatch status
 echo
-echo "Open http://127.0.0.1:8000/ (the newsroom; feeds under /feeds.opml). Ctrl-C to stop."
+echo "Open http://127.0.0.1:8000/ (the newsroom; /subscribe; feeds under /feeds.opml)."
+echo "The console (/admin) and the API (/api/v1) open only with PRESSDISPATCH_ADMIN_TOKEN"
+echo "and PRESSDISPATCH_API_TOKEN set in the environment. Ctrl-C to stop."
 exec pressdispatch serve
