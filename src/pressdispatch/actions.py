@@ -45,6 +45,22 @@ async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
     await rt.catalog.request_send(release_id, now)
 
 
+async def cancel(rt: Runtime, release_id: str, now: datetime) -> int:
+    """Stop everything not yet sent (what was sent stays sent); how many deliveries stopped."""
+    if not await rt.catalog.rows(release_id):
+        await pipeline.sync_files(rt, now, pipeline.TickReport())  # written a moment ago
+        if not await rt.catalog.rows(release_id):
+            raise Refused("unknown", f"no release {release_id!r}")
+    return await rt.catalog.cancel(release_id, now)
+
+
+async def retry(rt: Runtime, release_id: str, now: datetime) -> int:
+    """Failed and deferred deliveries back in the queue, due now; how many."""
+    if not await rt.catalog.rows(release_id):
+        raise Refused("unknown", f"no release {release_id!r}")
+    return await rt.ledger.retry(release_id, now)
+
+
 def test_copy(
     settings: Settings,
     renderer: EmailRenderer,

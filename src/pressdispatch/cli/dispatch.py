@@ -246,11 +246,10 @@ def cancel(ctx: typer.Context, release_id: str) -> None:
     async def go() -> None:
         rt = await _runtime(ctx.obj.settings())
         try:
-            if not await rt.catalog.rows(release_id):
-                await pipeline.sync_files(rt, utc_now(), pipeline.TickReport())
-                if not await rt.catalog.rows(release_id):
-                    fail(f"no release {release_id!r}")
-            stopped = await rt.catalog.cancel(release_id, utc_now())
+            try:
+                stopped = await actions.cancel(rt, release_id, utc_now())
+            except Refused as exc:
+                fail(str(exc))
             out.print(
                 f"{release_id}: cancelled; {stopped} pending deliveries stopped", markup=False
             )
@@ -267,9 +266,10 @@ def retry(ctx: typer.Context, release_id: str) -> None:
     async def go() -> None:
         rt = await _runtime(ctx.obj.settings())
         try:
-            if not await rt.catalog.rows(release_id):
-                fail(f"no release {release_id!r}")
-            again = await rt.ledger.retry(release_id, utc_now())
+            try:
+                again = await actions.retry(rt, release_id, utc_now())
+            except Refused as exc:
+                fail(str(exc))
             out.print(f"{release_id}: {again} deliveries queued again", markup=False)
         finally:
             await rt.close()

@@ -15,7 +15,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pressdispatch import actions, pipeline
+from pressdispatch import actions
 from pressdispatch.errors import Refused
 from pressdispatch.matching import count_variants, plan
 from pressdispatch.model import Release, Tier, Variant
@@ -134,11 +134,10 @@ async def send(request: Request, release_id: str, done: Checked) -> Response:
 async def cancel(request: Request, release_id: str, done: Checked) -> Response:
     """``pressdispatch cancel``: stop everything not yet sent."""
     rt, now = web_state(request).runtime, web_state(request).clock()
-    if not await rt.catalog.rows(release_id):
-        await pipeline.sync_files(rt, now, pipeline.TickReport())
-        if not await rt.catalog.rows(release_id):
-            return not_found(request, f"release {release_id!r}", done.session.csrf)
-    stopped = await rt.catalog.cancel(release_id, now)
+    try:
+        stopped = await actions.cancel(rt, release_id, now)
+    except Refused:
+        return not_found(request, f"release {release_id!r}", done.session.csrf)
     return back(f"/admin/releases/{release_id}", done="cancelled", n=stopped)
 
 
@@ -146,9 +145,10 @@ async def cancel(request: Request, release_id: str, done: Checked) -> Response:
 async def retry(request: Request, release_id: str, done: Checked) -> Response:
     """``pressdispatch retry``: failed and deferred deliveries back in the queue."""
     rt, now = web_state(request).runtime, web_state(request).clock()
-    if not await rt.catalog.rows(release_id):
+    try:
+        again = await actions.retry(rt, release_id, now)
+    except Refused:
         return not_found(request, f"release {release_id!r}", done.session.csrf)
-    again = await rt.ledger.retry(release_id, now)
     return back(f"/admin/releases/{release_id}", done="retried", n=again)
 
 

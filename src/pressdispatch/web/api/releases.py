@@ -26,10 +26,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from pressdispatch import pipeline
+from pressdispatch import actions, pipeline
 from pressdispatch.content import writer
 from pressdispatch.content.releases import RELEASE_ID, load_release
-from pressdispatch.errors import Problem
+from pressdispatch.errors import Problem, Refused
 from pressdispatch.model import Release
 from pressdispatch.status import ReleaseReport, report
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
@@ -301,12 +301,11 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
 @router.post("/{release_id}/cancel", responses=problems(401, 404))
 async def cancel(release_id: str, state: Web) -> Cancelled:
     """Stop everything not yet sent, as `pressdispatch cancel` does; what was sent stays sent."""
-    rt = state.runtime
-    if not await rt.catalog.rows(release_id):
-        await _sync(state)  # created a moment ago, before the next scan
-    await _row(state, release_id)
-    now = state.clock()
-    stopped = await rt.catalog.cancel(release_id, now)
+    rt, now = state.runtime, state.clock()
+    try:
+        stopped = await actions.cancel(rt, release_id, now)
+    except Refused as exc:
+        raise ApiProblem(404, str(exc)) from None
     row = await _row(state, release_id)
     counts = await rt.ledger.counts(release_id)
     return Cancelled(id=release_id, state=_report(state, row, counts, now).state, stopped=stopped)
