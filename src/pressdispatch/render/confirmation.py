@@ -10,8 +10,6 @@ refuses line breaks. Pure: no socket, no database.
 
 from __future__ import annotations
 
-import binascii
-import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -20,13 +18,11 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from pressdispatch.config import Newsroom
-from pressdispatch.errors import RenderError
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
+from pressdispatch.render.email import alternative, base64_lines, email_environment, render_template
 
 __all__ = ["Confirmation", "render_confirmation"]
 
@@ -76,8 +72,8 @@ def render_confirmation(
         "regions": sorted(i18n.region_name(regions, slug, lang) for slug in signup.regions),
         "topics": sorted(signup.topics),
     }
-    env = _environment(templates / "email", lang)
-    text, html = (_render(env, template, context) for template in TEMPLATES)
+    env = email_environment(templates / "email", lang)
+    text, html = (render_template(env, template, context) for template in TEMPLATES)
 
     message_id = f"<confirm.{secrets.token_hex(16)}@{newsroom.domain}>"
     boundary = "=_pd_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
@@ -95,56 +91,10 @@ def render_confirmation(
         headers.encode("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
     ]
     head = headers.LINESEP.join(lines).encode("utf-8")
-    b = boundary.encode("ascii")
-    message = b"".join(
-        (
-            head,
-            b"\r\n\r\n--",
-            b,
-            b'\r\nContent-Type: text/plain; charset="utf-8"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n",
-            _base64(text),
-            b"\r\n--",
-            b,
-            b'\r\nContent-Type: text/html; charset="utf-8"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n",
-            _base64(html),
-            b"\r\n--",
-            b,
-            b"--\r\n",
-        )
-    )
+    message = head + alternative(boundary, _base64(text), _base64(html))
     return Confirmation(message_id, subject, message)
 
 
 def _base64(text: str) -> bytes:
     """``text`` as UTF-8 with CRLF line ends, in base64 lines of 76 characters."""
-    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
-    encoded = binascii.b2a_base64(data, newline=False)
-    return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
-
-
-def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
-    try:
-        return env.get_template(name).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateNotFound as exc:
-        raise RenderError(f"template not found: {exc.name}") from None
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"{name}: {exc}") from None
-
-
-@functools.cache
-def _environment(folder: Path, lang: str) -> jinja2.Environment:
-    """``email/<lang>/`` overrides first, then ``email/``; HTML autoescaped, text not."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([folder / lang, folder]),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    i18n.jinja_install(env, lang)
-    return env
+    return base64_lines(text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))

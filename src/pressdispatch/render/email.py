@@ -93,10 +93,10 @@ class _Template:
                 pending += run.raw
                 continue
             skip = -len(pending) % 3
-            blocks.append(_wrap(pending + run.raw[:skip]))
+            blocks.append(base64_lines(pending + run.raw[:skip]))
             blocks.append(run.encoded[skip])
             pending = run.tails[skip]
-        blocks.append(_wrap(pending))
+        blocks.append(base64_lines(pending))
         return b"\r\n".join(block for block in blocks if block)
 
 
@@ -114,14 +114,36 @@ class _Run:
         self.encoded = []
         for skip in range(3):
             end = skip + (len(raw) - skip) // 3 * 3
-            self.encoded.append(_wrap(raw[skip:end]))
+            self.encoded.append(base64_lines(raw[skip:end]))
             self.tails.append(raw[end:])
 
 
 _PRECODE_FROM = 240  # bytes; shorter runs are cheaper to encode with the personal pieces
 
 
-def _wrap(data: bytes) -> bytes:
+def alternative(boundary: str, text: bytes, html: bytes) -> bytes:
+    """The end of the header block and a multipart/alternative body of two base64 parts."""
+    b = boundary.encode("ascii")
+    return b"".join(
+        (
+            b"\r\n\r\n--",
+            b,
+            b'\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n",
+            text,
+            b"\r\n--",
+            b,
+            b'\r\nContent-Type: text/html; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n",
+            html,
+            b"\r\n--",
+            b,
+            b"--\r\n",
+        )
+    )
+
+
+def base64_lines(data: bytes) -> bytes:
     """``data`` in base64, in CRLF-separated lines of 76 characters."""
     encoded = binascii.b2a_base64(data, newline=False)
     return b"\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
@@ -220,26 +242,10 @@ class PreparedMessage:
                 f'Content-Type: multipart/alternative; boundary="{self._boundary}"',
             ]
         ).encode("utf-8")
-        b = self._boundary.encode("ascii")
-        return b"".join(
-            (
-                self._head,
-                head,
-                b"\r\n\r\n--",
-                b,
-                b'\r\nContent-Type: text/plain; charset="utf-8"\r\n'
-                b"Content-Transfer-Encoding: base64\r\n\r\n",
-                self._text.base64(values),
-                b"\r\n--",
-                b,
-                b'\r\nContent-Type: text/html; charset="utf-8"\r\n'
-                b"Content-Transfer-Encoding: base64\r\n\r\n",
-                self._html.base64(html_values),
-                b"\r\n--",
-                b,
-                b"--\r\n",
-            )
+        body = alternative(
+            self._boundary, self._text.base64(values), self._html.base64(html_values)
         )
+        return b"".join((self._head, head, body))
 
 
 class EmailRenderer:
@@ -276,9 +282,9 @@ class EmailRenderer:
         if lang not in release.translations:
             raise NotFound(f"release {release.id!r} has no {lang!r} version")
         context = self.context(release, variant)
-        env = _environment(self.templates, lang)
-        html = css_inline.inline(self._render_template(env, "release.html.j2", context))
-        text = self._render_template(env, "release.txt.j2", context)
+        env = email_environment(self.templates, lang)
+        html = css_inline.inline(render_template(env, "release.html.j2", context))
+        text = render_template(env, "release.txt.j2", context)
         return PreparedMessage(
             release=release,
             variant=variant,
@@ -289,17 +295,6 @@ class EmailRenderer:
             greeting=_greeter(lang),
             signer=self.signer,
         )
-
-    @staticmethod
-    def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
-        try:
-            return env.get_template(name).render(context)
-        except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
-        except jinja2.TemplateNotFound as exc:
-            raise RenderError(f"template not found: {exc.name}") from None
-        except jinja2.TemplateError as exc:
-            raise RenderError(f"{name}: {exc}") from None
 
     def context(self, release: Release, variant: Variant) -> dict[str, Any]:
         """Everything a template may use; documented in docs/templates.md."""
@@ -347,8 +342,21 @@ class EmailRenderer:
         }
 
 
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """``name`` rendered; any template error as a RenderError naming the template and line."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found: {exc.name}") from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{name}: {exc}") from None
+
+
 @cache
-def _environment(folder: Path, lang: str) -> jinja2.Environment:
+def email_environment(folder: Path, lang: str) -> jinja2.Environment:
+    """``<folder>/<lang>/`` overrides first, then ``<folder>/``; HTML autoescaped, text not."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([folder / lang, folder]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
