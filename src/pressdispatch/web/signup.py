@@ -32,23 +32,22 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pressdispatch.dispatch.transport import Envelope, Status
-from pressdispatch.errors import PressDispatchError, TokenError, UnknownRegion
+from pressdispatch.errors import PressDispatchError, TokenError
 from pressdispatch.model import Subscriber
-from pressdispatch.regions import ROOT
 from pressdispatch.render import i18n
 from pressdispatch.render.confirmation import render_confirmation
 from pressdispatch.render.email import PREFERENCES
-from pressdispatch.render.feeds import normalize_topic
 from pressdispatch.runtime import make_transport
 from pressdispatch.store import signups
 from pressdispatch.web.app import WebState
+from pressdispatch.web.choices import choice_options, parse_choices, public_topics, read_form
 from pressdispatch.web.pages import render_page
 from pressdispatch.web.ratelimit import RateLimiter, admit
 
@@ -70,8 +69,6 @@ OUTBOX_FOLDER = "_confirmations"
 _GET = ["GET", "HEAD"]
 _NO_STORE = {"Cache-Control": "no-store"}
 _PRIVATE = _NO_STORE | {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
-_MAX_BODY = 64 * 1024  # bytes of a form; the real one is a few hundred
-_SHOWN_VALUE = 60  # characters of a rejected value repeated in an error message
 
 
 @dataclass
@@ -118,10 +115,8 @@ async def subscribe_page(request: Request, lang: str | None = None) -> Response:
 async def subscribe(request: Request) -> Response:
     """Check the form, then email the confirmation link; the same answer for every address."""
     state = _state(request)
-    body = await _body(request)
     # A body too large to be the form is read as a form without an address.
-    text = "" if body is None else body.decode("utf-8", "replace")
-    fields = parse_qsl(text, keep_blank_values=True)
+    fields = await read_form(request) or []
     chosen = next((value for name, value in fields if name == "lang"), None)
     lang = _visitor_language(request, state, chosen)
     entry, errors = await _check(state, fields, lang)
@@ -176,61 +171,26 @@ async def confirm(request: Request, token: str) -> Response:
 # --------------------------------------------------------------------------- #
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request's body; None (read no further) once it is larger than any real form."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _MAX_BODY:
-            return None
-    return bytes(body)
-
-
 async def _check(
     state: WebState, fields: list[tuple[str, str]], lang: str
 ) -> tuple[_Entry, list[str]]:
     """The form's values, and the errors found (none: ``entry`` is a valid request)."""
-    offered = state.settings.newsroom.languages
-    tree = state.runtime.regions
-    topics = await _public_topics(state)
     entry = _Entry()
-    errors: list[str] = []
-
-    def reject(message: str, value: str) -> None:
-        errors.append(i18n.gettext(lang, message, value=value.strip()[:_SHOWN_VALUE]))
-
     raw_email = ""
     for name, value in fields:
         if name == "email":
             raw_email = value.strip()
         elif name in ("name", "outlet"):
             setattr(entry, name, _one_line(value))
-        elif not value.strip():
-            continue
-        elif name == "languages":
-            code = value.strip().lower()
-            if code not in offered:
-                reject("Unknown language: %(value)s", value)
-            elif code not in entry.languages:
-                entry.languages.append(code)
-        elif name == "regions":
-            try:
-                slug = tree.resolve(value)
-            except UnknownRegion:
-                reject("Unknown region: %(value)s", value)
-            else:
-                entry.regions += [slug] if slug not in entry.regions else []
-        elif name == "topics":
-            try:
-                topic = normalize_topic(value) or ""
-            except ValueError:
-                topic = ""
-            if topic not in topics:
-                reject("Unknown topic: %(value)s", value)
-            elif topic not in entry.topics:
-                entry.topics.append(topic)
-    if ROOT in entry.regions:
-        entry.regions.clear()  # the whole world is every region
+    chosen = parse_choices(
+        fields,
+        offered=state.settings.newsroom.languages,
+        tree=state.runtime.regions,
+        topics=await public_topics(state),
+        lang=lang,
+    )
+    entry.languages, entry.regions, entry.topics = chosen.languages, chosen.regions, chosen.topics
+    errors = chosen.errors
 
     entry.email = raw_email
     try:
@@ -249,12 +209,6 @@ def _one_line(text: str) -> str:
     return " ".join(
         "".join(" " if unicodedata.category(char) == "Cc" else char for char in text).split()
     )
-
-
-async def _public_topics(state: WebState) -> list[str]:
-    """The topics of the releases the public may see now, as subscriptions.py offers them."""
-    snapshot = await state.public.current()
-    return sorted({topic for release in snapshot.releases for topic in release.topics})
 
 
 def payload(signup: Subscriber) -> str:
@@ -397,27 +351,15 @@ async def _form(
         "name": entry.name,
         "outlet": entry.outlet,
         "max_length": MAX_LENGTH,
-        "language_options": [
-            {"code": code, "name": i18n.language_name(code)} for code in languages
-        ],
-        "language_slots": [
-            {"number": n + 1, "selected": entry.languages[n] if n < len(entry.languages) else ""}
-            for n in range(len(languages))
-        ],
-        "region_options": [
-            {
-                "slug": region.slug,
-                "name": i18n.region_name(tree, region.slug, lang),
-                "depth": max(len(tree.ancestors(region.slug)) - 2, 0),
-                "checked": region.slug in entry.regions,
-            }
-            for region in tree
-            if region.slug in entry.regions or not (region.is_country or region.slug == ROOT)
-        ],
-        "topic_options": [
-            {"name": topic, "checked": topic in entry.topics}
-            for topic in await _public_topics(state)
-        ],
+        **choice_options(
+            tree,
+            lang,
+            languages=languages,
+            topics=await public_topics(state),
+            chosen_languages=entry.languages,
+            chosen_regions=entry.regions,
+            chosen_topics=entry.topics,
+        ),
         "switcher": [
             {
                 "lang": other,

@@ -29,22 +29,18 @@ Page language: the journalist's first language if the newsroom offers it, else
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any, cast
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from pressdispatch.errors import TokenError, UnknownRegion
+from pressdispatch.errors import TokenError
 from pressdispatch.model import Subscriber
-from pressdispatch.regions import ROOT
 from pressdispatch.render import i18n
 from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
-from pressdispatch.render.feeds import normalize_topic
 from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.app import WebState
+from pressdispatch.web.choices import choice_options, parse_choices, public_topics, read_form
 from pressdispatch.web.pages import render_page
 
 __all__ = ["router"]
@@ -60,7 +56,6 @@ _HEADERS = {
 # Recorded as the status reason, for the press office.
 _BY_LINK = "unsubscribe link"
 _BY_PREFERENCES = "preferences page"
-_SHOWN_VALUE = 60  # characters of a rejected value repeated in an error message
 
 Person = tuple[Subscriber, str]  # as Directory.person gives it: the journalist, their status
 
@@ -113,20 +108,29 @@ async def save_preferences(request: Request, token: str) -> Response:
     email = _subject(state, token, PREFERENCES)
     if email is None:
         return _invalid(request, state)
-    form = await _form(request)
+    form = await read_form(request)
     directory = state.runtime.directory
-    if ("action", "unsubscribe") in form:
+    if form is not None and ("action", "unsubscribe") in form:
         person = await _unsubscribe(state, email, _BY_PREFERENCES)
         return _unsubscribed(request, state, email, person)
     person = await directory.person(email)
     if person is None or person[1] != ACTIVE:
         return _unsubscribed(request, state, email, person)
 
-    lang = _language(request, state, person)
-    languages, regions, topics, errors = _choices(state, person[0], form, lang)
-    if errors:
+    if form is None:  # far larger than the form: nothing saved
+        return await _preferences(request, state, token, person, status_code=413)
+    chosen = parse_choices(
+        form,
+        offered=_offered_languages(state, person[0]),
+        tree=state.runtime.regions,
+        topics=None,  # any topic: the journalist may keep one no current release has
+        lang=_language(request, state, person),
+    )
+    if chosen.errors:
+        errors = chosen.errors
         return await _preferences(request, state, token, person, errors=errors, status_code=400)
-    await directory.set_preferences(email, languages, regions, topics, state.clock())
+    now = state.clock()
+    await directory.set_preferences(email, chosen.languages, chosen.regions, chosen.topics, now)
     saved = await directory.person(email)
     if saved is None:  # removed from the store meanwhile
         return _unsubscribed(request, state, email, saved)
@@ -153,63 +157,6 @@ async def _unsubscribe(state: WebState, email: str, reason: str) -> Person | Non
     if person is not None and person[1] != UNSUBSCRIBED:
         await directory.set_status(email, UNSUBSCRIBED, reason, state.clock())
     return person
-
-
-async def _form(request: Request) -> list[tuple[str, str]]:
-    """The fields of a urlencoded or multipart/form-data body, in their order."""
-    body = await request.body()
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
-        return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
-    message = BytesParser(policy=HTTP).parsebytes(head + body)
-    fields: list[tuple[str, str]] = []
-    for part in message.walk():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if part is not message and isinstance(name, str) and isinstance(payload, bytes):
-            fields.append((name, payload.decode("utf-8", "replace")))
-    return fields
-
-
-def _choices(
-    state: WebState, subscriber: Subscriber, form: Sequence[tuple[str, str]], lang: str
-) -> tuple[list[str], list[str], list[str], list[str]]:
-    """Languages (in order), regions and topics from the form, and the errors found."""
-    offered = _offered_languages(state, subscriber)
-    tree = state.runtime.regions
-    languages: list[str] = []
-    regions: set[str] = set()
-    topics: set[str] = set()
-    errors: list[str] = []
-
-    def reject(message: str, value: str) -> None:
-        errors.append(i18n.gettext(lang, message, value=value.strip()[:_SHOWN_VALUE]))
-
-    for name, value in form:
-        if not value.strip():
-            continue
-        if name == "languages":
-            code = value.strip().lower()
-            if code not in offered:
-                reject("Unknown language: %(value)s", value)
-            elif code not in languages:
-                languages.append(code)
-        elif name == "regions":
-            try:
-                regions.add(tree.resolve(value))
-            except UnknownRegion:
-                reject("Unknown region: %(value)s", value)
-        elif name == "topics":
-            try:
-                topic = normalize_topic(value)
-            except ValueError:
-                reject("Unknown topic: %(value)s", value)
-            else:
-                topics.update([topic] if topic else [])
-    if ROOT in regions:
-        regions.clear()  # the whole world is every region
-    return languages, sorted(regions), sorted(topics), errors
 
 
 def _offered_languages(state: WebState, subscriber: Subscriber) -> list[str]:
@@ -246,10 +193,8 @@ async def _preferences(
     subscriber = person[0]
     lang = _language(request, state, person)
     tree = state.runtime.regions
-    snapshot = await state.public.current()
     languages = _offered_languages(state, subscriber)
-    chosen = list(subscriber.languages)
-    known_topics = {topic for release in snapshot.releases for topic in release.topics}
+    known_topics = set(await public_topics(state))
     context = {
         "email": subscriber.email,
         "name": subscriber.name,
@@ -257,27 +202,15 @@ async def _preferences(
         "action": f"/preferences/{token}",
         "saved": saved_now,
         "errors": list(errors),
-        "language_options": [
-            {"code": code, "name": i18n.language_name(code)} for code in languages
-        ],
-        "language_slots": [
-            {"number": n + 1, "selected": chosen[n] if n < len(chosen) else ""}
-            for n in range(len(languages))
-        ],
-        "region_options": [
-            {
-                "slug": region.slug,
-                "name": i18n.region_name(tree, region.slug, lang),
-                "depth": max(len(tree.ancestors(region.slug)) - 2, 0),
-                "checked": region.slug in subscriber.regions,
-            }
-            for region in tree
-            if region.slug in subscriber.regions or not (region.is_country or region.slug == ROOT)
-        ],
-        "topic_options": [
-            {"name": topic, "checked": topic in subscriber.topics}
-            for topic in sorted(known_topics | subscriber.topics)
-        ],
+        **choice_options(
+            tree,
+            lang,
+            languages=languages,
+            topics=sorted(known_topics | subscriber.topics),
+            chosen_languages=subscriber.languages,
+            chosen_regions=subscriber.regions,
+            chosen_topics=subscriber.topics,
+        ),
     }
     return _page(state, lang, "preferences.html.j2", context, status_code)
 

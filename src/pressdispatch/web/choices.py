@@ -1,0 +1,141 @@
+"""A journalist's choices on a form: languages in order, regions and topics.
+
+The subscription form (``signup.py``) and the preferences page (``subscriptions.py``)
+read, check and offer them the same way: this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from pressdispatch.errors import UnknownRegion
+from pressdispatch.regions import ROOT, RegionTree
+from pressdispatch.render import i18n
+from pressdispatch.render.feeds import normalize_topic
+from pressdispatch.web.app import WebState
+
+MAX_BODY = 64 * 1024  # bytes of a form; the real ones are a few hundred
+_SHOWN_VALUE = 60  # characters of a rejected value repeated in an error message
+
+
+@dataclass
+class Choices:
+    languages: list[str] = field(default_factory=list)  # in order of preference
+    regions: list[str] = field(default_factory=list)  # sorted; empty: every region
+    topics: list[str] = field(default_factory=list)  # sorted; empty: every topic
+    errors: list[str] = field(default_factory=list)  # localised, for the form
+
+
+async def read_form(request: Request) -> list[tuple[str, str]] | None:
+    """A urlencoded or multipart/form-data body's fields, in order; None if far too large."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+        return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=HTTP).parsebytes(head + bytes(body))
+    fields: list[tuple[str, str]] = []
+    for part in message.walk():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if part is not message and isinstance(name, str) and isinstance(payload, bytes):
+            fields.append((name, payload.decode("utf-8", "replace")))
+    return fields
+
+
+async def public_topics(state: WebState) -> list[str]:
+    """The topics of the releases the public may see now (never an embargoed one's)."""
+    snapshot = await state.public.current()
+    return sorted({topic for release in snapshot.releases for topic in release.topics})
+
+
+def parse_choices(
+    fields: Sequence[tuple[str, str]],
+    *,
+    offered: Collection[str],
+    tree: RegionTree,
+    topics: Collection[str] | None,
+    lang: str,
+) -> Choices:
+    """The ``languages``, ``regions`` and ``topics`` fields, checked.
+
+    ``topics`` is what may be chosen; None accepts any well-formed topic.
+    """
+    chosen = Choices()
+    regions: set[str] = set()
+    picked: set[str] = set()
+
+    def reject(message: str, value: str) -> None:
+        chosen.errors.append(i18n.gettext(lang, message, value=value.strip()[:_SHOWN_VALUE]))
+
+    for name, value in fields:
+        if not value.strip():
+            continue
+        if name == "languages":
+            code = value.strip().lower()
+            if code not in offered:
+                reject("Unknown language: %(value)s", value)
+            elif code not in chosen.languages:
+                chosen.languages.append(code)
+        elif name == "regions":
+            try:
+                regions.add(tree.resolve(value))
+            except UnknownRegion:
+                reject("Unknown region: %(value)s", value)
+        elif name == "topics":
+            try:
+                topic = normalize_topic(value)
+            except ValueError:
+                topic = None
+            if not topic or (topics is not None and topic not in topics):
+                reject("Unknown topic: %(value)s", value)
+            else:
+                picked.add(topic)
+    chosen.regions = [] if ROOT in regions else sorted(regions)  # the world is every region
+    chosen.topics = sorted(picked)
+    return chosen
+
+
+def choice_options(
+    tree: RegionTree,
+    lang: str,
+    *,
+    languages: Sequence[str],
+    topics: Sequence[str],
+    chosen_languages: Sequence[str],
+    chosen_regions: Collection[str],
+    chosen_topics: Collection[str],
+) -> dict[str, Any]:
+    """What the form templates show: one menu per language rank, regions, topics."""
+    return {
+        "language_options": [
+            {"code": code, "name": i18n.language_name(code)} for code in languages
+        ],
+        "language_slots": [
+            {"number": n + 1, "selected": chosen_languages[n] if n < len(chosen_languages) else ""}
+            for n in range(len(languages))
+        ],
+        "region_options": [
+            {
+                "slug": region.slug,
+                "name": i18n.region_name(tree, region.slug, lang),
+                "depth": max(len(tree.ancestors(region.slug)) - 2, 0),
+                "checked": region.slug in chosen_regions,
+            }
+            for region in tree
+            # countries only when already chosen: the list offers the M49 regions
+            if region.slug in chosen_regions or not (region.is_country or region.slug == ROOT)
+        ],
+        "topic_options": [{"name": topic, "checked": topic in chosen_topics} for topic in topics],
+    }
