@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch import actions, pipeline
@@ -33,6 +32,21 @@ from pressdispatch.errors import Problem, Refused
 from pressdispatch.model import Release
 from pressdispatch.status import ReleaseReport, report
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
+from pressdispatch.web.api.release_models import (
+    EXAMPLE_TIME,
+    Cancelled,
+    ContactOut,
+    DeliveryError,
+    ReleaseCreated,
+    ReleaseDetail,
+    ReleaseIn,
+    ReleaseList,
+    ReleaseOut,
+    ReleaseStatus,
+    ScheduleIn,
+    TranslationOut,
+    VariantCount,
+)
 from pressdispatch.web.app import WebState
 
 __all__ = ["router"]
@@ -43,141 +57,7 @@ router = APIRouter(prefix="/releases", tags=["releases"])
 
 _MAX_ID = 200  # the store's column; longer folder names cannot be recorded
 _LANGUAGE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,16}$")  # safe as a file name; the loader judges it
-_EXAMPLE_TIME = "e.g. 2026-12-01T10:00:00+01:00"
 _FRONT = ("title", "summary", "dateline")
-
-
-# --------------------------------------------------------------------------- #
-# Bodies
-# --------------------------------------------------------------------------- #
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ContactIn(_Strict):
-    name: str | None = None
-    role: str | None = None
-    phone: str | None = None
-    email: str | None = None
-
-
-class TranslationIn(_Strict):
-    title: str | None = Field(default=None, description="one line, at most 300 characters")
-    summary: str | None = None
-    dateline: str | None = None
-    body_markdown: str = Field(default="", description="the release text, in Markdown")
-
-
-class ReleaseIn(_Strict):
-    """The fields of ``release.toml``, plus each language file, as in docs/releases.md."""
-
-    id: str = Field(description="the folder name: lowercase letters, digits and hyphens")
-    publish_at: str | None = Field(default=None, description=f"with a UTC offset, {_EXAMPLE_TIME}")
-    embargo_send_at: str | None = Field(default=None, description="earlier than publish_at")
-    status: str | None = Field(default=None, description="ready (the default), draft or cancelled")
-    original_language: str | None = None
-    regions: list[str] | None = Field(default=None, description='default ["world"]')
-    topics: list[str] | None = None
-    contacts: list[ContactIn] = Field(default_factory=list)
-    translations: dict[str, TranslationIn] = Field(
-        default_factory=dict, description="language code → that language's version"
-    )
-
-
-class ScheduleIn(_Strict):
-    publish_at: str = Field(description=f"with a UTC offset, {_EXAMPLE_TIME}")
-    embargo_send_at: str | None = Field(
-        default=None,
-        description="a time earlier than publish_at; null removes the embargo; "
-        "left out, the embargo time stays as it is",
-    )
-
-
-# --------------------------------------------------------------------------- #
-# Answers
-# --------------------------------------------------------------------------- #
-
-
-class ReleaseOut(BaseModel):
-    id: str
-    state: str = Field(description="as `pressdispatch status` reports it")
-    status: str = Field(description="as release.toml says: ready, draft or cancelled")
-    publish_at: str = Field(description="ISO 8601, UTC")
-    embargo_send_at: str | None = Field(description="ISO 8601, UTC")
-    original_language: str
-    languages: list[str] = Field(description="the original language first")
-    regions: list[str]
-    topics: list[str]
-
-
-class ReleaseList(BaseModel):
-    releases: list[ReleaseOut]
-
-
-class ContactOut(BaseModel):
-    name: str
-    role: str
-    phone: str
-    email: str
-
-
-class TranslationOut(BaseModel):
-    language: str
-    title: str
-    summary: str
-    dateline: str
-    body_markdown: str
-
-
-class ReleaseDetail(ReleaseOut):
-    changed: bool = Field(description="the files were edited after the dispatch started")
-    contacts: list[ContactOut]
-    translations: list[TranslationOut] = Field(description="the text being sent, once frozen")
-
-
-class ReleaseCreated(ReleaseDetail):
-    warnings: list[ProblemItem] = Field(
-        description="what the loader reported without refusing the release (HTML it removed)"
-    )
-
-
-class VariantCount(BaseModel):
-    language: str
-    tier: str
-    status: str
-    count: int
-
-
-class DeliveryError(BaseModel):
-    address: str
-    status: str
-    attempts: int
-    code: int | None
-    reply: str
-    at: str | None
-
-
-class ReleaseStatus(BaseModel):
-    """The same document as one release of `pressdispatch status --json`."""
-
-    id: str
-    state: str
-    changed: bool
-    publish_at: str
-    publish_at_local: str
-    embargo_send_at: str | None
-    total: int
-    by_status: dict[str, int]
-    by_variant: list[VariantCount]
-    errors: list[DeliveryError]
-
-
-class Cancelled(BaseModel):
-    id: str
-    state: str
-    stopped: int = Field(description="pending deliveries cancelled by this request")
 
 
 # --------------------------------------------------------------------------- #
@@ -502,7 +382,7 @@ def _time(value: str | None, field: str, items: list[ProblemItem]) -> datetime |
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        message = f"expected a date and time with a UTC offset ({_EXAMPLE_TIME}), got {value!r}"
+        message = f"expected a date and time with a UTC offset ({EXAMPLE_TIME}), got {value!r}"
         items.append(ProblemItem(field=field, message=message))
         return None
 
