@@ -128,6 +128,8 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("due_at", UtcDateTime, nullable=False),  # next attempt
     Column("lease_until", UtcDateTime),  # while sending
+    Column("worker_id", String(32)),  # the process holding the lease, while sending
+    Column("lease_token", String(32)),  # that claim's token: outcomes are recorded only with it
     Column("first_attempt_at", UtcDateTime),
     Column("last_attempt_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
@@ -138,6 +140,19 @@ deliveries = Table(
     UniqueConstraint("release_id", "subscriber_id"),
     Index(None, "status", "due_at"),
     Index(None, "release_id", "status"),
+    Index(None, "worker_id", "status"),
+)
+
+# One row per running `run` or `worker` process, beating while it lives.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),  # service, worker, once
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
 )
 
 state = Table(
