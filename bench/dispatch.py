@@ -67,7 +67,6 @@ from sqlalchemy.engine import make_url
 from pressdispatch import pipeline
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import load_newsroom
-from pressdispatch.dispatch.engine import Engine
 from pressdispatch.dispatch.transport import Envelope, Outcome, Transport
 from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.regions import load_regions
@@ -305,7 +304,7 @@ async def engine_phase(config: Path) -> dict[str, Any]:
         for problem in report.problems:
             print(f"  problem: {problem}", file=sys.stderr)
         transport = Measuring(make_transport(settings))
-        engine = Engine(rt.ledger, rt.catalog, transport, rt.renderer, rt.engine_settings())
+        engine = rt.engine(transport, kind="once")
         try:
             send_start, cpu_start = time.perf_counter(), time.process_time()
             stats = await engine.run(asyncio.Event(), until_idle=True)

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from pressdispatch.config import Settings, load_settings
-from pressdispatch.dispatch.engine import Engine, RunStats
+from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Transport
 from pressdispatch.pipeline import TickReport, tick
 from pressdispatch.runtime import Runtime, make_transport, open_runtime
@@ -195,9 +195,7 @@ async def run_once(
         own = transport is None
         transport = transport or make_transport(settings)
         try:
-            engine = Engine(
-                rt.ledger, rt.catalog, transport, rt.renderer, rt.engine_settings(), clock=clock
-            )
+            engine = rt.engine(transport, kind="once", clock=clock)
             stats = await engine.run(asyncio.Event(), until_idle=True)
         finally:
             if own:

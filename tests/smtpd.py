@@ -17,7 +17,8 @@ instead of accepting, at which command, and for how many attempts::
     }
 
 A MAIL-stage fault is looked up by the sender, RCPT and DATA faults by the
-recipient. ``server.faults`` may be changed while the server runs, and
+recipient, a CONNECT-stage fault (``Fault.refuse_connection``: a reply instead of
+the greeting) under ``"*"`` only. ``server.faults`` may be changed while the server runs, and
 ``server.drop_connections()`` hangs up on every client (an idle timeout, a
 restart); ``server.attempts`` counts how often each fault was consulted.
 
@@ -39,7 +40,7 @@ from typing import Any, Literal
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-Stage = Literal["mail", "rcpt", "data"]
+Stage = Literal["connect", "mail", "rcpt", "data"]
 HOST = "127.0.0.1"
 
 
@@ -83,6 +84,13 @@ class Fault:
     @classmethod
     def throttle(cls, times: int | None = None) -> Fault:
         return cls("rcpt", "421 4.7.0 Too many messages, slow down", times=times)
+
+    @classmethod
+    def refuse_connection(
+        cls, times: int | None = None, reply: str = "421 4.7.0 Too many connections, try later"
+    ) -> Fault:
+        """Answer a new connection with ``reply`` instead of the greeting, then hang up."""
+        return cls("connect", reply, times=times)
 
     @classmethod
     def drop_mail(cls, times: int | None = 1) -> Fault:
@@ -208,13 +216,33 @@ async def _misbehave(smtp: SMTP, fault: Fault) -> str:
     return fault.reply
 
 
+class _Smtp(SMTP):
+    """aiosmtpd's server, with a greeting that can be refused."""
+
+    def __init__(self, server: SmtpServer, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.state = server
+
+    async def _handle_client(self) -> None:
+        fault = self.state.fault_for("*", "connect")
+        if fault is None:
+            await super()._handle_client()
+            return
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.reply is not None:
+            await self.push(fault.reply)
+        assert self.transport is not None
+        self.transport.close()
+
+
 class _Controller(Controller):
     def __init__(self, server: SmtpServer, **kwargs: Any) -> None:
         super().__init__(_Handler(server), hostname=server.host, port=server.port, **kwargs)
         self.state = server
 
     def factory(self) -> SMTP:
-        smtp = SMTP(self.handler, **self.SMTP_kwargs)
+        smtp = _Smtp(self.state, self.handler, **self.SMTP_kwargs)
         self.state.connections += 1
         self.state._live[smtp] = self.state.connections
         return smtp
@@ -246,15 +274,17 @@ async def smtp_server(
     faults: Mapping[str, Fault] | None = None,
     *,
     users: Mapping[str, str] | None = None,
+    port: int | None = None,
     **smtp_options: Any,
 ) -> AsyncIterator[SmtpServer]:
     """Run an SMTP server on a free port of 127.0.0.1 for the duration of the block.
 
     ``users`` (login -> password) turns on AUTH (PLAIN and LOGIN, allowed
     without TLS; ``Received.login`` says who logged in). ``smtp_options`` go to
-    ``aiosmtpd.smtp.SMTP`` (``timeout``, ``tls_context``, ...).
+    ``aiosmtpd.smtp.SMTP`` (``timeout``, ``tls_context``, ...). ``port`` picks the
+    port (a server that comes up where a client has been failing to connect).
     """
-    server = SmtpServer(HOST, free_port(), faults=dict(faults or {}))
+    server = SmtpServer(HOST, port or free_port(), faults=dict(faults or {}))
     if users is not None:
         smtp_options.setdefault("authenticator", _authenticator(users))
         smtp_options.setdefault("auth_require_tls", False)
@@ -262,6 +292,7 @@ async def smtp_server(
     await asyncio.to_thread(controller.start)
     # start() opens one connection of its own to check the server is up: not a client's.
     server.connections = 0
+    server.attempts.clear()
     server._live.clear()
     server._controller = controller
     try:

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 
 from pressdispatch import pipeline
 from pressdispatch.config import Settings
+from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.app import create_app
 
@@ -360,6 +361,28 @@ async def test_the_list_and_the_release_page_show_counts_by_language(console: Co
     assert progress["by_language"]["fr"]["sent"] == 1
     missing = await console.client.get("/admin/releases/nope")
     assert missing.status_code == 404
+
+
+async def test_a_stopped_transport_is_shown_until_a_message_goes_through(
+    console: Console,
+) -> None:
+    console.newsroom.release("launch", publish_at=utc(-60), title="Launch")
+    smtp = console.settings.smtp.model_copy(update={"security": "starttls"})
+    strict = SmtpTransport(smtp, None)  # the test server offers no STARTTLS
+    await run_once(console.settings, transport=strict)
+    await strict.close()
+    await console.login()
+    for path in ("/admin", "/admin/releases/launch"):
+        html = (await console.client.get(path)).text
+        assert "Sending is stopped" in html, path
+        assert "does not offer STARTTLS" in html, path
+    rows = {row[0].split()[0]: row for row in rows_of((await console.client.get("/admin")).text)}
+    assert rows["launch"][4:] == ["0", "3", "0"]  # sent, queued, failed: nobody's copy spent
+
+    await run_once(console.settings)  # as configured: no TLS on this test relay
+    html = (await console.client.get("/admin")).text
+    assert "Sending is stopped" not in html
+    assert len(console.server.messages) == 3
 
 
 async def test_cancel_through_the_form(console: Console) -> None:

@@ -297,6 +297,38 @@ def test_run_once_summary(newsroom: Newsroom) -> None:
     assert cli(newsroom, "run", "--once").stdout.splitlines() == ["0 sent, 0 deferred, 0 failed"]
 
 
+def test_a_relay_that_cannot_work_as_configured_stops_sending_and_status_says_why(
+    newsroom: Newsroom,
+) -> None:
+    newsroom.subscribers("press", PEOPLE)
+    newsroom.release("launch", publish_at=utc(-60))
+    with smtp(newsroom, {}) as server:
+        relay = {"host": server.host, "port": server.port, "concurrency": 1}
+        newsroom.write_config(transport={"kind": "smtp"}, smtp={**relay, "security": "starttls"})
+        ran = cli(newsroom, "run", "--once", code=1)
+        assert server.messages == []
+        assert server.connections == 1
+        because = (
+            f"smtp {server.host}:{server.port}: the server does not offer STARTTLS, "
+            'which smtp.security = "starttls" requires'
+        )
+        assert ran.stderr.splitlines()[-1].startswith(f"error: sending stopped: {because}")
+        shown = cli(newsroom, "status").stdout.splitlines()
+        assert shown[0].startswith("sending stopped since ")
+        assert because in shown[0]
+        document = json.loads(cli(newsroom, "status", "--json").stdout)
+        assert because in document["sending"]["stopped"]["message"]
+        assert document["sending"]["workers"] == []  # run --once has signed off
+        # Nobody's copy was spent: all three still wait, none deferred, none attempted.
+        assert document["releases"][0]["by_status"] == {"queued": 3}
+
+        newsroom.write_config(transport={"kind": "smtp"}, smtp={**relay, "security": "none"})
+        assert cli(newsroom, "run", "--once").stdout.splitlines()[-1] == (
+            "3 sent, 0 deferred, 0 failed"
+        )
+    assert json.loads(cli(newsroom, "status", "--json").stdout)["sending"]["stopped"] is None
+
+
 # send
 
 

@@ -230,14 +230,14 @@ async def test_embargoed_copy_goes_only_to_cleared_journalists_before_publicatio
 
 
 async def test_a_crash_mid_send_resends_only_what_was_in_flight(newsroom: Newsroom) -> None:
-    """Rows left 'sending' by a dead process are taken again once their lease expires."""
+    """Rows left 'sending' by a process no longer known are taken again once their lease expires."""
     newsroom.release("launch", publish_at=utc(-60))
     newsroom.subscribers("press", PEOPLE)
     newsroom.write_config(scheduler={"lease": "1s"})
 
     async with runtime(newsroom.settings()) as rt:
         await tick(rt, utc())
-        claims = await rt.ledger.claim(utc(), 2, utc(1))  # a worker took two, then died
+        claims = await rt.ledger.claim("gone", utc(), 2, utc(1))  # a worker took two, then died
     assert len(claims) == 2
     _, stats = await run_once(newsroom.settings())
     assert stats.outcomes["sent"] == 1  # the unclaimed one; the two leased ones wait

@@ -57,7 +57,7 @@ async def test_a_write_waits_for_another_process_lock_without_stalling_the_loop(
     try:
         await db.transaction(_seed)
         await ledger.plan("launch", [Planned(1, "en", Tier.PUBLIC, "<m@example.org>")], NOW)
-        [claim] = await ledger.claim(NOW, 10, NOW + timedelta(minutes=5))
+        [claim] = await ledger.claim("w1", NOW, 10, NOW + timedelta(minutes=5))
 
         other = sqlite3.connect(path, isolation_level=None)  # another process, say `send`
         other.execute("BEGIN IMMEDIATE")
@@ -72,7 +72,7 @@ async def test_a_write_waits_for_another_process_lock_without_stalling_the_loop(
         beat = asyncio.create_task(ticker())
         sent_at = NOW + timedelta(seconds=2)
         write = asyncio.create_task(
-            ledger.record([Update(claim.id, "sent", 250, "250 OK", sent_at)])
+            ledger.record([Update(claim.id, claim.token, "sent", 250, "250 OK", sent_at)])
         )
         await asyncio.sleep(0.5)
         assert not write.done()  # still waiting for the lock...
@@ -98,13 +98,15 @@ async def test_times_written_straight_to_the_driver_read_back_exactly(tmp_path: 
     try:
         await db.transaction(_seed)
         await ledger.plan("launch", [Planned(1, "en", Tier.PUBLIC, "<m@example.org>")], NOW)
-        [claim] = await ledger.claim(NOW, 10, NOW + timedelta(minutes=5))
+        [claim] = await ledger.claim("w1", NOW, 10, NOW + timedelta(minutes=5))
         later = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # whole seconds: no fraction to drop
-        await ledger.record([Update(claim.id, "deferred", 451, "451 later", NOW, due_at=later)])
+        await ledger.record(
+            [Update(claim.id, claim.token, "deferred", 451, "451 later", NOW, due_at=later)]
+        )
         # The store compares times as stored: the deferred row is due exactly then, not before.
-        assert await ledger.claim(later - timedelta(microseconds=1), 10, later) == []
+        assert await ledger.claim("w1", later - timedelta(microseconds=1), 10, later) == []
         assert await ledger.next_due() == later
-        [again] = await ledger.claim(later, 10, later + timedelta(minutes=5))
+        [again] = await ledger.claim("w1", later, 10, later + timedelta(minutes=5))
         assert again.id == claim.id and again.attempts == 2
     finally:
         await db.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email
+import ssl
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,9 +20,16 @@ import pytest
 from pressdispatch.config import Dkim, Smtp
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
 from pressdispatch.dispatch.outbox import OutboxTransport
+from pressdispatch.dispatch.pushback import (
+    COOLDOWN,
+    FIRST_PAUSE,
+    LONGEST_PAUSE,
+    Concern,
+    concern,
+)
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status
-from pressdispatch.errors import ConfigError
+from pressdispatch.errors import ConfigError, TransportStopped
 
 from .smtpd import Fault, SmtpServer, free_port, smtp_server
 
@@ -156,7 +164,7 @@ async def test_a_pooled_connection_dead_at_mail_is_retried_once(fault: Fault) ->
     assert outcome.status is Status.SENT
     assert server.connections == 2
     assert len(server.messages) == 2
-    assert transport.current_rate is None  # a stale connection is not a request to slow down
+    assert transport.window.size == 4  # a stale connection is not a request to slow down
 
 
 @pytest.mark.asyncio
@@ -272,13 +280,76 @@ async def test_an_unreachable_server_is_deferred() -> None:
 
 
 @pytest.mark.asyncio
-async def test_starttls_is_required_when_configured() -> None:
+async def test_starttls_missing_stops_the_transport_without_a_connection_per_message() -> None:
     async with smtp_server() as server:  # no tls_context: STARTTLS not offered
         transport = SmtpTransport(settings(server, security="starttls"), None)
-        outcome = await transport.send(envelope())
+        with pytest.raises(TransportStopped) as stopped:
+            await transport.send(envelope(n=1))
+        with pytest.raises(TransportStopped):  # at once, without trying again
+            await transport.send(envelope(n=2))
         await transport.close()
-    assert outcome == Outcome(Status.DEFERRED, reply="server does not offer STARTTLS")
+    assert "does not offer STARTTLS" in str(stopped.value)
+    assert 'smtp.security = "starttls"' in str(stopped.value)
+    assert stopped.value.retry_after > 0
+    assert server.connections == 1
     assert server.messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_transport_tries_one_connection_again_after_a_while() -> None:
+    clock = Clock()
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server, security="starttls"), None, clock=clock)
+        with pytest.raises(TransportStopped) as stopped:
+            await transport.send(envelope())
+        clock.skipped += stopped.value.retry_after
+        with pytest.raises(TransportStopped):
+            await transport.send(envelope())
+        await transport.close()
+    assert server.connections == 2
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    """A server context with a certificate no client trusts."""
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+@pytest.mark.asyncio
+async def test_a_certificate_that_does_not_verify_stops_the_transport(
+    self_signed: ssl.SSLContext,
+) -> None:
+    async with smtp_server(tls_context=self_signed) as server:
+        transport = SmtpTransport(settings(server, security="starttls"), None)
+        with pytest.raises(
+            TransportStopped, match="certificate does not verify: self-signed"
+        ) as stopped:
+            await transport.send(envelope())
+        await transport.close()
+    assert "smtp.security" in str(stopped.value)
+    assert server.messages == []
+
+
+@pytest.mark.asyncio
+async def test_implicit_tls_against_a_plain_server_stops_the_transport() -> None:
+    async with smtp_server() as server:
+        transport = SmtpTransport(settings(server, security="tls"), None)
+        with pytest.raises(TransportStopped, match="TLS failed") as stopped:
+            await transport.send(envelope())
+        await transport.close()
+    assert "smtp.security, now 'tls'" in str(stopped.value)
 
 
 @pytest.mark.asyncio
@@ -335,36 +406,111 @@ async def test_the_per_domain_rate_applies_to_each_domain() -> None:
 
 
 @pytest.mark.asyncio
-async def test_throttling_halves_a_configured_rate_then_recovers() -> None:
-    clock = Clock()
-    async with smtp_server({"*": Fault.throttle(times=1)}) as server:
-        transport = SmtpTransport(settings(server, rate=10), None, clock=clock)
-        assert transport.current_rate == 10
-        outcome = await transport.send(envelope())
+async def test_a_refusal_at_rcpt_concerns_only_that_recipient() -> None:
+    async with smtp_server({"*": Fault.tempfail()}) as server:
+        transport = SmtpTransport(settings(server, concurrency=4), None)
+        envs = [envelope(f"user{n}@example.com", n) for n in range(8)]
+        outcomes = await asyncio.gather(*map(transport.send, envs))
         await transport.close()
-    assert (outcome.status, outcome.code) == (Status.DEFERRED, 421)
-    assert transport.current_rate == pytest.approx(5, rel=0.01)
-    clock.skipped += 10
-    rate = transport.current_rate
-    assert rate is not None and 5 < rate < 10
-    clock.skipped += 30
-    assert transport.current_rate == 10
+    assert {(o.status, o.code) for o in outcomes} == {(Status.DEFERRED, 451)}
+    assert transport.window.size == 4
+    assert transport.window.paused_for == 0
+    assert server.connections <= 4  # the connections carried on after each refusal
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.throttle(times=1),  # 421 at RCPT: the relay closes the connection
+        Fault("mail", "451 4.3.2 Please come back later", times=1),  # 4xx at MAIL
+        Fault.tempfail(times=1, reply="450 4.7.1 Rate limit exceeded, slow down"),
+    ],
+    ids=["421", "4xx-at-mail", "rate-at-rcpt"],
+)
+@pytest.mark.asyncio
+async def test_relay_pushback_halves_the_pool_which_grows_back_on_success(fault: Fault) -> None:
+    async with smtp_server({"*": fault}) as server:
+        transport = SmtpTransport(settings(server, concurrency=4), None)
+        assert (await transport.send(envelope(n=0))).status is Status.DEFERRED
+        assert transport.window.size == 2
+        for n in range(1, 8):  # additive increase: about one more per window of successes
+            assert (await transport.send(envelope(n=n))).status is Status.SENT
+        await transport.close()
+    assert transport.window.size == 4
 
 
 @pytest.mark.asyncio
-async def test_throttling_caps_an_unlimited_rate_once_per_burst() -> None:
-    clock = Clock()
+async def test_replies_to_messages_in_flight_together_count_as_one_pushback() -> None:
     async with smtp_server({"*": Fault.throttle(times=4)}) as server:
-        transport = SmtpTransport(settings(server, concurrency=4), None, clock=clock)
-        assert transport.current_rate is None
+        transport = SmtpTransport(settings(server, concurrency=8), None)
         envs = [envelope(f"user{n}@example.com", n) for n in range(4)]
         outcomes = await asyncio.gather(*map(transport.send, envs))
         await transport.close()
     assert {(o.status, o.code) for o in outcomes} == {(Status.DEFERRED, 421)}
-    # four replies to messages sent together are one signal, not four halvings
-    assert transport.current_rate == pytest.approx(5, rel=0.01)
-    clock.skipped += 61
-    assert transport.current_rate is None
+    assert transport.window.size == 4
+
+
+@pytest.mark.asyncio
+async def test_pushback_at_one_connection_pauses_a_bounded_while() -> None:
+    clock = Clock()
+    async with smtp_server({"*": Fault.throttle(times=2)}) as server:
+        transport = SmtpTransport(settings(server, concurrency=1), None, clock=clock)
+        await transport.send(envelope(n=0))
+        assert transport.window.size == 1
+        assert 0 < transport.window.paused_for <= FIRST_PAUSE
+        clock.skipped += FIRST_PAUSE
+        started = time.monotonic()
+        await transport.send(envelope(n=1))  # pushed back again: twice as long
+        assert FIRST_PAUSE < transport.window.paused_for <= 2 * FIRST_PAUSE
+        clock.skipped += 2 * FIRST_PAUSE
+        assert (await transport.send(envelope(n=2))).status is Status.SENT
+        await transport.close()
+    assert time.monotonic() - started < 1  # the pauses were skipped, not slept through
+    for _ in range(20):
+        transport.window.pushback()
+        clock.skipped += COOLDOWN
+    assert transport.window.paused_for <= LONGEST_PAUSE
+
+
+@pytest.mark.asyncio
+async def test_connection_refused_at_the_greeting_shrinks_the_pool() -> None:
+    async with smtp_server({"*": Fault.refuse_connection(times=1)}) as server:
+        transport = SmtpTransport(settings(server, concurrency=4), None)
+        first = await transport.send(envelope(n=0))
+        second = await transport.send(envelope(n=1))
+        await transport.close()
+    assert (first.status, first.code) == (Status.DEFERRED, 421)
+    assert second.status is Status.SENT
+    assert transport.window.size == 2
+
+
+@pytest.mark.parametrize(
+    ("stage", "code", "reply", "expected"),
+    [
+        ("RCPT", 451, "4.7.1 Try again later", Concern.RECIPIENT),  # greylisting
+        ("RCPT", 450, "4.2.0 Greylisted, see https://example.org", Concern.RECIPIENT),
+        ("RCPT", 452, "4.2.2 Mailbox full", Concern.RECIPIENT),
+        ("RCPT", 550, "5.1.1 User unknown", Concern.RECIPIENT),
+        ("RCPT", 550, "5.7.1 Rate limited for this recipient", Concern.RECIPIENT),  # a 5xx
+        ("DATA", 554, "5.7.1 Message rejected as spam", Concern.RECIPIENT),
+        ("DATA", None, "connection lost at DATA", Concern.RECIPIENT),
+        ("MAIL", None, "connection lost at MAIL", Concern.RECIPIENT),
+        ("MAIL", 553, "5.7.1 Sender address rejected", Concern.RECIPIENT),
+        ("RCPT", 421, "4.7.0 Too many messages, slow down", Concern.RELAY),
+        ("MAIL", 451, "4.3.0 Temporary server error", Concern.RELAY),
+        ("connect", None, "Connection refused", Concern.RELAY),
+        ("connect", 554, "5.7.1 No SMTP service here", Concern.RELAY),
+        ("RCPT", 450, "4.7.1 Rate limit exceeded", Concern.RELAY),
+        ("RCPT", 452, "4.5.3 Too many recipients", Concern.RELAY),
+        ("DATA", 451, "4.7.28 Unusual rate of unsolicited mail", Concern.RELAY),
+        ("DATA", 454, "Throttling failure: Maximum sending rate exceeded.", Concern.RELAY),
+        ("RCPT", 452, "4.3.1 Insufficient system resources", Concern.RELAY),
+    ],
+)
+def test_what_a_refusal_concerns(
+    stage: str, code: int | None, reply: str, expected: Concern
+) -> None:
+    assert concern(stage, code, reply) is expected
 
 
 # --- SMTP: authentication ---------------------------------------------------------------
@@ -381,15 +527,17 @@ async def test_auth_login() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_wrong_password_defers_with_the_servers_reply() -> None:
-    # DEFERRED, not FAILED: the password is wrong for every message alike, and once
-    # it is fixed the deferred messages go out instead of being lost for good.
+async def test_a_wrong_password_stops_the_transport_with_the_servers_reply() -> None:
+    # Not a verdict on any message: the password is wrong for every message alike.
+    # Nothing is tried until it is fixed, so nobody's copy is spent on it.
     async with smtp_server(users={"press": "s3cret"}) as server:
         transport = SmtpTransport(settings(server, username="press"), "wrong")
-        outcome = await transport.send(envelope())
+        with pytest.raises(TransportStopped) as stopped:
+            await transport.send(envelope())
         await transport.close()
-    assert (outcome.status, outcome.code) == (Status.DEFERRED, 535)
-    assert "credentials invalid" in outcome.reply
+    assert "535" in str(stopped.value)
+    assert "credentials invalid" in str(stopped.value).lower()
+    assert "PRESSDISPATCH_SMTP_PASSWORD" in str(stopped.value)
     assert server.messages == []
 
 

@@ -197,8 +197,16 @@ class Scheduler(_Section):
     max_lateness: Duration = timedelta(hours=24)
     batch_size: int = Field(default=200, ge=1, le=10_000)
     lease: Duration = timedelta(minutes=5)
+    heartbeat: Duration = timedelta(seconds=5)
     retry_initial: Duration = timedelta(minutes=1)
     retry_max: Duration = timedelta(hours=1)
+
+    @field_validator("scan_interval", "lease", "heartbeat", "retry_initial", "retry_max")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
 
 
 class Dkim(_Section):

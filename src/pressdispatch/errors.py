@@ -2,6 +2,7 @@
 
     PressDispatchError
     ├── ConfigError          config.toml is missing, malformed or has a wrong key
+    │   └── TransportStopped the mail relay cannot be used as configured (TLS, login)
     ├── ContentError         a release or subscriber file cannot be used
     │   └── UnknownRegion    a region code or name not in the M49 hierarchy
     ├── UnknownLanguage      not an ISO 639-1 code Babel knows
@@ -43,6 +44,19 @@ class PressDispatchError(Exception):
 
 class ConfigError(PressDispatchError):
     """config.toml cannot be used; the message names the file and key."""
+
+
+class TransportStopped(ConfigError):
+    """The transport cannot send anything as configured; nothing was spent trying.
+
+    Raised by ``Transport.send`` (the one exception a transport raises for
+    something other than a bug): the engine gives the message back untried and
+    pauses for ``retry_after`` seconds before the transport tries again.
+    """
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ContentError(PressDispatchError):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pressdispatch.config import Settings
 from pressdispatch.content.releases import ReleaseCache
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
-from pressdispatch.dispatch.engine import EngineSettings
+from pressdispatch.dispatch.engine import Clock, Engine, EngineSettings, utc_now
 from pressdispatch.dispatch.outbox import OutboxTransport
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport
@@ -21,6 +23,7 @@ from pressdispatch.store.db import Database, open_database
 from pressdispatch.store.directory import Directory
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
+from pressdispatch.store.workers import Workers
 from pressdispatch.tokens import Signer, load_signing_key
 
 
@@ -32,6 +35,7 @@ class Runtime:
     catalog: Catalog
     directory: Directory
     ledger: Ledger
+    workers: Workers
     renderer: EmailRenderer
     releases: ReleaseCache = field(default_factory=ReleaseCache)  # parsed files, between scans
 
@@ -41,6 +45,27 @@ class Runtime:
     @functools.cached_property
     def _domain(self) -> str:
         return self.settings.newsroom.domain  # parsed from the From address: once
+
+    def engine(
+        self,
+        transport: Transport,
+        *,
+        kind: str = "service",
+        clock: Clock = utc_now,
+        on_result: Callable[[str, str], None] | None = None,
+    ) -> Engine:
+        """The dispatch engine on this runtime's store, sending through ``transport``."""
+        settings = dataclasses.replace(self.engine_settings(), kind=kind)
+        return Engine(
+            self.ledger,
+            self.workers,
+            self.catalog,
+            transport,
+            self.renderer,
+            settings,
+            clock=clock,
+            on_result=on_result,
+        )
 
     def engine_settings(self) -> EngineSettings:
         s = self.settings
@@ -53,6 +78,7 @@ class Runtime:
             retry_max=s.scheduler.retry_max,
             max_retry_age=s.smtp.max_retry_age,
             rate=s.smtp.rate if s.transport.kind == "smtp" else 0,
+            heartbeat=s.scheduler.heartbeat,
         )
 
     async def close(self) -> None:
@@ -76,6 +102,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         Catalog(db),
         Directory(db),
         Ledger(db),
+        Workers(db),
         renderer_for(settings, regions),
     )
 

@@ -17,7 +17,7 @@ from pressdispatch import actions, pipeline
 from pressdispatch.cli import app, err, fail, out
 from pressdispatch.config import Settings
 from pressdispatch.content.newsroom import load_newsroom
-from pressdispatch.dispatch.engine import Engine, RunStats, utc_now
+from pressdispatch.dispatch.engine import RunStats, utc_now
 from pressdispatch.dispatch.transport import Status
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.regions import load_regions
@@ -83,7 +83,7 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 async def _serve(settings: Settings, *, scheduler: bool) -> int:
     rt = await _runtime(settings)
     transport = make_transport(settings)
-    engine = Engine(rt.ledger, rt.catalog, transport, rt.renderer, rt.engine_settings())
+    engine = rt.engine(transport, kind="service" if scheduler else "worker")
 
     async def tick():  # type: ignore[no-untyped-def]
         report = await pipeline.tick(rt, utc_now())
@@ -151,19 +151,15 @@ async def _once(settings: Settings) -> int:
                 if release_id in tasks:
                     progress.advance(tasks[release_id])
 
-            engine = Engine(
-                rt.ledger,
-                rt.catalog,
-                transport,
-                rt.renderer,
-                rt.engine_settings(),
-                on_result=advance,
-            )
+            engine = rt.engine(transport, kind="once", on_result=advance)
             stats = await engine.run(stop, until_idle=True)
     finally:
         await transport.close()
         await rt.close()
     _summary(stats, report)
+    if engine.problem is not None:
+        err.print(f"error: sending stopped: {engine.problem}", markup=False)
+        return 1
     return 1 if stats.outcomes["failed"] else 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from pressdispatch.errors import PressDispatchError
 from pressdispatch.pipeline import TickReport, sync_files
 from pressdispatch.runtime import database_error, open_runtime
 from pressdispatch.status import ReleaseReport, report
+from pressdispatch.store.workers import Stoppage, Worker
 
 
 @app.command()
@@ -34,24 +36,73 @@ def status(
     state: State = ctx.obj
     settings = state.settings()
     try:
-        reports, problems = asyncio.run(_collect(settings, release_id))
+        reports, problems, sending = asyncio.run(_collect(settings, release_id))
     except (PressDispatchError, SQLAlchemyError, OSError) as exc:
         fail(database_error(settings, exc))
     if release_id is not None and not reports:
         fail(f"no release {release_id!r} in the store")
     if as_json:
-        document = {"releases": [_as_json(r, settings) for r in reports], "problems": problems}
+        document = {
+            "sending": _sending_json(sending),
+            "releases": [_as_json(r, settings) for r in reports],
+            "problems": problems,
+        }
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return
+    _print_sending(sending, settings)
     for problem in problems:
         out.print(f"problem: {problem}", markup=False)
     for r in reports:
         _print(r, settings)
 
 
+@dataclass
+class Sending:
+    """The sending processes, and why sending is stopped if it is."""
+
+    workers: list[Worker]
+    stopped: Stoppage | None
+    now: datetime
+
+
+def _print_sending(sending: Sending, settings: Settings) -> None:
+    if sending.stopped is not None:
+        out.print(
+            f"sending stopped since {_when(sending.stopped.since, settings)}: "
+            f"{sending.stopped.message}",
+            markup=False,
+        )
+    for w in sending.workers:
+        ago = max(0, round((sending.now - w.heartbeat_at).total_seconds()))
+        out.print(
+            f"{w.kind} running on {w.host} (pid {w.pid}) since "
+            f"{_when(w.started_at, settings)}, last heartbeat {ago}s ago",
+            markup=False,
+        )
+
+
+def _sending_json(sending: Sending) -> dict[str, Any]:
+    stopped = sending.stopped
+    return {
+        "stopped": None
+        if stopped is None
+        else {"message": stopped.message, "since": stopped.since.isoformat()},
+        "workers": [
+            {
+                "kind": w.kind,
+                "host": w.host,
+                "pid": w.pid,
+                "started_at": w.started_at.isoformat(),
+                "heartbeat_at": w.heartbeat_at.isoformat(),
+            }
+            for w in sending.workers
+        ],
+    }
+
+
 async def _collect(
     settings: Settings, release_id: str | None
-) -> tuple[list[ReleaseReport], list[str]]:
+) -> tuple[list[ReleaseReport], list[str], Sending]:
     rt = await open_runtime(settings)
     try:
         now = utc_now()
@@ -62,7 +113,8 @@ async def _collect(
         for row in await rt.catalog.rows(release_id):
             errors = await rt.ledger.last_errors(row["id"])
             reports.append(report(row, counts, errors, now, settings.scheduler.max_lateness))
-        return reports, [str(p) for p in tick.problems]
+        sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now)
+        return reports, [str(p) for p in tick.problems], sending
     finally:
         await rt.close()
 

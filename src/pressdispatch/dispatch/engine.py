@@ -1,15 +1,22 @@
 """The engine: claim due deliveries, send them, record each outcome as the server answers.
 
-Three kinds of task share one queue:
+Four kinds of task share one queue:
 
-- the claimer takes batches from the ledger (committed, leased) when the queue runs low;
-- ``concurrency`` senders render, send and then wait until their outcome is committed
-  before taking the next message, so at most ``concurrency`` accepted messages are
-  ever unrecorded (the most a crash can duplicate);
-- the recorder commits outcomes in small groups, one transaction each.
+- the claimer takes small batches from the ledger (committed, leased) when the
+  queue runs low, sized to what the senders can start within a few seconds at
+  their recent pace;
+- ``concurrency`` senders render, send and then wait until their outcome is
+  committed before taking the next message, so at most ``concurrency``
+  accepted messages are ever unrecorded (the most a crash can duplicate);
+- the recorder commits outcomes in small groups, one transaction each, each
+  outcome fenced by its claim's token;
+- the heartbeat renews the leases of every row still held in memory, so a
+  lease never runs out while this process lives, and takes back the leases of
+  processes that stopped beating. A queued row another process took over is
+  dropped here, never sent.
 
 The engine knows no SQL and renders nothing itself: it calls the Ledger, the
-renderer and the Transport.
+Workers registry, the renderer and the Transport.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+import math
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,13 +34,17 @@ from typing import Protocol
 
 from pressdispatch.dispatch.policy import decide
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
-from pressdispatch.errors import PressDispatchError
+from pressdispatch.errors import PressDispatchError, TransportStopped
 from pressdispatch.model import Release, Variant
 from pressdispatch.render.email import EmailRenderer, Recipient
 from pressdispatch.store.ledger import Claim, Update
+from pressdispatch.store.workers import Beat
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+
+HORIZON = 5.0  # seconds of work the claimer holds in memory, at the senders' recent pace
+DEAD_AFTER = 3  # heartbeats: a process silent for this many intervals is dead
 
 
 def utc_now() -> datetime:
@@ -39,10 +52,30 @@ def utc_now() -> datetime:
 
 
 class LedgerPort(Protocol):
-    async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]: ...
-    async def record(self, updates: list[Update]) -> None: ...
-    async def unclaim(self, ids: list[int]) -> None: ...
+    async def claim(
+        self, worker_id: str, now: datetime, limit: int, lease_until: datetime
+    ) -> list[Claim]: ...
+    async def record(self, updates: list[Update]) -> set[int]: ...
+    async def unclaim(self, claims: list[Claim]) -> None: ...
     async def next_due(self) -> datetime | None: ...
+
+
+class WorkersPort(Protocol):
+    async def join(self, kind: str, now: datetime) -> str: ...
+    async def beat(
+        self,
+        worker_id: str,
+        kind: str,
+        now: datetime,
+        lease_until: datetime,
+        dead_before: datetime,
+    ) -> Beat: ...
+    async def held(self, worker_id: str) -> set[int]: ...
+    async def takeover_at(
+        self, worker_id: str, silent_before: datetime, dead_after: timedelta
+    ) -> datetime | None: ...
+    async def leave(self, worker_id: str) -> None: ...
+    async def note_stoppage(self, message: str | None, now: datetime) -> None: ...
 
 
 class Snapshots(Protocol):
@@ -59,6 +92,17 @@ class EngineSettings:
     retry_max: timedelta
     max_retry_age: timedelta
     rate: float = 0  # messages per second the transport allows; 0 = unlimited
+    heartbeat: timedelta = timedelta(seconds=5)
+    kind: str = "service"  # how this process shows among the workers: service, worker, once
+
+    @property
+    def beat_every(self) -> float:
+        """Seconds between heartbeats: often enough that a lease never runs out."""
+        return min(self.heartbeat, self.lease / 3).total_seconds()
+
+    @property
+    def dead_after(self) -> timedelta:
+        return self.heartbeat * DEAD_AFTER
 
 
 @dataclass
@@ -75,6 +119,7 @@ class Engine:
     def __init__(
         self,
         ledger: LedgerPort,
+        workers: WorkersPort,
         snapshots: Snapshots,
         transport: Transport,
         renderer: EmailRenderer,
@@ -84,6 +129,7 @@ class Engine:
         on_result: Callable[[str, str], None] | None = None,
     ) -> None:
         self.ledger = ledger
+        self.workers = workers
         self.snapshots = snapshots
         self.transport = transport
         self.renderer = renderer
@@ -91,51 +137,75 @@ class Engine:
         self.clock = clock
         self.on_result = on_result
         self.wakeup = asyncio.Event()
-        self._low = asyncio.Event()
         self.stats = RunStats()
+        self.problem: str | None = None  # why the transport is stopped, while it is
+        self.worker_id = ""
+        self._low = asyncio.Event()
         self._releases: dict[str, Release] = {}
         self._queue: asyncio.Queue[Claim] = asyncio.Queue()
-        self._results: asyncio.Queue[tuple[Update, asyncio.Future[None]]] = asyncio.Queue()
+        self._queued: set[int] = set()  # ids in the queue, not yet taken by a sender
+        self._held: dict[int, Claim] = {}  # claimed and not yet recorded or given back
+        self._lost: set[int] = set()  # queued rows another process has taken over
+        self._results: asyncio.Queue[tuple[Update, asyncio.Future[bool]]] = asyncio.Queue()
         self._busy = 0
+        self._pace = _Pace(max(settings.batch_size, settings.concurrency))
+        self._stopped_until = 0.0  # monotonic: the transport is stopped until then
+        self._unproven = True  # no message has gone through since the start or a stoppage
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> RunStats:
         """Send until ``stop`` is set (or, with ``until_idle``, until nothing is due now)."""
+        self.worker_id = await self.workers.join(self.settings.kind, self.clock())
+        heartbeat = asyncio.create_task(self._heartbeat())
         recorder = asyncio.create_task(self._recorder())
         senders = [asyncio.create_task(self._sender()) for _ in range(self.settings.concurrency)]
         try:
             await self._claimer(stop, until_idle)
         finally:
             # Stop claiming; give back what was never tried; let in-flight messages finish
-            # and be recorded before the senders and the recorder go.
-            leftovers = []
-            while not self._queue.empty():
-                leftovers.append(self._queue.get_nowait().id)
-                self._queue.task_done()
-            await self.ledger.unclaim(leftovers)
+            # and be recorded (their leases still renewed) before the tasks go.
+            await self._give_back(self._drain())
             while self._busy:
                 await asyncio.sleep(0.01)
             for task in senders:
                 task.cancel()  # each is now waiting for work, holding nothing
             await asyncio.gather(*senders, return_exceptions=True)
             await self._results.join()
-            recorder.cancel()
-            await asyncio.gather(recorder, return_exceptions=True)
+            for task in (recorder, heartbeat):
+                task.cancel()
+            await asyncio.gather(recorder, heartbeat, return_exceptions=True)
+            try:
+                await self.workers.leave(self.worker_id)
+            except Exception:  # its row goes when others see it silent
+                log.exception("could not sign off as a worker")
         return self.stats
 
     def _claim_size(self) -> int:
-        """A batch the senders can finish well within the lease, even when rate-limited."""
-        size = self.settings.batch_size
-        if self.settings.rate > 0:
-            size = min(size, int(self.settings.rate * self.settings.lease.total_seconds() / 2))
-        return max(size, 1)
+        """What the senders can start soon: a few seconds' worth at their recent pace."""
+        s = self.settings
+        horizon = min(HORIZON, s.lease.total_seconds() / 3)
+        pace = self._pace.per_second()
+        soon = 4 * s.concurrency if pace is None else math.ceil(pace * horizon)
+        if s.rate > 0:
+            soon = min(soon, math.ceil(s.rate * horizon))
+        return max(1, min(s.batch_size, max(soon, s.concurrency)))
 
     async def _claimer(self, stop: asyncio.Event, until_idle: bool) -> None:
         low_water = max(self.settings.concurrency, 1)
         while not stop.is_set():
+            stopped_for = self._stopped_until - time.monotonic()
+            if stopped_for > 0:
+                if until_idle:
+                    return
+                await _wait_any(stop, self.wakeup, min(stopped_for, 1.0))
+                continue
             if self._queue.qsize() < low_water:
                 now = self.clock()
-                claims = await self.ledger.claim(now, self._claim_size(), now + self.settings.lease)
+                claims = await self.ledger.claim(
+                    self.worker_id, now, self._claim_size(), now + self.settings.lease
+                )
                 for claim in claims:
+                    self._held[claim.id] = claim
+                    self._queued.add(claim.id)
                     self._queue.put_nowait(claim)
                 if claims:
                     continue
@@ -147,7 +217,17 @@ class Engine:
             next_due = await self.ledger.next_due()
             now = self.clock()
             if until_idle and (next_due is None or next_due > now):
-                return
+                # Not done while a process that died still holds deliveries: they are
+                # taken back once it has been silent long enough.
+                silent = now - timedelta(seconds=1.5 * self.settings.beat_every)
+                next_due = await self.workers.takeover_at(
+                    self.worker_id, silent, self.settings.dead_after
+                )
+                if next_due is None:
+                    return
+                if next_due <= now:
+                    await self._beat()
+                    continue
             wait = (
                 1.0 if next_due is None else min(max((next_due - now).total_seconds(), 0.05), 1.0)
             )
@@ -157,11 +237,16 @@ class Engine:
     async def _sender(self) -> None:
         while True:
             claim = await self._queue.get()
+            self._queued.discard(claim.id)
             self._busy += 1
             if self._queue.qsize() < self.settings.concurrency:
                 self._low.set()
             try:
-                await self._deliver(claim)
+                if claim.id in self._lost:  # taken over while it waited here
+                    self._lost.discard(claim.id)
+                    self._held.pop(claim.id, None)
+                else:
+                    await self._deliver(claim)
             finally:
                 self._busy -= 1
                 if self._busy == 0 or self._queue.qsize() < self.settings.concurrency:
@@ -169,7 +254,11 @@ class Engine:
                 self._queue.task_done()
 
     async def _deliver(self, claim: Claim) -> None:
-        outcome = await self._attempt(claim)
+        try:
+            outcome = await self._attempt(claim)
+        except TransportStopped as exc:
+            await self._transport_stopped(exc, claim)
+            return
         now = self.clock()
         update = decide(
             claim,
@@ -179,12 +268,31 @@ class Engine:
             retry_max=self.settings.retry_max,
             max_retry_age=self.settings.max_retry_age,
         )
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         await self._results.put((update, done))
-        await done
+        recorded = await done
+        self._held.pop(claim.id, None)
+        self._pace.tick()
+        if not recorded:
+            log.warning(
+                "delivery %d of %s was taken over by another process: its outcome (%s) "
+                "is not recorded here",
+                claim.id,
+                claim.release_id,
+                update.status,
+            )
+            return
         self.stats.add(claim.release_id, update.status)
         if self.on_result is not None:
             self.on_result(claim.release_id, update.status)
+        if outcome.status is Status.SENT and self._unproven:
+            # The first message through proves the transport works: whatever stoppage
+            # this process or an earlier one noted is over.
+            self._unproven = False
+            if self.problem is not None:
+                log.info("the transport works again")
+            self.problem = None
+            await self.workers.note_stoppage(None, now)
 
     async def _attempt(self, claim: Claim) -> Outcome:
         try:
@@ -196,33 +304,114 @@ class Engine:
             prepared = self.renderer.prepare(release, Variant(claim.language, claim.tier))
             message = prepared.personalise(Recipient(claim.address, claim.name), date=self.clock())
         except PressDispatchError as exc:
-            log.error("cannot render %s for %s: %s", claim.release_id, claim.address, exc)
+            log.error("cannot render delivery %d of %s: %s", claim.id, claim.release_id, exc)
             return Outcome(Status.DEFERRED, reply=f"not rendered: {exc}")
         envelope = Envelope(
             self.settings.sender, claim.address, message, claim.message_id, claim.release_id
         )
         try:
             return await self.transport.send(envelope)
+        except TransportStopped:
+            raise
         except Exception as exc:  # a transport bug must not lose the row: retry later
-            log.exception("transport error for %s", claim.address)
+            log.exception("transport error for delivery %d of %s", claim.id, claim.release_id)
             return Outcome(Status.DEFERRED, reply=f"transport error: {exc!r}")
+
+    async def _transport_stopped(self, exc: TransportStopped, claim: Claim) -> None:
+        """Nothing can go until the configuration is fixed: give everything back untried."""
+        self._stopped_until = time.monotonic() + exc.retry_after
+        self._unproven = True
+        await self._give_back([claim, *self._drain()])
+        self._low.set()
+        if self.problem != str(exc):
+            self.problem = str(exc)
+            log.error("transport stopped: %s", exc)
+            await self.workers.note_stoppage(self.problem, self.clock())
+
+    def _drain(self) -> list[Claim]:
+        """Take every claim still waiting in the queue out of it."""
+        claims = []
+        while not self._queue.empty():
+            claim = self._queue.get_nowait()
+            self._queued.discard(claim.id)
+            self._queue.task_done()
+            if claim.id not in self._lost:
+                claims.append(claim)
+            self._lost.discard(claim.id)
+        return claims
+
+    async def _give_back(self, claims: list[Claim]) -> None:
+        try:
+            await self.ledger.unclaim(claims)
+        except Exception:  # they are sent again once their lease runs out
+            log.exception("could not give back %d deliveries", len(claims))
+        for claim in claims:
+            self._held.pop(claim.id, None)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.beat_every)
+            try:
+                await self._beat()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    async def _beat(self) -> None:
+        now = self.clock()
+        s = self.settings
+        beat = await self.workers.beat(
+            self.worker_id, s.kind, now, now + s.lease, now - s.dead_after
+        )
+        if beat.revived:
+            log.warning(
+                "this process was taken for dead (no heartbeat for %s): the event loop "
+                "was blocked, or the database unreachable",
+                s.dead_after,
+            )
+        if beat.held >= len(self._held):
+            return
+        # Fewer rows renewed than we hold: some were recorded meanwhile, or taken over
+        # (this process was thought dead). Those still queued must not be sent from here.
+        mine = await self.workers.held(self.worker_id)
+        lost = self._queued - mine
+        if lost:
+            self._lost |= lost
+            log.warning("%d queued deliveries were taken over by another process", len(lost))
 
     async def _recorder(self) -> None:
         while True:
             batch = [await self._results.get()]
             while not self._results.empty() and len(batch) < 200:
                 batch.append(self._results.get_nowait())
+            lost: set[int] = set()
             for attempt in range(5):
                 try:
-                    await self.ledger.record([update for update, _ in batch])
+                    lost = await self.ledger.record([update for update, _ in batch])
                     break
                 except Exception:
                     # The rows stay "sending" and are retried after their lease: at-least-once.
                     log.exception("could not record %d outcomes (try %d)", len(batch), attempt + 1)
                     await asyncio.sleep(0.2 * 2**attempt)
-            for _, done in batch:
-                done.set_result(None)
+            for update, done in batch:
+                done.set_result(update.id not in lost)
                 self._results.task_done()
+
+
+class _Pace:
+    """Messages finished per second, over the last ``span`` of them (None: too few yet)."""
+
+    def __init__(self, span: int) -> None:
+        self._times: deque[float] = deque(maxlen=max(span, 2))
+
+    def tick(self) -> None:
+        self._times.append(time.monotonic())
+
+    def per_second(self) -> float | None:
+        times = self._times
+        if len(times) < 2 or time.monotonic() - times[-1] > HORIZON:
+            return None
+        elapsed = times[-1] - times[0]
+        return (len(times) - 1) / elapsed if elapsed > 0 else None
 
 
 async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -> None:

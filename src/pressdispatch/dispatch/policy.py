@@ -24,11 +24,13 @@ def decide(
     max_retry_age: timedelta,
 ) -> Update:
     if outcome.status is Status.SENT:
-        return Update(claim.id, "sent", outcome.code, outcome.reply, now)
+        return Update(claim.id, claim.token, "sent", outcome.code, outcome.reply, now)
     if outcome.status is Status.FAILED:
-        return Update(claim.id, "failed", outcome.code, outcome.reply, now, bounce=outcome.bounce)
+        return Update(
+            claim.id, claim.token, "failed", outcome.code, outcome.reply, now, bounce=outcome.bounce
+        )
     due = now + backoff(claim.attempts, retry_initial, retry_max)
     if due - claim.first_attempt_at > max_retry_age:
         reply = f"gave up after {claim.attempts} attempts: {outcome.reply}"
-        return Update(claim.id, "failed", outcome.code, reply, now)
-    return Update(claim.id, "deferred", outcome.code, outcome.reply, now, due_at=due)
+        return Update(claim.id, claim.token, "failed", outcome.code, reply, now)
+    return Update(claim.id, claim.token, "deferred", outcome.code, outcome.reply, now, due_at=due)

@@ -1,15 +1,17 @@
-"""Send through an SMTP server: a small pool of reused connections, rate limits, reply mapping.
+"""Send through an SMTP server: a pool of reused connections, rate limits, reply mapping.
 
-Only the server's verdict on a message can fail it for good. Anything that goes
-wrong while connecting, securing or logging in says nothing about the message,
-so it comes back DEFERRED and the engine tries again later (a wrong password,
-once fixed, then costs nobody their copy of the release).
+Only the server's verdict on a message can fail it for good. A refusal at RCPT
+concerns that recipient alone; the relay's own pushback (see pushback.py)
+shrinks the pool, and a transport that cannot work as configured (no STARTTLS,
+a certificate that does not verify, a refused login) raises TransportStopped
+instead of spending a connection on every message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,18 +19,15 @@ from dataclasses import dataclass
 import aiosmtplib
 
 from pressdispatch.config import Smtp
+from pressdispatch.dispatch.pushback import Concern, Window, concern
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status
-from pressdispatch.errors import ConfigError
+from pressdispatch.errors import ConfigError, TransportStopped
 
 Clock = Callable[[], float]
 
 BOUNCE_CODES = frozenset({550, 551, 553})  # at RCPT: the address itself is refused
-THROTTLE_CODES = frozenset({421, 450, 451, 452, 454})
-UNLIMITED_CAP = 5.0  # messages/second after the first "slow down" when no rate is configured
-SLOWEST = 0.2  # messages/second; halving never goes below this
-DOUBLING = 20.0  # seconds for a lowered rate to double on its way back
-RECOVERY = 60.0  # seconds after which an unlimited rate is unlimited again
-COOLDOWN = 1.0  # seconds: replies to messages already in flight count as one signal
+LOGIN_REFUSED = frozenset({530, 534, 535, 538})  # AUTH: credentials or mechanism, for good
+RETRY_STOPPED = 60.0  # seconds before a stopped transport tries one connection again
 
 
 class SmtpTransport:
@@ -45,29 +44,40 @@ class SmtpTransport:
         self._password = password or ""
         self._timeout = settings.timeout.total_seconds()
         self._clock = clock
-        self._slots = asyncio.Semaphore(settings.concurrency)
+        self.window = Window(settings.concurrency, clock)
         self._idle: list[aiosmtplib.SMTP] = []
-        self._throttle = _Throttle(settings.rate, clock)
-        self._global = _Bucket(self._throttle.rate, clock)
+        rate = settings.rate or None
+        self._global = _Bucket(lambda: rate, clock)
         self._domains: dict[str, _Bucket] = {}
         self._local_hostname: str | None = None
-
-    @property
-    def current_rate(self) -> float | None:
-        """Messages per second allowed right now (lowered after throttling); None = unlimited."""
-        return self._throttle.rate()
+        self._stopped: TransportStopped | None = None
+        self._stopped_at = 0.0
 
     async def send(self, envelope: Envelope) -> Outcome:
+        self._check_stopped()
         # Tokens first, connection second: a message waiting its turn holds no connection.
         if self._settings.per_domain_rate:
             await self._domain_bucket(envelope.recipient).take()
         await self._global.take()
-        async with self._slots:
+        async with self.window:
+            self._check_stopped()  # another sender may have found out meanwhile
             try:
                 async with asyncio.timeout(self._timeout):
                     return await self._deliver(envelope)
             except TimeoutError:
                 return Outcome(Status.DEFERRED, reply=f"timed out after {self._timeout:g}s")
+
+    def _check_stopped(self) -> None:
+        if self._stopped is not None:
+            if self._clock() - self._stopped_at < RETRY_STOPPED:
+                raise self._stopped
+            self._stopped = None  # time to try one connection again
+
+    def _stop(self, message: str) -> TransportStopped:
+        s = self._settings
+        self._stopped = TransportStopped(f"smtp {s.host}:{s.port}: {message}", RETRY_STOPPED)
+        self._stopped_at = self._clock()
+        return self._stopped
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -81,25 +91,39 @@ class SmtpTransport:
         return self._domains[domain]
 
     async def _deliver(self, envelope: Envelope) -> Outcome:
-        outcome, stale = await self._attempt(envelope, fresh=False)
-        if stale:  # the pooled connection had died while idle; the message never left
-            outcome, _ = await self._attempt(envelope, fresh=True)
-        if outcome.code in THROTTLE_CODES:
-            self._throttle.slow_down()
+        result, reused = await self._attempt(envelope, fresh=False)
+        if result.stale and reused:  # the pooled connection had died while idle: never left
+            result, _ = await self._attempt(envelope, fresh=True)
+        outcome = result.outcome
+        if outcome.status is Status.SENT:
+            self.window.success()
+        elif concern(result.stage, outcome.code, outcome.reply) is Concern.RELAY:
+            self.window.pushback()
+            await self._trim()
         return outcome
 
-    async def _attempt(self, envelope: Envelope, *, fresh: bool) -> tuple[Outcome, bool]:
-        """One try, and whether it failed on a reused connection before anything was accepted."""
+    async def _attempt(self, envelope: Envelope, *, fresh: bool) -> tuple[_Result, bool]:
+        """One try, and whether it was on a reused connection."""
         conn, reused = (None, False) if fresh else self._checkout()
         if conn is None:
             try:
                 conn = await self._connect()
-            except _NoStartTls:
-                return Outcome(Status.DEFERRED, reply="server does not offer STARTTLS"), False
             except aiosmtplib.SMTPResponseException as exc:
-                return Outcome(Status.DEFERRED, exc.code, exc.message), False
+                if exc.code in LOGIN_REFUSED and self._settings.username:
+                    raise self._stop(
+                        f"the server refused the login of smtp.username "
+                        f"{self._settings.username!r}: {exc.code} {exc.message} "
+                        f"(check ${self._settings.password_env})"
+                    ) from None
+                return _Result(Outcome(Status.DEFERRED, exc.code, exc.message), False), False
             except (aiosmtplib.SMTPException, OSError) as exc:
-                return Outcome(Status.DEFERRED, reply=str(exc) or type(exc).__name__), False
+                if (tls := _tls_failure(exc)) is not None:
+                    raise self._stop(
+                        f"{tls} (check smtp.host, smtp.port and smtp.security, now "
+                        f"{self._settings.security!r})"
+                    ) from None
+                reply = str(exc) or type(exc).__name__
+                return _Result(Outcome(Status.DEFERRED, reply=reply), False), False
         result = _Result(Outcome(Status.DEFERRED), keep=False)
         try:
             result = await _transact(conn, envelope)
@@ -108,7 +132,14 @@ class SmtpTransport:
                 self._idle.append(conn)
             else:
                 conn.close()
-        return result.outcome, result.stale and reused
+        return result, reused
+
+    async def _trim(self) -> None:
+        """Close the idle connections the smaller window no longer allows."""
+        extra = len(self._idle) - self.window.size
+        if extra > 0:
+            closing, self._idle = self._idle[:extra], self._idle[extra:]
+            await asyncio.gather(*(_quit(conn) for conn in closing))
 
     def _checkout(self) -> tuple[aiosmtplib.SMTP | None, bool]:
         while self._idle:
@@ -142,9 +173,18 @@ class SmtpTransport:
                 await conn.helo()
             if s.security == "starttls":
                 if not conn.supports_extension("starttls"):
-                    raise _NoStartTls
+                    raise self._stop(
+                        'the server does not offer STARTTLS, which smtp.security = "starttls" '
+                        'requires (use "tls" for a port with implicit TLS such as 465, or '
+                        '"none" only for a relay on this machine)'
+                    )
                 await conn.starttls()
             if s.username:
+                if not conn.supports_extension("auth"):
+                    raise self._stop(
+                        f"smtp.username is {s.username!r} but the server offers no AUTH "
+                        "(on this connection: a server may offer it only after STARTTLS)"
+                    )
                 await conn.login(s.username, self._password)
         except BaseException:
             conn.close()
@@ -157,10 +197,19 @@ class _Result:
     outcome: Outcome
     keep: bool  # the connection can carry the next message
     stale: bool = False  # it failed before the server accepted anything for this message
+    stage: str = "connect"  # where it went wrong: connect, MAIL, RCPT, DATA
 
 
-class _NoStartTls(Exception):
-    pass
+def _tls_failure(exc: BaseException) -> str | None:
+    """What went wrong with TLS, if that is what ``exc`` (or its cause) is about."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"the server's certificate does not verify: {seen.verify_message}"
+        if isinstance(seen, ssl.SSLError):
+            return f"TLS failed: {seen.reason or seen}"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
@@ -177,18 +226,20 @@ async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
         bounce = stage == "RCPT" and exc.code in BOUNCE_CODES
         outcome = Outcome(status, exc.code, exc.message, bounce=bounce)
         if exc.code == 421:  # "closing channel": aiosmtplib has hung up already
-            return _Result(outcome, keep=False, stale=stage == "MAIL")
-        return _Result(outcome, keep=await _reset(conn))
+            return _Result(outcome, keep=False, stale=stage == "MAIL", stage=stage)
+        return _Result(outcome, keep=await _reset(conn), stage=stage)
     except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
         reply = f"connection lost at {stage}: {exc}"
-        return _Result(Outcome(Status.DEFERRED, reply=reply), keep=False, stale=stage == "MAIL")
+        outcome = Outcome(Status.DEFERRED, reply=reply)
+        return _Result(outcome, keep=False, stale=stage == "MAIL", stage=stage)
     except (aiosmtplib.SMTPNotSupported, ValueError) as exc:
         # ValueError: an address aiosmtplib cannot put on the wire (non-ASCII without SMTPUTF8)
-        return _Result(Outcome(Status.FAILED, reply=f"{stage}: {exc}"), keep=await _reset(conn))
+        outcome = Outcome(Status.FAILED, reply=f"{stage}: {exc}")
+        return _Result(outcome, keep=await _reset(conn), stage=stage)
     except (aiosmtplib.SMTPException, OSError) as exc:  # read timeouts, TLS errors, ...
         reply = f"{stage}: {exc or type(exc).__name__}"
-        return _Result(Outcome(Status.DEFERRED, reply=reply), keep=False)
-    return _Result(Outcome(Status.SENT, response.code, response.message), keep=True)
+        return _Result(Outcome(Status.DEFERRED, reply=reply), keep=False, stage=stage)
+    return _Result(Outcome(Status.SENT, response.code, response.message), keep=True, stage=stage)
 
 
 async def _command(conn: aiosmtplib.SMTP, verb: str, address: str, options: list[str]) -> None:
@@ -265,36 +316,6 @@ async def _quit(conn: aiosmtplib.SMTP) -> None:
         pass
     finally:
         conn.close()
-
-
-class _Throttle:
-    """The global rate: lowered when the server says "slow down", recovering gradually."""
-
-    def __init__(self, configured: float, clock: Clock) -> None:
-        self._configured = configured or None
-        self._clock = clock
-        self._lowered: float | None = None  # the rate set by the last slow-down
-        self._since = 0.0
-
-    def rate(self) -> float | None:
-        if self._lowered is None:
-            return self._configured
-        elapsed = self._clock() - self._since
-        rate = self._lowered * 2 ** (elapsed / DOUBLING)
-        if (self._configured is None and elapsed >= RECOVERY) or (
-            self._configured is not None and rate >= self._configured
-        ):
-            self._lowered = None
-            return self._configured
-        return rate
-
-    def slow_down(self) -> None:
-        now = self._clock()
-        if self._lowered is not None and now - self._since < COOLDOWN:
-            return
-        current = self.rate()
-        self._lowered = max(SLOWEST, current / 2 if current is not None else UNLIMITED_CAP)
-        self._since = now
 
 
 class _Bucket:

@@ -2,7 +2,9 @@
 
 A transport never raises for a delivery problem: every outcome, including a
 timeout or a dropped connection, comes back as a :class:`Outcome` the engine
-records in the ledger. Exceptions are for bugs and for closing down.
+records in the ledger. Exceptions are for bugs, for closing down, and for a
+transport that cannot work as configured (:class:`~pressdispatch.errors.TransportStopped`:
+the message was not tried, and no other will be until the transport says so).
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """The delivery ledger: one row per journalist per release, the truth about what was sent.
 
-A row is claimed (``sending`` with a lease) in a short transaction that is
-committed before any message leaves; its outcome is written as soon as the
-server answers. A row left ``sending`` past its lease (a killed process) is
-claimed again: at-least-once, never lost.
+A row is claimed (``sending``, with its owner, a lease and a token) in a short
+transaction that is committed before any message leaves; its outcome is
+written as soon as the server answers, and only with the token it was claimed
+with: a sender whose row was taken over records nothing. The owner renews its
+leases while it holds rows (store/workers.py); a row left ``sending`` past its
+lease, or held by a process that stopped beating, is claimed again:
+at-least-once, never lost.
 """
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +32,7 @@ from pressdispatch.store.schema import (
     releases,
     sqlite_time,
     subscribers,
+    workers,
 )
 
 __all__ = ["STATUSES", "Claim", "Ledger", "Planned", "Update"]
@@ -51,6 +57,7 @@ class Claim:
     first_attempt_at: datetime
     address: str
     name: str
+    token: str  # the claim's lease token: outcomes are recorded only with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,7 @@ class Update:
     """What the engine decided after one attempt."""
 
     id: int
+    token: str
     status: str  # sent, deferred, failed
     code: int | None
     reply: str
@@ -99,15 +107,19 @@ class Ledger:
         statement = self._plan_statement
         return await self.db.transaction(lambda conn: len(conn.execute(statement, values).all()))
 
-    async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]:
-        """Take up to ``limit`` due deliveries for this worker, committed before returning."""
+    async def claim(
+        self, worker_id: str, now: datetime, limit: int, lease_until: datetime
+    ) -> list[Claim]:
+        """Take up to ``limit`` due deliveries for ``worker_id``, committed before returning."""
         pick = _PICK_LOCKED if self.db.dialect == "postgresql" else _PICK
+        token = secrets.token_hex(8)
+        marks = {"now": now, "lease_until": lease_until, "worker_id": worker_id, "token": token}
 
         def work(conn: Connection) -> list[Claim]:
             ids = list(conn.scalars(pick, {"now": now, "limit": limit}).all())
             if not ids:
                 return []
-            conn.execute(_MARK_SENDING, {"ids": ids, "now": now, "lease_until": lease_until})
+            conn.execute(_MARK_SENDING, {"ids": ids, **marks})
             return [
                 Claim(
                     row.id,
@@ -119,19 +131,26 @@ class Ledger:
                     row.first_attempt_at,
                     row.address,
                     row.name,
+                    token,
                 )
                 for row in conn.execute(_CLAIMED, {"ids": ids})
             ]
 
         return await self.db.transaction(work)
 
-    async def record(self, updates: Sequence[Update]) -> None:
-        """Write outcomes in one transaction. A row already ``sent`` is never downgraded."""
+    async def record(self, updates: Sequence[Update]) -> set[int]:
+        """Write outcomes in one transaction; returns the ids *not* written.
+
+        An outcome is written only while its row still carries the token it was
+        claimed with. A row another process took over (this one was thought
+        dead) keeps what that process records.
+        """
         if not updates:
-            return
+            return set()
         rows = [
             {
                 "u_id": u.id,
+                "u_token": u.token,
                 "u_status": u.status,
                 "u_code": u.code,
                 "u_reply": u.reply[:1000],
@@ -144,34 +163,45 @@ class Ledger:
         if self.db.dialect == "sqlite" and not any(u.bounce for u in updates):
             # The hottest statement (once per message): straight to the driver.
             values = [_sqlite_record(row) for row in rows]
-            await self.db.driver_transaction(lambda raw: raw.executemany(_RECORD_SQLITE, values))
-            return
 
-        def work(conn: Connection) -> None:
-            conn.execute(_RECORD, rows)  # one statement, run for every outcome
+            def fast(raw: sqlite3.Connection) -> set[int]:
+                written = raw.executemany(_RECORD_SQLITE, values).rowcount
+                return set() if written == len(values) else _fenced(raw, updates)
+
+            return await self.db.driver_transaction(fast)
+
+        def work(conn: Connection) -> set[int]:
+            written = conn.execute(_RECORD, rows).rowcount  # one statement for every outcome
+            lost = set() if written == len(rows) else _fenced(conn, updates)
             for u in updates:
-                if u.bounce:
+                if u.bounce and u.id not in lost:
                     address = conn.scalar(_EMAIL_OF, {"id": u.id})
                     if address is not None:
                         set_status(conn, address, BOUNCED, u.reply[:500], u.at)
+            return lost
 
-        await self.db.transaction(work)
+        return await self.db.transaction(work)
 
-    async def unclaim(self, ids: Sequence[int]) -> None:
-        """Give back claimed rows that were never tried (shutting down)."""
-        if not ids:
+    async def unclaim(self, claims: Sequence[Claim]) -> None:
+        """Give back claimed rows that were never tried (shutting down, transport stopped)."""
+        if not claims:
             return
         d = deliveries.c
         statement = (
             update(deliveries)
-            .where(d.id.in_(ids), d.status == "sending")
+            .where(
+                d.id == bindparam("c_id"),
+                d.lease_token == bindparam("c_token"),
+                d.status == "sending",
+            )
             .values(
                 status=case((d.attempts > 1, "deferred"), else_="queued"),
                 attempts=d.attempts - 1,
                 lease_until=None,
             )
         )
-        await self.db.transaction(lambda conn: conn.execute(statement))
+        rows = [{"c_id": c.id, "c_token": c.token} for c in claims]
+        await self.db.transaction(lambda conn: conn.execute(statement, rows))
 
     async def retry(self, release_id: str, now: datetime) -> int:
         """Failed and deferred deliveries of a release back to the queue, due now."""
@@ -192,10 +222,13 @@ class Ledger:
         return int(result.rowcount)
 
     async def next_due(self) -> datetime | None:
-        """When the earliest queued/deferred delivery or expiring lease comes due."""
+        """When the earliest queued/deferred delivery, or lease no live process renews, is due."""
         d = deliveries.c
         pending = select(func.min(d.due_at)).where(d.status.in_(WAITING)).scalar_subquery()
-        leased = select(func.min(d.lease_until)).where(d.status == "sending").scalar_subquery()
+        unowned = or_(d.worker_id.is_(None), d.worker_id.not_in(select(workers.c.id)))
+        leased = (
+            select(func.min(d.lease_until)).where(d.status == "sending", unowned).scalar_subquery()
+        )
         row = await self.db.transaction(lambda conn: conn.execute(select(pending, leased)).one())
         found = [t for t in row if t is not None]
         return min(found) if found else None
@@ -256,6 +289,8 @@ _MARK_SENDING = (
     .where(_d.id.in_(bindparam("ids", expanding=True)))
     .values(
         status="sending",
+        worker_id=bindparam("worker_id"),
+        lease_token=bindparam("token"),
         lease_until=bindparam("lease_until", type_=UtcDateTime),
         attempts=_d.attempts + 1,
         last_attempt_at=bindparam("now", type_=UtcDateTime),
@@ -280,7 +315,7 @@ _CLAIMED = (
 )
 _RECORD = (
     update(deliveries)
-    .where(_d.id == bindparam("u_id"), _d.status != "sent")
+    .where(_d.id == bindparam("u_id"), _d.lease_token == bindparam("u_token"))
     .values(
         status=bindparam("u_status"),
         last_code=bindparam("u_code"),
@@ -293,7 +328,7 @@ _RECORD = (
 _RECORD_SQLITE = (
     "UPDATE deliveries SET status = ?, last_code = ?, last_reply = ?, lease_until = NULL,"
     " sent_at = coalesce(?, sent_at), due_at = coalesce(?, due_at)"
-    " WHERE id = ? AND status != 'sent'"
+    " WHERE id = ? AND lease_token = ?"
 )
 
 
@@ -305,7 +340,24 @@ def _sqlite_record(row: dict[str, Any]) -> tuple[Any, ...]:
         sqlite_time(row["u_sent_at"]),
         sqlite_time(row["u_due_at"]),
         row["u_id"],
+        row["u_token"],
     )
+
+
+def _fenced(conn: Connection | sqlite3.Connection, updates: Sequence[Update]) -> set[int]:
+    """Which of ``updates`` found their row claimed again under another token."""
+    ids = [u.id for u in updates]
+    found: Sequence[Any]
+    if isinstance(conn, sqlite3.Connection):
+        marks = ",".join("?" * len(ids))
+        found = conn.execute(
+            f"SELECT id, lease_token FROM deliveries WHERE id IN ({marks})",  # noqa: S608
+            ids,
+        ).fetchall()
+    else:
+        found = conn.execute(select(_d.id, _d.lease_token).where(_d.id.in_(ids))).all()
+    tokens = {row[0]: row[1] for row in found}
+    return {u.id for u in updates if tokens.get(u.id) != u.token}
 
 
 _EMAIL_OF = (

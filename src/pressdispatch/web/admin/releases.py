@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from pressdispatch import actions
+from pressdispatch.config import Settings
 from pressdispatch.errors import Refused
 from pressdispatch.matching import count_variants, plan
 from pressdispatch.model import Release, Tier, Variant
@@ -63,7 +64,11 @@ async def releases(request: Request, session: PageSession) -> Response:
                 "counts": _totals(r),
             }
         )
-    context = {"entries": entries, "zone": state.settings.newsroom.timezone}
+    context = {
+        "entries": entries,
+        "zone": state.settings.newsroom.timezone,
+        "stopped": await _stopped(rt, state.settings),
+    }
     return page(request, "releases.html.j2", context, csrf=session.csrf)
 
 
@@ -93,8 +98,17 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
         "columns": COLUMNS,
         "tiers": [Tier.PUBLIC.value] + ([Tier.EMBARGOED.value] if r.embargo_send_at else []),
         "live": _live(r),
+        "stopped": await _stopped(rt, settings),
     }
     return page(request, "release.html.j2", context, csrf=session.csrf)
+
+
+async def _stopped(rt: Runtime, settings: Settings) -> dict[str, str] | None:
+    """Why sending is stopped (the transport cannot work as configured), if it is."""
+    problem = await rt.workers.stoppage()
+    if problem is None:
+        return None
+    return {"message": problem.message, "since": local_time(problem.since, settings)}
 
 
 @router.get("/admin/releases/{release_id}/progress.json", name="admin.release_progress")
