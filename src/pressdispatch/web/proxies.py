@@ -2,9 +2,9 @@
 
 Every use of the client address (the rate limits of the console's login and of
 /subscribe, log lines) reads ``request.client``, and the console's ``Secure`` cookie
-reads ``request.url.scheme``. This middleware is the one place that decides them, so
-that uvicorn's own proxy-header handling is switched off (web/server.py): uvicorn
-trusts 127.0.0.1 by default, which let any local process pick its address.
+reads ``request.url.scheme``. This middleware is the one place that decides them.
+uvicorn's own proxy-header handling is switched off (web/server.py): it trusts
+127.0.0.1 by default, which let any local process pick its address.
 
 - A peer that is not in ``web.trusted_proxies`` is the client; its
   ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are ignored.
