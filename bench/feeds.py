@@ -20,9 +20,9 @@ What it starts, each as its own single-process subprocess on 127.0.0.1:
 - a comparison server: the app has no static route, so the "static file" is
   served by a minimal Starlette app (``StaticFiles`` over one folder) run with
   the same uvicorn settings as ``serve`` (``uvicorn.Config(app, host, port,
-  lifespan="on", access_log=False, log_config=None)``, one process, the same
-  event loop and HTTP implementation uvicorn picks for ``serve``). The file it
-  serves is the byte-for-byte body of (a).
+  lifespan="on", proxy_headers=False, access_log=False, log_config=None)``, one
+  process, the same event loop and HTTP implementation uvicorn picks for
+  ``serve``). The file it serves is the byte-for-byte body of (a).
 
 What it measures, with ``wrk`` (a C load generator; Python clients would be
 the bottleneck) on loopback, bounded by ``--duration`` per run:
@@ -347,7 +347,13 @@ def static_server(folder: str, port: int) -> None:
     app = Starlette(routes=[Mount("/", StaticFiles(directory=folder))])
     # The same Config as pressdispatch.web.server.serve_web.
     config = uvicorn.Config(
-        app, host=HOST, port=port, lifespan="on", access_log=False, log_config=None
+        app,
+        host=HOST,
+        port=port,
+        lifespan="on",
+        proxy_headers=False,
+        access_log=False,
+        log_config=None,
     )
     asyncio.run(uvicorn.Server(config).serve())
 

@@ -7,6 +7,7 @@ never stored here: the config names the environment variable that holds each.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -33,6 +34,7 @@ from pressdispatch.render.i18n import normalize_language
 from pressdispatch.textlines import key_line
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -185,11 +187,22 @@ class Web(_Section):
     signing_key_env: str = "PRESSDISPATCH_SIGNING_KEY"
     admin_token_env: str = "PRESSDISPATCH_ADMIN_TOKEN"  # noqa: S105 - a variable's name
     api_token_env: str = "PRESSDISPATCH_API_TOKEN"  # noqa: S105 - a variable's name
+    #: The reverse proxies whose X-Forwarded-For and -Proto are believed (web/proxies.py).
+    trusted_proxies: tuple[Network, ...] = ()
 
     @field_validator("signing_key_env", "admin_token_env", "api_token_env")
     @classmethod
     def _env(cls, value: str) -> str:
         return _env_name(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> tuple[Network, ...]:
+        if not isinstance(value, list | tuple):
+            raise ValueError(
+                'expected a list of IP addresses or networks: ["10.0.0.2", "fd00::/8"]'
+            )
+        return tuple(_network(item) for item in value)
 
 
 class Scheduler(_Section):
@@ -253,6 +266,22 @@ class Feeds(_Section):
         if value and not re.match(r"^https?://[^\s/]+\S*$", value):
             raise ValueError("expected an http:// or https:// URL")
         return value
+
+
+def _network(item: object) -> Network:
+    """An address (a network of one) or a CIDR network, IPv4 or IPv6."""
+    text = item.strip() if isinstance(item, str) else ""
+    try:
+        return ipaddress.ip_network(text)
+    except ValueError:
+        pass
+    try:  # an address with a prefix, such as 10.0.0.1/8: say which network it is in
+        meant = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{item!r} is not an IP address or a CIDR network such as '10.0.0.0/8'"
+        ) from None
+    raise ValueError(f"{item!r} has host bits set: write the network, {str(meant)!r}")
 
 
 def _env_name(value: str) -> str:

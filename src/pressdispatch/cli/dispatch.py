@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch import actions, pipeline
 from pressdispatch.cli import app, err, fail, out
+from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
 from pressdispatch.config import Settings
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.dispatch.engine import RunStats, utc_now
@@ -36,23 +37,16 @@ from pressdispatch.web.server import serve_web
 log = logging.getLogger("pressdispatch")
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
 @app.command()
 def run(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
+    debug_sql: DebugSql = False,
 ) -> None:
     """The service: scan the files, send each release on time (scheduler + engine)."""
     settings = ctx.obj.settings()
-    _logging(verbose)
+    setup_logging(verbose, debug_sql)
     code = asyncio.run(_once(settings) if once else _serve(settings, scheduler=True))
     raise typer.Exit(code)
 
@@ -60,11 +54,12 @@ def run(
 @app.command()
 def worker(
     ctx: typer.Context,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
+    debug_sql: DebugSql = False,
 ) -> None:
     """Only the engine: send what others have queued (several workers can share PostgreSQL)."""
     settings = ctx.obj.settings()
-    _logging(verbose)
+    setup_logging(verbose, debug_sql)
     raise typer.Exit(asyncio.run(_serve(settings, scheduler=False)))
 
 

@@ -11,7 +11,8 @@ import typer
 
 from pressdispatch import pipeline
 from pressdispatch.cli import app
-from pressdispatch.cli.dispatch import _logging, _runtime, _stop_on_signals
+from pressdispatch.cli.dispatch import _runtime, _stop_on_signals
+from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
 from pressdispatch.config import Settings
 from pressdispatch.dispatch.engine import utc_now
 from pressdispatch.web.app import create_app
@@ -25,11 +26,12 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Default: web.host.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: web.port.")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
+    debug_sql: DebugSql = False,
 ) -> None:
     """Serve the public newsroom and its feeds (no sending; `run` does both)."""
     settings = ctx.obj.settings()
-    _logging(verbose)
+    setup_logging(verbose, debug_sql)
     asyncio.run(_serve(settings, host or settings.web.host, port or settings.web.port))
 
 

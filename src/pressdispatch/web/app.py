@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from pressdispatch.config import Settings
 from pressdispatch.dispatch.engine import utc_now
 from pressdispatch.runtime import Runtime, open_runtime
+from pressdispatch.web.proxies import ProxyHeaders
 from pressdispatch.web.public import Clock, PublicView
 
 
@@ -40,6 +41,8 @@ def create_app(
                 await rt.close()
 
     app = FastAPI(title=settings.newsroom.name, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # Outermost, so every route and the API see the client a trusted proxy names.
+    app.add_middleware(ProxyHeaders, trusted=settings.web.trusted_proxies)
     # Routes are registered explicitly, one module per concern.
     from pressdispatch.web import (  # noqa: PLC0415 - they import this module
         admin,

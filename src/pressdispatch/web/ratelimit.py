@@ -10,7 +10,9 @@ A key may be used ``limit`` times in any ``window``. Only admitted uses are
 counted, so a refused attempt does not push the next chance further away. The
 limiter forgets a key once its window has passed, so memory follows recent
 use, not history. It is not shared between processes: with several workers,
-each allows the limit.
+each allows the limit. A key is only as good as its source: client addresses
+come from ``request.client``, which web/proxies.py lets only a trusted proxy
+name.
 """
 
 from __future__ import annotations

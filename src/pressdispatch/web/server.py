@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,8 +24,18 @@ class _Server(uvicorn.Server):
 
 async def serve_web(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> bool:
     """Serve until ``stop`` is set, then finish open requests; False if it could not start."""
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        log.warning("FORWARDED_ALLOW_IPS is ignored: list your proxies in web.trusted_proxies")
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan="on", access_log=False, log_config=None
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        # The app decides the client address itself, from web.trusted_proxies (web/proxies.py).
+        proxy_headers=False,
+        # No access log: the paths of journalists' links carry their tokens (docs/operations.md).
+        access_log=False,
+        log_config=None,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve())

@@ -11,7 +11,8 @@
   page's). The answer is the same page, byte for byte, whatever the address:
   new, subscribed, unsubscribed or bounced; nothing is stored yet and nothing
   tells whether the address is known. Per process, in memory: at most 5
-  requests per 10 minutes from one client address and 3 per hour for one email
+  requests per 10 minutes from one client address (``request.client``, which only
+  a trusted proxy may name: web/proxies.py) and 3 per hour for one email
   address; beyond, a 429 page with ``Retry-After`` and nothing is sent.
 - The token is stateless: ``Signer.sign("confirm", <compact JSON of the form>,
   issued_at=now)``, valid for 48 hours. ``GET /confirm/{token}`` only asks (one

@@ -9,8 +9,7 @@
   digest). Changing the password therefore ends every session, and the signing key
   alone cannot mint one. ``HttpOnly``, ``SameSite=Strict``, ``Path=/admin``, and
   ``Secure`` when the request came over https (``request.url.scheme``; behind a
-  proxy uvicorn takes it from ``X-Forwarded-Proto`` when the proxy is trusted, see
-  ``FORWARDED_ALLOW_IPS``).
+  proxy listed in ``web.trusted_proxies``, its ``X-Forwarded-Proto``: web/proxies.py).
 - Logging out clears the cookie and revokes the session id in memory until it
   would have expired anyway.
 - Every state-changing form carries ``csrf``: the Signer's token for the session
@@ -20,8 +19,9 @@
   would need to know, and the cookie is ``SameSite=Strict``.
 - Failed logins: after 5 failures within 5 minutes from one client address, further
   attempts from it are refused (429) until the window has passed, without checking
-  the password. The client address is uvicorn's (behind a trusted proxy, taken from
-  ``X-Forwarded-For``; behind an untrusted one, every client shares the proxy's).
+  the password. The client address is ``request.client``: the peer, or behind a
+  proxy listed in ``web.trusted_proxies`` the visitor it names in ``X-Forwarded-For``
+  (web/proxies.py); behind an unlisted proxy, every client shares the proxy's.
 """
 
 from __future__ import annotations
