@@ -2,6 +2,7 @@
 
 Usage: python bench/dispatch.py [--recipients 20000] [--concurrency 4]
                                 [--phase both|engine|raw] [--database postgresql://...]
+       python bench/dispatch.py --fault tempfail [--recipients 2000] [--database ...]
 
 What it builds, in a temporary folder: a newsroom whose config sends over SMTP
 (``security = "none"``, ``rate = 0``, ``concurrency`` connections) to an
@@ -31,6 +32,14 @@ What it measures:
 
 The sink's own message counter is checked against the number of messages each
 phase says it sent.
+
+``--fault tempfail`` measures delivery under pushback instead: the engine runs as
+the service does (``pressdispatch run``: retries included) until every delivery
+is finished, against ``bench/faultserver.py`` (aiosmtpd in its own process), once
+accepting everything and once answering 451 to every recipient's first attempt,
+with ``retry_initial = "2s"``. It reports both times and the copies the server
+accepted more than once. Target: no duplicate, and the tempfail run within three
+times the no-fault time plus two retry intervals.
 
 Requirements: Postfix's ``smtp-sink`` (Debian: ``apt-get install postfix``; only
 the binary is used, the Postfix daemon need not run). ``--database`` takes a
@@ -72,6 +81,7 @@ from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.regions import load_regions
 from pressdispatch.render.email import Recipient
 from pressdispatch.runtime import make_transport, open_runtime, renderer_for
+from pressdispatch.store.schema import UNFINISHED
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "releases" / "minsk-vaccination-campaign"
@@ -151,7 +161,9 @@ def toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def write_config(root: Path, *, port: int, concurrency: int, database_url: str) -> Path:
+def write_config(
+    root: Path, *, port: int, concurrency: int, database_url: str, scheduler: str = ""
+) -> Path:
     path = root / "config.toml"
     path.write_text(
         f"""\
@@ -178,6 +190,9 @@ port = {port}
 security = "none"
 concurrency = {concurrency}
 rate = 0
+
+[scheduler]
+{scheduler}
 """,
         encoding="utf-8",
     )
@@ -399,6 +414,113 @@ def run_child(phase: str, root: Path, args: argparse.Namespace) -> dict[str, Any
     return result
 
 
+# --- under pushback (--fault) ------------------------------------------------------------
+
+RETRY_INITIAL = 2.0  # seconds
+
+
+class FaultServer:
+    """bench/faultserver.py in its own process, on a free port of 127.0.0.1."""
+
+    def __init__(self, folder: Path, fault: str) -> None:
+        self.port = free_port()
+        self._report = folder / f"faultserver-{fault}.json"
+        script = Path(__file__).resolve().parent / "faultserver.py"
+        command = [sys.executable, str(script), str(self.port), str(self._report)]
+        self._process = subprocess.Popen(
+            [*command, "--fault", fault], stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "listening":
+            raise SystemExit("bench/faultserver.py did not start")
+
+    def stop(self) -> dict[str, int]:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        report: dict[str, int] = json.loads(self._report.read_text(encoding="utf-8"))
+        return report
+
+
+async def until_done_phase(config: Path) -> dict[str, Any]:
+    """The service's engine (retries included) from start until nothing is left to send."""
+    settings = load_settings(config)
+    rt = await open_runtime(settings)
+    try:
+        await pipeline.tick(rt, datetime.now(UTC))
+        transport = make_transport(settings)
+        engine = rt.engine(transport)
+        stop = asyncio.Event()
+        start = time.perf_counter()
+        running = asyncio.create_task(engine.run(stop))
+        try:
+            while not running.done():
+                counts = await rt.ledger.counts()
+                if not any(n for (_, s, _, _), n in counts.items() if s in UNFINISHED):
+                    break
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - start
+        finally:
+            stop.set()
+            await running
+            await transport.close()
+        counts = await rt.ledger.counts()
+    finally:
+        await rt.close()
+    ledger: dict[str, int] = {}
+    for (_, status, _, _), n in counts.items():
+        ledger[status] = ledger.get(status, 0) + n
+    return {"seconds": elapsed, "ledger": ledger, "outcomes": dict(engine.stats.outcomes)}
+
+
+def fault_bench(args: argparse.Namespace) -> None:
+    results: dict[str, dict[str, Any]] = {}
+    for fault in ("none", args.fault):
+        with contextlib.ExitStack() as stack:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pd-bench-")))
+            server = FaultServer(root, fault)
+            if args.database:
+                database_url = stack.enter_context(throwaway_postgres(args.database))
+            else:
+                database_url = "sqlite:///var/pressdispatch.db"
+            config = write_config(
+                root,
+                port=server.port,
+                concurrency=args.concurrency,
+                database_url=database_url,
+                scheduler=f'retry_initial = "{RETRY_INITIAL:g}s"',
+            )
+            publish_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+            size_release(root, config, args.message_size, publish_at)
+            write_subscribers(root, args.recipients)
+            try:
+                result = asyncio.run(until_done_phase(config))
+            finally:
+                result_server = server.stop()
+            results[fault] = {**result, **result_server}
+    print(
+        f"{args.recipients:,} recipients; concurrency {args.concurrency}; "
+        f"database: {'PostgreSQL' if args.database else 'SQLite'}; "
+        f"retry_initial {RETRY_INITIAL:g} s; server: bench/faultserver.py (aiosmtpd); "
+        f"{os.cpu_count()} CPUs"
+    )
+    for fault, r in results.items():
+        label = "no fault" if fault == "none" else "451 to every first attempt"
+        print(
+            f"{label}: finished in {r['seconds']:.1f} s; ledger {r['ledger']}; server accepted "
+            f"{r['accepted']:,} copies for {r['recipients']:,} recipients "
+            f"({r['duplicates']} duplicates), refused {r['refused']:,}"
+        )
+    base, faulted = results["none"], results[args.fault]
+    bound = 3 * base["seconds"] + 2 * RETRY_INITIAL
+    duplicates = base["duplicates"] + faulted["duplicates"]
+    met = duplicates == 0 and faulted["seconds"] <= bound
+    print(
+        f"target: 0 duplicates and at most 3 x {base['seconds']:.1f} + 2 x {RETRY_INITIAL:g} = "
+        f"{bound:.1f} s: {'met' if met else 'NOT met'} ({faulted['seconds']:.1f} s, "
+        f"{duplicates} duplicates)"
+    )
+
+
 # --- the report --------------------------------------------------------------------------
 
 
@@ -455,8 +577,19 @@ def main() -> None:
     parser.add_argument("--message-size", type=int, default=20_000, help="bytes, approximately")
     parser.add_argument("--sink-user", default="nobody", help="smtp-sink's user when run as root")
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)  # child: one phase only
+    parser.add_argument(
+        "--fault",
+        choices=("tempfail",),
+        help="measure delivery under pushback (default recipients: 2,000)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    if args.fault is not None:
+        if "--recipients" not in sys.argv:
+            args.recipients = 2_000
+        fault_bench(args)
+        return
 
     if args.workdir is not None:
         result = run_phase(args.phase, args.workdir / "config.toml", args)
