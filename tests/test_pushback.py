@@ -217,14 +217,37 @@ async def test_starttls_missing_stops_the_transport_without_spending_the_message
     assert "smtp.security" in done.problem
 
 
-async def test_a_slow_relay_and_a_short_lease_send_each_once(newsroom: Newsroom) -> None:
-    total = 120
+async def test_a_relay_that_slows_down_under_a_full_claim_and_a_short_lease_sends_each_once(
+    newsroom: Newsroom,
+) -> None:
+    """200 rows claimed while the relay was fast, then 200 ms per message: the rows wait
+    in memory for longer than the 2 s lease, which the heartbeat renews."""
+    total = 260
     newsroom.release("launch", publish_at=utc(-60), languages=("en",))
     newsroom.subscribers("press", crowd(total))
-    slow = Fault("data", "250 2.0.0 OK", delay=0.2)
-    async with smtp_server({"*": slow}) as server:
-        configure(newsroom, server.port, scheduler={"lease": "2s", "batch_size": 200})
+    held: list[int] = []
+    async with smtp_server() as server:
+        configure(
+            newsroom,
+            server.port,
+            smtp={"concurrency": 8},
+            scheduler={"lease": "2s", "batch_size": 200},
+        )
+
+        async def slow_down() -> None:
+            while len(server.messages) < 60:
+                await asyncio.sleep(0.005)
+            server.faults["*"] = Fault("data", "250 2.0.0 OK", delay=0.2)
+            async with runtime(newsroom.settings()) as rt:
+                for _ in range(40):
+                    counts = await rt.ledger.counts()
+                    held.append(sum(n for (_, s, _, _), n in counts.items() if s == "sending"))
+                    await asyncio.sleep(0.05)
+
+        slowing = asyncio.create_task(slow_down())
         done = await send_all(newsroom, limit=40)
+        await slowing
+    assert max(held) >= 100, held  # more than a lease's worth of work held in memory
     assert done.statuses() == Counter(sent=total)
     assert {attempts for _, attempts in done.rows.values()} == {1}
     assert len(once_each(server)) == total
