@@ -10,10 +10,10 @@ Four kinds of task share one queue:
   accepted messages are ever unrecorded (the most a crash can duplicate);
 - the recorder commits outcomes in small groups, one transaction each, each
   outcome fenced by its claim's token;
-- the heartbeat renews the leases of every row still held in memory, so a
-  lease never runs out while this process lives, and takes back the leases of
-  processes that stopped beating. A queued row another process took over is
-  dropped here, never sent.
+- the heartbeat (holdings.py) renews the leases of every row still held in
+  memory, so a lease never runs out while this process lives, and takes back the
+  leases of processes that stopped beating. A queued row another process took
+  over is dropped here, never sent.
 
 The engine knows no SQL and renders nothing itself: it calls the Ledger, the
 Workers registry, the renderer and the Transport.
@@ -32,19 +32,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from pressdispatch.dispatch.holdings import Holdings, WorkersPort
 from pressdispatch.dispatch.policy import decide
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
 from pressdispatch.errors import PressDispatchError, TransportStopped
 from pressdispatch.model import Release, Variant
 from pressdispatch.render.email import EmailRenderer, Recipient
 from pressdispatch.store.ledger import Claim, Update
-from pressdispatch.store.workers import Beat
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 HORIZON = 5.0  # seconds of work the claimer holds in memory, at the senders' recent pace
-DEAD_AFTER = 3  # heartbeats: a process silent for this many intervals is dead
 
 
 def utc_now() -> datetime:
@@ -58,24 +57,6 @@ class LedgerPort(Protocol):
     async def record(self, updates: list[Update]) -> set[int]: ...
     async def unclaim(self, claims: list[Claim]) -> None: ...
     async def next_due(self) -> datetime | None: ...
-
-
-class WorkersPort(Protocol):
-    async def join(self, kind: str, now: datetime) -> str: ...
-    async def beat(
-        self,
-        worker_id: str,
-        kind: str,
-        now: datetime,
-        lease_until: datetime,
-        dead_before: datetime,
-    ) -> Beat: ...
-    async def held(self, worker_id: str) -> set[int]: ...
-    async def takeover_at(
-        self, worker_id: str, silent_before: datetime, dead_after: timedelta
-    ) -> datetime | None: ...
-    async def leave(self, worker_id: str) -> None: ...
-    async def note_stoppage(self, message: str | None, now: datetime) -> None: ...
 
 
 class Snapshots(Protocol):
@@ -94,15 +75,6 @@ class EngineSettings:
     rate: float = 0  # messages per second the transport allows; 0 = unlimited
     heartbeat: timedelta = timedelta(seconds=5)
     kind: str = "service"  # how this process shows among the workers: service, worker, once
-
-    @property
-    def beat_every(self) -> float:
-        """Seconds between heartbeats: often enough that a lease never runs out."""
-        return min(self.heartbeat, self.lease / 3).total_seconds()
-
-    @property
-    def dead_after(self) -> timedelta:
-        return self.heartbeat * DEAD_AFTER
 
 
 @dataclass
@@ -139,13 +111,16 @@ class Engine:
         self.wakeup = asyncio.Event()
         self.stats = RunStats()
         self.problem: str | None = None  # why the transport is stopped, while it is
-        self.worker_id = ""
+        self.holdings = Holdings(
+            workers,
+            kind=settings.kind,
+            lease=settings.lease,
+            heartbeat=settings.heartbeat,
+            clock=clock,
+        )
         self._low = asyncio.Event()
         self._releases: dict[str, Release] = {}
         self._queue: asyncio.Queue[Claim] = asyncio.Queue()
-        self._queued: set[int] = set()  # ids in the queue, not yet taken by a sender
-        self._held: dict[int, Claim] = {}  # claimed and not yet recorded or given back
-        self._lost: set[int] = set()  # queued rows another process has taken over
         self._results: asyncio.Queue[tuple[Update, asyncio.Future[bool]]] = asyncio.Queue()
         self._busy = 0
         self._pace = _Pace(max(settings.batch_size, settings.concurrency))
@@ -154,8 +129,8 @@ class Engine:
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> RunStats:
         """Send until ``stop`` is set (or, with ``until_idle``, until nothing is due now)."""
-        self.worker_id = await self.workers.join(self.settings.kind, self.clock())
-        heartbeat = asyncio.create_task(self._heartbeat())
+        await self.holdings.join()
+        heartbeat = asyncio.create_task(self.holdings.keep_alive())
         recorder = asyncio.create_task(self._recorder())
         senders = [asyncio.create_task(self._sender()) for _ in range(self.settings.concurrency)]
         try:
@@ -173,10 +148,7 @@ class Engine:
             for task in (recorder, heartbeat):
                 task.cancel()
             await asyncio.gather(recorder, heartbeat, return_exceptions=True)
-            try:
-                await self.workers.leave(self.worker_id)
-            except Exception:  # its row goes when others see it silent
-                log.exception("could not sign off as a worker")
+            await self.holdings.leave()
         return self.stats
 
     def _claim_size(self) -> int:
@@ -201,11 +173,10 @@ class Engine:
             if self._queue.qsize() < low_water:
                 now = self.clock()
                 claims = await self.ledger.claim(
-                    self.worker_id, now, self._claim_size(), now + self.settings.lease
+                    self.holdings.worker_id, now, self._claim_size(), now + self.settings.lease
                 )
+                self.holdings.hold(claims)
                 for claim in claims:
-                    self._held[claim.id] = claim
-                    self._queued.add(claim.id)
                     self._queue.put_nowait(claim)
                 if claims:
                     continue
@@ -219,14 +190,11 @@ class Engine:
             if until_idle and (next_due is None or next_due > now):
                 # Not done while a process that died still holds deliveries: they are
                 # taken back once it has been silent long enough.
-                silent = now - timedelta(seconds=1.5 * self.settings.beat_every)
-                next_due = await self.workers.takeover_at(
-                    self.worker_id, silent, self.settings.dead_after
-                )
+                next_due = await self.holdings.takeover_at()
                 if next_due is None:
                     return
                 if next_due <= now:
-                    await self._beat()
+                    await self.holdings.beat()
                     continue
             wait = (
                 1.0 if next_due is None else min(max((next_due - now).total_seconds(), 0.05), 1.0)
@@ -237,16 +205,16 @@ class Engine:
     async def _sender(self) -> None:
         while True:
             claim = await self._queue.get()
-            self._queued.discard(claim.id)
             self._busy += 1
             if self._queue.qsize() < self.settings.concurrency:
                 self._low.set()
             try:
-                if claim.id in self._lost:  # taken over while it waited here
-                    self._lost.discard(claim.id)
-                    self._held.pop(claim.id, None)
-                else:
+                if self.holdings.start(claim):  # not taken over while it waited here
                     await self._deliver(claim)
+            except Exception:  # the store failing, say: this sender must live on
+                log.exception("delivery %d of %s", claim.id, claim.release_id)
+                if self.holdings.holds(claim):  # not recorded: give it back for a later try
+                    await self._give_back([claim])
             finally:
                 self._busy -= 1
                 if self._busy == 0 or self._queue.qsize() < self.settings.concurrency:
@@ -271,7 +239,7 @@ class Engine:
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         await self._results.put((update, done))
         recorded = await done
-        self._held.pop(claim.id, None)
+        self.holdings.release([claim])
         self._pace.tick()
         if not recorded:
             log.warning(
@@ -292,7 +260,7 @@ class Engine:
             if self.problem is not None:
                 log.info("the transport works again")
             self.problem = None
-            await self.workers.note_stoppage(None, now)
+            await self._note_stoppage(None)
 
     async def _attempt(self, claim: Claim) -> Outcome:
         try:
@@ -326,18 +294,26 @@ class Engine:
         if self.problem != str(exc):
             self.problem = str(exc)
             log.error("transport stopped: %s", exc)
-            await self.workers.note_stoppage(self.problem, self.clock())
+            await self._note_stoppage(self.problem)
+
+    async def _note_stoppage(self, message: str | None) -> None:
+        try:
+            await self.workers.note_stoppage(message, self.clock())
+        except Exception:  # only status and the console miss it
+            log.exception(
+                "could not note that sending %s", "resumed" if message is None else "stopped"
+            )
 
     def _drain(self) -> list[Claim]:
         """Take every claim still waiting in the queue out of it."""
         claims = []
         while not self._queue.empty():
             claim = self._queue.get_nowait()
-            self._queued.discard(claim.id)
             self._queue.task_done()
-            if claim.id not in self._lost:
+            if self.holdings.lost(claim):
+                self.holdings.release([claim])
+            else:
                 claims.append(claim)
-            self._lost.discard(claim.id)
         return claims
 
     async def _give_back(self, claims: list[Claim]) -> None:
@@ -345,38 +321,7 @@ class Engine:
             await self.ledger.unclaim(claims)
         except Exception:  # they are sent again once their lease runs out
             log.exception("could not give back %d deliveries", len(claims))
-        for claim in claims:
-            self._held.pop(claim.id, None)
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.beat_every)
-            try:
-                await self._beat()
-            except Exception:
-                log.exception("heartbeat failed")
-
-    async def _beat(self) -> None:
-        now = self.clock()
-        s = self.settings
-        beat = await self.workers.beat(
-            self.worker_id, s.kind, now, now + s.lease, now - s.dead_after
-        )
-        if beat.revived:
-            log.warning(
-                "this process was taken for dead (no heartbeat for %s): the event loop "
-                "was blocked, or the database unreachable",
-                s.dead_after,
-            )
-        if beat.held >= len(self._held):
-            return
-        # Fewer rows renewed than we hold: some were recorded meanwhile, or taken over
-        # (this process was thought dead). Those still queued must not be sent from here.
-        mine = await self.workers.held(self.worker_id)
-        lost = self._queued - mine
-        if lost:
-            self._lost |= lost
-            log.warning("%d queued deliveries were taken over by another process", len(lost))
+        self.holdings.release(claims)
 
     async def _recorder(self) -> None:
         while True:

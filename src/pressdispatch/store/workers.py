@@ -20,7 +20,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, delete, exists, func, select, update
 
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
@@ -64,6 +64,12 @@ def _row(worker_id: str, kind: str, now: datetime) -> dict[str, object]:
     }
 
 
+def _unlocked(owner: ColumnElement[bool]) -> Select[tuple[int]]:
+    """The ids of the ``sending`` deliveries of ``owner`` that no transaction has locked."""
+    d = deliveries.c
+    return select(d.id).where(owner, d.status == "sending").with_for_update(skip_locked=True)
+
+
 class Workers:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -91,15 +97,17 @@ class Workers:
             ).rowcount
             if not noted:  # others took it for dead (it was silent too long): back in
                 conn.execute(workers.insert().values(**_row(worker_id, kind, now)))
+            # SKIP LOCKED (PostgreSQL; SQLite has one writer at a time): a row locked now
+            # is being recorded or claimed, and waiting for it could deadlock with that
+            # transaction, which locks its rows in another order.
+            mine = _unlocked(d.worker_id == worker_id)
             renewed = conn.execute(
-                update(deliveries)
-                .where(d.worker_id == worker_id, d.status == "sending")
-                .values(lease_until=lease_until)
+                update(deliveries).where(d.id.in_(mine)).values(lease_until=lease_until)
             ).rowcount
             dead = select(workers.c.id).where(workers.c.heartbeat_at < dead_before)
             conn.execute(
                 update(deliveries)
-                .where(d.status == "sending", d.worker_id.in_(dead))
+                .where(d.id.in_(_unlocked(d.worker_id.in_(dead))))
                 .values(lease_until=now)
             )
             conn.execute(delete(workers).where(workers.c.heartbeat_at < dead_before))
