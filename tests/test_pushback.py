@@ -33,6 +33,7 @@ class Finished:
     seconds: float
     rows: dict[str, tuple[str, int]]  # address -> (status, attempts)
     problem: str | None
+    tried: int  # deliveries with a first attempt on record
 
     def statuses(self) -> Counter[str]:
         return Counter(status for status, _ in self.rows.values())
@@ -81,12 +82,18 @@ async def send_all(newsroom: Newsroom, limit: float) -> Finished:
             await transport.close()
         async with rt.db.engine.connect() as conn:
             result = await conn.execute(
-                select(subscribers.c.email, deliveries.c.status, deliveries.c.attempts).join(
-                    subscribers, subscribers.c.id == deliveries.c.subscriber_id
-                )
+                select(
+                    subscribers.c.email,
+                    deliveries.c.status,
+                    deliveries.c.attempts,
+                    deliveries.c.first_attempt_at,
+                ).join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
             )
-            rows = {r[0]: (r[1], r[2]) for r in result}
-        return Finished(seconds, rows, engine.problem)
+            rows, tried = {}, 0
+            for r in result:
+                rows[r[0]] = (r[1], r[2])
+                tried += r[3] is not None
+        return Finished(seconds, rows, engine.problem, tried)
 
 
 def once_each(server: SmtpServer) -> Counter[str]:
@@ -212,6 +219,7 @@ async def test_starttls_missing_stops_the_transport_without_spending_the_message
     # Nothing was attempted in vain: every journalist is still waiting, nobody was deferred.
     assert done.statuses() == Counter(queued=total), done.statuses()
     assert {attempts for _, attempts in done.rows.values()} == {0}
+    assert done.tried == 0  # their retry age (smtp.max_retry_age) has not started
     assert done.problem is not None
     assert "STARTTLS" in done.problem
     assert "smtp.security" in done.problem

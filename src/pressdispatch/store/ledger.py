@@ -197,6 +197,8 @@ class Ledger:
             .values(
                 status=case((d.attempts > 1, "deferred"), else_="queued"),
                 attempts=d.attempts - 1,
+                # Never tried: the retry age (smtp.max_retry_age) has not started either.
+                first_attempt_at=case((d.attempts > 1, d.first_attempt_at), else_=None),
                 lease_until=None,
             )
         )
