@@ -5,23 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from html import unescape
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
-from pressdispatch import pipeline
+from pressdispatch import list_imports, pipeline
+from pressdispatch.config import Settings
 from pressdispatch.content.subscribers import load_subscribers, read_lists
 from pressdispatch.errors import Busy
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import load_regions
 from pressdispatch.runtime import Runtime
+from pressdispatch.store import imports
 from pressdispatch.store.codec import subscriber_from_row
+from pressdispatch.store.imports import ImportJob
 from pressdispatch.store.listsync import SyncProgress
+from pressdispatch.store.schema import imports as import_jobs
 from pressdispatch.store.schema import leases, subscribers
+from pressdispatch.web.app import create_app
 
 from .dispatching import Newsroom, make_newsroom, runtime, utc
 
@@ -175,3 +185,129 @@ async def test_one_sync_at_a_time_the_other_is_skipped_without_an_error(
         report = await pipeline.tick(rt, utc())
         assert not report.lists_busy
         assert (await _stored(rt))["ben@example.org"].lists == ("press",)
+
+
+# -- uploads: a job in the background ---------------------------------------------------
+
+
+PASSWORD = "correct horse battery staple"
+TOKEN = "s3cret-api-token-for-imports"
+
+
+@asynccontextmanager
+async def serving(settings: Settings, rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The web app as `serve` runs it (its lifespan runs the import jobs), and a client."""
+    app = create_app(settings, runtime=rt)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def job_when(
+    rt: Runtime, job_id: int, ready: Callable[[ImportJob], bool], timeout: float = 120
+) -> ImportJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = await imports.get(rt.db, job_id)
+        assert job is not None
+        if ready(job):
+            return job
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"import {job_id} is still {job.state} after {timeout} s: {job}")
+
+
+async def test_a_console_upload_is_merged_in_the_background_while_pages_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
+    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom.release("launch", publish_at=utc(-60))
+    newsroom.subscribers("press", ["ana@example.org,Ana,,fr,,,no"], HEADER)
+    bad = ["not-an-address,Bad,,en,,,no", "eve@example.org,Eve,,xx,,,no"]
+    upload = "\n".join([HEADER, *crowd(10_000), *bad, *crowd(10_000, 10_000)]) + "\n"
+    settings = newsroom.settings()
+    async with runtime(settings) as rt, serving(settings, rt) as http:
+        await pipeline.tick(rt, utc())
+        assert (await http.post("/admin/login", data={"password": PASSWORD})).status_code == 303
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await http.get("/admin")).text)
+        assert csrf is not None
+        began = time.monotonic()
+        response = await http.post(
+            "/admin/import",
+            data={"csrf": unescape(csrf.group(1)), "list": "wire"},
+            files={"file": ("wire.csv", upload.encode(), "text/csv")},
+        )
+        answered = time.monotonic() - began
+        assert response.status_code == 303
+        job_id = int(response.headers["location"].rsplit("/", 1)[1])
+
+        answers: list[tuple[str, int, float]] = []
+        while not (job := await imports.get(rt.db, job_id)) or not job.finished:
+            for url in ("/healthz", "/feeds/en/all.atom", "/", f"/admin/imports/{job_id}"):
+                began = time.monotonic()
+                status = (await http.get(url)).status_code
+                answers.append((url, status, time.monotonic() - began))
+            await asyncio.sleep(0.05)
+        page = await http.get(f"/admin/imports/{job_id}")
+        async with rt.db.engine.connect() as conn:
+            stored = await conn.scalar(select(func.count()).select_from(subscribers))
+
+    assert answered < 10  # the request stored the file; it did not merge it
+    assert job.state == "done", job
+    assert (job.rows_read, job.problem_count, job.rows_merged) == (20_000, 2, 20_001)
+    assert stored == 20_001
+    assert {(p["line"], p["field"]) for p in job.problems} == {
+        (10_002, "email"),
+        (10_003, "languages"),
+    }
+    assert "10002" in page.text and "not a valid address" in page.text
+    assert len(answers) > 20  # the import took a while, and pages were asked for meanwhile
+    assert [a for a in answers if a[1] != 200] == []
+    worst = max(seconds for _, _, seconds in answers)
+    assert worst < 5, f"a page took {worst:.2f} s"  # generous: it is a fraction of a second
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_an_import_is_taken_up_again_after_a_stop_or_a_crash(
+    newsroom: Newsroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRESSDISPATCH_API_TOKEN", TOKEN)
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/csv"}
+    upload = ("\n".join([HEADER, *crowd(6000)]) + "\n").encode()
+    settings = newsroom.settings()
+    async with runtime(settings) as rt:
+        async with serving(settings, rt) as http:
+            response = await http.put("/api/v1/lists/wire", content=upload, headers=auth)
+            assert response.status_code == 202
+            job_id = response.json()["id"]
+            await job_when(rt, job_id, lambda job: job.state == "merging" and job.rows_total > 0)
+        # The service stopped half-way through the merge: the job waits for the next start.
+        stopped = await imports.get(rt.db, job_id)
+        assert stopped is not None
+        assert (stopped.state, stopped.owner) == ("merging", None)
+        assert await rt.directory.fingerprint() is None
+        async with serving(settings, rt):
+            done = await job_when(rt, job_id, lambda job: job.finished)
+        assert (done.state, done.rows_read, done.rows_merged) == ("done", 6000, 6000)
+        assert len(await _stored(rt)) == 6000
+
+        # A process that died while checking an upload: taken over once it is silent.
+        async def chunks() -> AsyncIterator[bytes]:
+            yield f"{HEADER}\nzoe@example.org,Zoë,,fr,,,yes\n".encode()
+
+        job_id = await list_imports.receive(rt, "desk", False, chunks(), origin="api", now=utc())
+
+        def died(conn: Connection) -> None:
+            conn.execute(
+                update(import_jobs)
+                .where(import_jobs.c.id == job_id)
+                .values(state="checking", owner="dead", heartbeat_at=utc(-3600))
+            )
+
+        await rt.db.transaction(died)
+        async with serving(settings, rt):
+            done = await job_when(rt, job_id, lambda job: job.finished)
+        assert done.state == "done"
+        assert (await _stored(rt))["zoe@example.org"].lists == ("desk",)
+        assert list((settings.paths.subscribers / ".imports").iterdir()) == []
