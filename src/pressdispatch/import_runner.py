@@ -185,16 +185,18 @@ class ImportRunner:
         await handle.finish(self.clock(), "done", changed=changed)
 
     def _progress(self, handle: Job) -> Progress:
+        """Records the sync's figures once a second (each record is also a heartbeat)."""
         beat = time.monotonic()
+        recorded = (-1, -1)
 
         async def record(state: SyncProgress) -> None:
-            nonlocal beat
-            finished = state.total is not None and state.merged >= state.total
-            if not finished and time.monotonic() - beat < _BEAT:
+            nonlocal beat, recorded
+            figures = (state.staged if state.total is None else state.total, state.merged)
+            merged_all = state.total is not None and state.merged >= state.total
+            if time.monotonic() - beat < _BEAT and not (merged_all and figures != recorded):
                 return
-            total = state.staged if state.total is None else state.total
-            await self._set(handle, rows_total=total, rows_merged=state.merged)
-            beat = time.monotonic()
+            await self._set(handle, rows_total=figures[0], rows_merged=figures[1])
+            beat, recorded = time.monotonic(), figures
 
         return record
 

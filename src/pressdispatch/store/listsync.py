@@ -1,8 +1,8 @@
 """The list sync: every list's rows into the journalists, in short transactions.
 
-Each transaction stages, merges or delists up to a thousand journalists and commits,
+Each transaction stages, merges or delists up to 500 journalists and commits,
 so other writers (the ledger, the web form, a release sync) and, on SQLite, readers
-wait a few milliseconds at most. Only one sync runs at a time (``Directory.exclusive``
+wait a fraction of a second at most. Only one sync runs at a time (``Directory.exclusive``
 holds a lease). The fingerprint of the lists is stored only once the whole merge is
 done: a sync cut short (stopped, crashed) leaves nothing a complete one would not
 write, and the next one does the work again from the start.
@@ -34,10 +34,11 @@ __all__ = ["FINGERPRINT", "LEASE", "ListSync", "Progress", "SyncProgress"]
 
 FINGERPRINT = "subscribers.fingerprint"  # ``state`` key: the lists as last merged in full
 LEASE = "subscribers.sync"
-_CHUNK = 1000  # journalists (or list rows) per transaction, at most
+_CHUNK = 500  # journalists (or list rows) per transaction, at most
 _CLEAR = 2000  # staged rows deleted per transaction
 _RENEW_EVERY = 10.0  # seconds between two renewals of the lease
-_MAX_PAUSE = 0.1  # seconds
+_HOLD = 0.15  # seconds of holding SQLite's lock between two breaks, at most
+_BREAK = 0.11  # seconds: longer than SQLite's longest sleep before a retry (100 ms)
 T = TypeVar("T")
 
 
@@ -67,6 +68,7 @@ class ListSync:
         self._ttl = ttl
         self._renewed = time.monotonic()
         self._stop: asyncio.Event | None = None
+        self._held = 0.0  # seconds the lock was held since the last break (SQLite)
 
     async def run(
         self,
@@ -113,6 +115,7 @@ class ListSync:
             while last is not None:
                 last, changed = await self._step(functools.partial(_delist, last, now))
                 state.changed += changed
+                await report()
             dialect = self.db.dialect
             await self._step(lambda conn: _set_state(conn, FINGERPRINT, fingerprint, dialect))
         except _Stopped:
@@ -132,15 +135,30 @@ class ListSync:
             raise _Stopped
         began = time.perf_counter()
         result = await self.db.transaction(work)
+        held = time.perf_counter() - began
         if time.monotonic() - self._renewed > _RENEW_EVERY:
             if not await leases.renew(self.db, LEASE, self._owner, self._ttl):
                 raise Busy("the list sync lease expired and was taken over")
             self._renewed = time.monotonic()
-        # On SQLite a writer holds the whole file: give waiting readers and writers at
-        # least as long as this transaction took before the next one.
-        pause = time.perf_counter() - began if self.db.dialect == "sqlite" else 0.0
-        await asyncio.sleep(min(pause, _MAX_PAUSE))
+        await asyncio.sleep(self._pause(held))
         return result
+
+    def _pause(self, held: float) -> float:
+        """How long to leave the database to others after a transaction that took ``held``.
+
+        On SQLite a writer holds the whole file, and every other connection that wants
+        it sleeps and tries again, up to 100 ms at a time. A short pause after each
+        transaction lets most of them in; a break longer than their longest sleep,
+        whenever the sync has held the file for ``_HOLD`` since the last one, lets in
+        any that kept missing the short pauses. PostgreSQL locks rows, not the file.
+        """
+        if self.db.dialect != "sqlite":
+            return 0.0
+        self._held += held
+        if self._held < _HOLD:
+            return held / 2
+        self._held = 0.0
+        return _BREAK
 
 
 def _stage(staged: list[dict[str, Any]], conn: Connection) -> None:
