@@ -149,6 +149,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("PUT", "/api/v1/subscribers/ana@example.org", {"name": "Ana"}),
     ("GET", "/api/v1/subscribers/ana@example.org", None),
     ("POST", "/api/v1/subscribers/ana@example.org/unsubscribe", None),
+    ("PUT", "/api/v1/lists/press?replace=true", "email\nmallory@example.org\n"),
+    ("GET", "/api/v1/imports/1", None),
     ("GET", "/api/v1/no-such-route", None),  # not even a 404 without the token
     ("POST", "/api/v1/releases", "{not json"),  # nor a 400
 ]
@@ -156,6 +158,7 @@ ROUTES: list[tuple[str, str, Any]] = [
 
 async def test_every_route_needs_the_token(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     await api.create()  # so that a route that wrongly let a request through would show it
+    await api.sync()  # and the journalists of the lists
     before = sorted(p.name for p in api.releases.iterdir())
     headers_cases: list[tuple[dict[str, str | bytes], str | None]] = [
         ({"Authorization": ""}, None),
@@ -185,6 +188,7 @@ async def test_every_route_needs_the_token(api: Api, monkeypatch: pytest.MonkeyP
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert sorted(p.name for p in api.releases.iterdir()) == before
     assert (await api.rt.catalog.rows("clean-water"))[0]["cancelled_at"] is None
+    assert not (api.releases.parent / "subscribers" / ".imports").exists()  # nothing uploaded
     ana = await api_subscribers.find(api.rt.db, "ana@example.org")  # synced by create()
     assert ana is not None and (ana["name"], ana["source"]) == ("Ana Lima", "csv")
 

@@ -42,11 +42,15 @@ async def tick(rt: Runtime, now: datetime) -> TickReport:
     return report
 
 
-async def sync_files(rt: Runtime, now: datetime, report: TickReport) -> None:
+async def sync_files(rt: Runtime, now: datetime, report: TickReport, *, lists: bool = True) -> None:
+    """Bring the store in line with the files: the releases, then (unless not ``lists``)
+    the subscriber lists. A press office action on one release passes ``lists=False``:
+    merging a long list that was just edited is the scan's work, not a request's."""
     newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False, cache=rt.releases)
     report.problems.extend(newsroom.release_problems)
     report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
-    await sync_lists(rt, now, report)
+    if lists:
+        await sync_lists(rt, now, report)
     for problem in report.problems:
         log.warning("%s", problem)
 
