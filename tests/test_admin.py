@@ -623,6 +623,7 @@ async def test_import_reports_the_bad_row_and_loads_the_good_ones(console: Conso
     nothing = await finished(await post("empty", b"email\nnot-an-address\n"))
     assert "failed" in nothing.text and "was not saved" in nothing.text
     assert not (console.newsroom.root / "subscribers" / "empty.csv").exists()
+    assert list((target.parent / ".imports").iterdir()) == []  # nor kept
     assert sorted(p.name for p in target.parent.iterdir()) == [
         ".imports",
         "press.csv",

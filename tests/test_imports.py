@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -306,8 +307,13 @@ async def test_an_import_is_taken_up_again_after_a_stop_or_a_crash(
             )
 
         await rt.db.transaction(died)
+        uploads = settings.paths.subscribers / ".imports"
+        for name, age in (("orphan", 7200), ("fresh", 0)):  # requests that died storing them
+            (uploads / name).mkdir()
+            (uploads / name / "x.csv").write_text("email\n")
+            os.utime(uploads / name, (time.time() - age, time.time() - age))
         async with serving(settings, rt):
             done = await job_when(rt, job_id, lambda job: job.finished)
         assert done.state == "done"
         assert (await _stored(rt))["zoe@example.org"].lists == ("desk",)
-        assert list((settings.paths.subscribers / ".imports").iterdir()) == []
+        assert [p.name for p in uploads.iterdir()] == ["fresh"]  # the orphan is deleted

@@ -14,7 +14,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -84,7 +84,7 @@ class ImportRunner:
         waiting = await imports.unfinished(self.rt.db)
         if tidy_uploads:
             keep = {job.upload for job in waiting}
-            await asyncio.to_thread(tidy, self.rt, keep, now - timedelta(hours=1))
+            await asyncio.to_thread(tidy, self.rt, keep)
         for job in waiting:
             if await imports.claim(self.rt.db, job.id, self.owner, now, now - STALE):
                 return Job(self.rt.db, job.id, self.owner)
@@ -96,10 +96,8 @@ class ImportRunner:
         try:
             if not upload_file(self.rt, job).is_file():
                 await handle.finish(self.clock(), "failed", error="The stored upload is missing.")
-                return
-            if job.state in ("queued", "checking") and not await self._check(job, handle, stop):
-                return
-            await self._merge(job, handle, stop)
+            elif job.state == "merging" or await self._check(job, handle, stop):
+                await self._merge(job, handle, stop)
         except _Lost:
             log.info("list import %d was taken over by another process", job.id)
             return

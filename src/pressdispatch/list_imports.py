@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -171,13 +172,14 @@ def report(problems: list[Problem]) -> list[dict[str, Any]]:
     return [{"line": p.line, "field": p.field, "message": p.message} for p in problems]
 
 
-def tidy(rt: Runtime, keep: set[str], older_than: datetime) -> None:
-    """Delete the uploads no unfinished job needs (a job that ended, a request that died)."""
+def tidy(rt: Runtime, keep: set[str], age: timedelta = timedelta(hours=1)) -> None:
+    """Delete the uploads no unfinished job needs (a job that ended, a request that died).
+
+    Only those written longer than ``age`` ago: a request may be storing one right now.
+    """
     folder = rt.settings.paths.subscribers / UPLOADS
     if not folder.is_dir():
         return
     for entry in folder.iterdir():
-        if entry.name in keep:
-            continue
-        if entry.stat().st_mtime < older_than.timestamp():
+        if entry.name not in keep and entry.stat().st_mtime < time.time() - age.total_seconds():
             shutil.rmtree(entry, ignore_errors=True)
