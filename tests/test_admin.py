@@ -7,6 +7,7 @@ SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import warnings
 from collections.abc import AsyncIterator
@@ -270,8 +271,10 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
         "/admin/subscribers/{email}/suppress",
         "/admin/subscribers/{email}/reactivate",
         "/admin/import",
+        "/admin/imports/{import_id}",
+        "/admin/imports/{import_id}/progress.json",
     } <= paths
-    values = {"release_id": "launch", "lang": "en", "email": "ana@example.org"}
+    values = {"release_id": "launch", "lang": "en", "email": "ana@example.org", "import_id": "1"}
     form = {"to": "x@example.org", "list": "press", "csrf": "forged", "replace": "1"}
     for method, path in routes:
         url = path.format(**values)
@@ -295,6 +298,7 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
     assert await console.status("ana@example.org") == "active"
     assert console.server.messages == []
     assert (console.newsroom.root / "subscribers" / "press.csv").read_text().count("\n") == 4
+    assert not (console.newsroom.root / "subscribers" / ".imports").exists()  # nothing stored
 
     # a forged or tampered cookie is no session either
     console.client.cookies.set("pressdispatch_admin", "e30.0.AAAA", domain="testserver.local")
@@ -603,27 +607,54 @@ async def test_import_reports_the_bad_row_and_loads_the_good_ones(console: Conso
             files={"file": ("desk.csv", data, "text/csv")},
         )
 
-    response = await post("regional-desks", upload)
-    assert response.status_code == 200
-    assert rows_of(response.text)[0][:3] == ["subscribers/regional-desks.csv", "3", "email"]
-    assert "2 valid rows" in response.text
+    async def finished(response: httpx.Response) -> httpx.Response:
+        """The import's page once its job is done or failed."""
+        assert response.status_code == 303, response.text
+        where = response.headers["location"]
+        assert re.fullmatch(r"/admin/imports/\d+", where)
+        for _ in range(600):
+            progress = (await console.client.get(f"{where}/progress.json")).json()
+            if not progress["live"]:
+                return await console.client.get(where)
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{where} still running: {progress}")
+
+    page = await finished(await post("regional-desks", upload))
+    assert page.status_code == 200
+    assert "done" in page.text and "2 valid rows" in page.text
+    assert rows_of(page.text)[4][:3] == ["subscribers/regional-desks.csv", "3", "email"]
     target = console.newsroom.root / "subscribers" / "regional-desks.csv"
     assert target.read_bytes() == upload  # the original upload; the loader skips the bad row
-    assert sorted(p.name for p in target.parent.iterdir()) == ["press.csv", target.name]
+    assert sorted(p.name for p in target.parent.iterdir()) == [".imports", "press.csv", target.name]
+    assert list((target.parent / ".imports").iterdir()) == []  # the upload, once merged
     assert await console.status("dana@example.com") == "active"
     assert await console.status("eli@example.com") == "active"
 
     exists = await post("regional-desks", b"email\nfay@example.com\n")
     assert exists.status_code == 409
+    assert "tick “replace”" in exists.text
     assert target.read_bytes() == upload
-    replaced = await post("regional-desks", b"email\nfay@example.com\n", replace="1")
-    assert replaced.status_code == 200
+    replaced = await finished(
+        await post("regional-desks", b"email\nfay@example.com\n", replace="1")
+    )
+    assert "done" in replaced.text
     assert await console.status("fay@example.com") == "active"
+    assert await console.status("dana@example.com") == "active"  # still known, on no list
 
     for name in ("Bad Name", "../escape", "x" * 65, ""):
         assert (await post(name, upload)).status_code == 400
-    nothing = await post("empty", b"email\nnot-an-address\n")
-    assert nothing.status_code == 400
-    assert "was not saved" in nothing.text
+    nothing = await finished(await post("empty", b"email\nnot-an-address\n"))
+    assert "failed" in nothing.text and "was not saved" in nothing.text
     assert not (console.newsroom.root / "subscribers" / "empty.csv").exists()
-    assert sorted(p.name for p in target.parent.iterdir()) == ["press.csv", "regional-desks.csv"]
+    assert list((target.parent / ".imports").iterdir()) == []  # nor kept
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        ".imports",
+        "press.csv",
+        "regional-desks.csv",
+    ]
+    listed = rows_of((await console.client.get("/admin/import")).text)
+    assert [row[1:3] for row in listed] == [
+        ["subscribers/empty.csv", "failed"],
+        ["subscribers/regional-desks.csv (replace)", "done"],
+        ["subscribers/regional-desks.csv", "done"],
+    ]

@@ -7,6 +7,7 @@ run --once` does) must send them to the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import tomllib
@@ -148,6 +149,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("PUT", "/api/v1/subscribers/ana@example.org", {"name": "Ana"}),
     ("GET", "/api/v1/subscribers/ana@example.org", None),
     ("POST", "/api/v1/subscribers/ana@example.org/unsubscribe", None),
+    ("PUT", "/api/v1/lists/press?replace=true", "email\nmallory@example.org\n"),
+    ("GET", "/api/v1/imports/1", None),
     ("GET", "/api/v1/no-such-route", None),  # not even a 404 without the token
     ("POST", "/api/v1/releases", "{not json"),  # nor a 400
 ]
@@ -155,6 +158,7 @@ ROUTES: list[tuple[str, str, Any]] = [
 
 async def test_every_route_needs_the_token(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     await api.create()  # so that a route that wrongly let a request through would show it
+    await api.sync()  # and the journalists of the lists
     before = sorted(p.name for p in api.releases.iterdir())
     headers_cases: list[tuple[dict[str, str | bytes], str | None]] = [
         ({"Authorization": ""}, None),
@@ -184,6 +188,7 @@ async def test_every_route_needs_the_token(api: Api, monkeypatch: pytest.MonkeyP
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert sorted(p.name for p in api.releases.iterdir()) == before
     assert (await api.rt.catalog.rows("clean-water"))[0]["cancelled_at"] is None
+    assert not (api.releases.parent / "subscribers" / ".imports").exists()  # nothing uploaded
     ana = await api_subscribers.find(api.rt.db, "ana@example.org")  # synced by create()
     assert ana is not None and (ana["name"], ana["source"]) == ("Ana Lima", "csv")
 
@@ -220,6 +225,8 @@ async def test_openapi_is_public_and_describes_the_api(api: Api) -> None:
         "/releases/{release_id}/cancel",
         "/subscribers/{email}",
         "/subscribers/{email}/unsubscribe",
+        "/lists/{name}",
+        "/imports/{import_id}",
     }
     assert set(schema["paths"]["/releases"]) == {"get", "post"}
     assert set(schema["paths"]["/subscribers/{email}"]) == {"get", "put"}
@@ -738,3 +745,52 @@ def test_with_times_keeps_every_other_byte() -> None:
     assert writer.with_times("publish_at = 2026-01-01T00:00:00Z", when, when) == (
         "publish_at = 2027-01-02T03:04:05+00:00\nembargo_send_at = 2027-01-02T03:04:05+00:00\n"
     )
+
+
+# -- lists --------------------------------------------------------------------------------
+
+
+async def test_a_list_uploaded_as_csv_is_checked_and_merged_in_the_background(api: Api) -> None:
+    csv_type = {"Content-Type": "text/csv; charset=utf-8"}
+    body = "email,name,languages\ncleo@example.org,Cleo,fr\nnot-an-address,Bad,en\n"
+    response = await api.client.put("/api/v1/lists/desk", content=body, headers=csv_type)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["location"] == f"/api/v1/imports/{job['id']}"
+    assert job["name"] == "desk" and job["file"] == "subscribers/desk.csv"
+    assert job["state"] in ("queued", "checking", "merging", "done")
+    for _ in range(600):
+        job = (await api.client.get(response.headers["location"])).json()
+        if job["state"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["state"] == "done", job
+    assert (job["rows_read"], job["problem_count"], job["error"]) == (1, 1, None)
+    [problem] = job["problems"]
+    assert (problem["line"], problem["field"]) == (3, "email")
+    assert "not a valid address" in problem["message"]
+    cleo = (await api.client.get("/api/v1/subscribers/cleo@example.org")).json()
+    assert (cleo["lists"], cleo["status"]) == (["desk"], "active")
+    assert (api.releases.parent / "subscribers" / "desk.csv").read_text() == body
+
+    again = await api.client.put("/api/v1/lists/desk", content=body, headers=csv_type)
+    assert again.status_code == 409
+    assert again.headers["content-type"] == PROBLEM_JSON
+    assert "replace=true" in again.json()["detail"]
+    replaced = await api.client.put(
+        "/api/v1/lists/desk?replace=true", content="email\ndora@example.org\n", headers=csv_type
+    )
+    assert replaced.status_code == 202
+
+    bad_name = await api.client.put("/api/v1/lists/Desk!", content=body, headers=csv_type)
+    assert bad_name.status_code == 422
+    assert bad_name.json()["errors"][0]["field"] == "name"
+    as_json = await api.client.put("/api/v1/lists/other", json={"email": "x@example.org"})
+    assert as_json.status_code == 415
+    empty = await api.client.put("/api/v1/lists/other", content=b"", headers=csv_type)
+    assert empty.status_code == 400
+    for missing in ("999999", "abc"):
+        unknown = await api.client.get(f"/api/v1/imports/{missing}")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"] == PROBLEM_JSON
+    assert not (api.releases.parent / "subscribers" / "other.csv").exists()

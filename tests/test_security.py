@@ -66,6 +66,8 @@ async def test_the_console_and_the_api_have_routes_to_guard(client: httpx.AsyncC
     assert any(p.startswith("/admin") for p in paths)
     assert any(p.startswith("/api/v1/releases") for p in paths)
     assert any(p.startswith("/api/v1/subscribers") for p in paths)
+    assert {"/admin/imports/someone@example.org", "/api/v1/lists/someone@example.org"} <= paths
+    assert "/api/v1/imports/someone@example.org" in paths
 
 
 async def test_every_console_and_api_route_refuses_a_stranger(client: httpx.AsyncClient) -> None:

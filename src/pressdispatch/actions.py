@@ -23,7 +23,7 @@ from pressdispatch.runtime import Runtime
 
 async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
     """Start a release whose time has come but which was not sent (late, or missed)."""
-    await pipeline.sync_files(rt, now, pipeline.TickReport())
+    await pipeline.sync_files(rt, now, pipeline.TickReport(), lists=False)
     rows = await rt.catalog.rows(release_id)
     if not rows:
         raise Refused("unknown", f"no release {release_id!r}")
@@ -48,7 +48,7 @@ async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
 async def cancel(rt: Runtime, release_id: str, now: datetime) -> int:
     """Stop everything not yet sent (what was sent stays sent); how many deliveries stopped."""
     if not await rt.catalog.rows(release_id):
-        await pipeline.sync_files(rt, now, pipeline.TickReport())  # written a moment ago
+        await pipeline.sync_files(rt, now, pipeline.TickReport(), lists=False)  # written just now
         if not await rt.catalog.rows(release_id):
             raise Refused("unknown", f"no release {release_id!r}")
     return await rt.catalog.cancel(release_id, now)

@@ -9,7 +9,9 @@
     ├── HeaderInjection      a header value carries CR or LF
     ├── RenderError          a template a press office edited fails to render
     ├── TokenError           a signed link token is forged, expired or for another purpose
-    └── NotFound             a release id or language that does not exist
+    ├── NotFound             a release id or language that does not exist
+    ├── Refused              a press office action that cannot be done now
+    └── Busy                 work one holder at a time may do is being done by another
 
 Errors about user files carry the path, line and field so a press officer can
 fix the input; :class:`Problem` is the same information as a value, used where
@@ -112,3 +114,10 @@ class Refused(PressDispatchError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class Busy(PressDispatchError):
+    """Work that one holder at a time may do (the list sync) is being done by another.
+
+    Not a failure: whoever gets it waits or leaves the work to the next scan.
+    """

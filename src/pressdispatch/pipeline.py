@@ -16,7 +16,7 @@ from pathlib import Path
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.content.subscribers import Row, read_lists
 from pressdispatch.dispatch.planner import plan_tier
-from pressdispatch.errors import Problem
+from pressdispatch.errors import Busy, Problem
 from pressdispatch.model import Tier
 from pressdispatch.runtime import Runtime
 from pressdispatch.store.catalog import DueTier
@@ -29,6 +29,7 @@ class TickReport:
     problems: list[Problem] = field(default_factory=list)
     changed_releases: list[str] = field(default_factory=list)
     subscribers_changed: int = 0
+    lists_busy: bool = False  # another sync had the lists: the next scan picks them up
     started: list[tuple[DueTier, int]] = field(default_factory=list)
     late: list[DueTier] = field(default_factory=list)
 
@@ -41,16 +42,39 @@ async def tick(rt: Runtime, now: datetime) -> TickReport:
     return report
 
 
-async def sync_files(rt: Runtime, now: datetime, report: TickReport) -> None:
+async def sync_files(rt: Runtime, now: datetime, report: TickReport, *, lists: bool = True) -> None:
+    """Bring the store in line with the files: the releases, then (unless not ``lists``)
+    the subscriber lists. A press office action on one release passes ``lists=False``:
+    merging a long list that was just edited is the scan's work, not a request's."""
     newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False, cache=rt.releases)
     report.problems.extend(newsroom.release_problems)
     report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
-    fingerprint = folder_fingerprint(rt.settings.paths.subscribers)
-    if fingerprint != await rt.directory.fingerprint():
-        rows = _rows_only(read_lists(rt.settings.paths.subscribers, rt.regions), report.problems)
-        report.subscribers_changed = await rt.directory.sync(rows, fingerprint, now)
+    if lists:
+        await sync_lists(rt, now, report)
     for problem in report.problems:
         log.warning("%s", problem)
+
+
+async def sync_lists(rt: Runtime, now: datetime, report: TickReport) -> None:
+    """Merge the lists into the store if they changed, unless another sync is at it.
+
+    That one (an import, another process's scan) may be merging older files: the
+    fingerprint it stores then differs from the folder's, and the next scan merges again.
+    """
+    folder = rt.settings.paths.subscribers
+    if folder_fingerprint(folder) == await rt.directory.fingerprint():
+        return
+    try:
+        async with rt.directory.exclusive() as sync:
+            fingerprint = folder_fingerprint(folder)  # as of now, under the lease
+            if fingerprint == await rt.directory.fingerprint():
+                return  # the sync that just ended did it
+            rows = rows_only(read_lists(folder, rt.regions), report.problems)
+            changed = await sync.run(rows, fingerprint, now)
+            report.subscribers_changed = changed or 0
+    except Busy:
+        report.lists_busy = True
+        log.info("the subscriber lists are being merged elsewhere; the next scan syncs them")
 
 
 async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
@@ -85,12 +109,13 @@ async def _announce(rt: Runtime, release_id: str) -> None:
     await ping_hub(rt.settings.feeds.websub_hub, feed_urls_for(release, site))
 
 
-def _rows_only(items: Iterable[Row | Problem], problems: list[Problem]) -> Iterator[Row]:
+def rows_only(items: Iterable[Row | Problem], problems: list[Problem] | None) -> Iterator[Row]:
+    """The rows; each problem goes to ``problems`` (or nowhere: None)."""
     for item in items:
-        if isinstance(item, Problem):
-            problems.append(item)
-        else:
+        if not isinstance(item, Problem):
             yield item
+        elif problems is not None:
+            problems.append(item)
 
 
 def folder_fingerprint(folder: Path) -> str:

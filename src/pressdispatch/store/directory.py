@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    case,
-    select,
-    update,
+from sqlalchemy import Connection, case, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from pressdispatch.content.subscribers import Row
+from pressdispatch.errors import Busy
+from pressdispatch.model import Subscriber
+from pressdispatch.store import leases
+from pressdispatch.store.codec import subscriber_from_row
+from pressdispatch.store.db import Database
+from pressdispatch.store.listsync import FINGERPRINT, LEASE, ListSync, Progress
+from pressdispatch.store.schema import (
+    ACTIVE,
+    BOUNCED,
+    OWN_LISTS,
+    SELF,
+    UNSUBSCRIBED,
+    WAITING,
+    deliveries,
+    state,
+    subscribers,
 )
 
-from pressdispatch.content.subscribers import Row, merge
-from pressdispatch.model import Subscriber
-from pressdispatch.store.codec import subscriber_columns, subscriber_from_row
-from pressdispatch.store.db import Database
-from pressdispatch.store.dialect import insert
-from pressdispatch.store.schema import WAITING, deliveries, state, subscribers
+__all__ = [
+    "ACTIVE",
+    "BOUNCED",
+    "OWN_LISTS",
+    "SELF",
+    "UNSUBSCRIBED",
+    "Directory",
+    "ListSync",
+    "Person",
+    "set_status",
+]
 
-ACTIVE, UNSUBSCRIBED, BOUNCED = "active", "unsubscribed", "bounced"
-SELF = "self"  # ``source`` of a journalist who chose their own preferences
-# Sources with a list of their own, named after them: self-service and the API.
-OWN_LISTS = ("web", "api")
 _CHUNK = 1000
-_FINGERPRINT = "subscribers.fingerprint"
+_LEASE_TTL = timedelta(seconds=60)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,52 +62,39 @@ class Directory:
 
     async def fingerprint(self) -> str | None:
         async with self.db.engine.connect() as conn:
-            value = await conn.scalar(select(state.c.value).where(state.c.key == _FINGERPRINT))
+            value = await conn.scalar(select(state.c.value).where(state.c.key == FINGERPRINT))
         return str(value) if value is not None else None
 
-    async def sync(self, rows: Iterable[Row], fingerprint: str, now: datetime) -> int:
-        """Upsert everyone the lists name; whoever they no longer name gets no lists.
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[ListSync]:
+        """The right to sync the lists: one holder at a time, across processes.
 
-        ``rows`` are every list's rows, in list order. They are staged in a
-        temporary table and merged one journalist at a time in address order, so
-        memory stays flat whatever the size of the lists.
-
-        Status (unsubscribed, bounced) is never touched here: an address that
-        opted out stays out even when a spreadsheet lists it again.
+        Raises ``Busy`` at once when another holds it; the lease is released on the
+        way out, or expires if this process dies.
         """
-        changed = 0
-        async with self.db.engine.begin() as conn:
-            await conn.run_sync(_staging.create)
-            for chunk in _chunks((_staged(seq, row) for seq, row in enumerate(rows)), _CHUNK):
-                await conn.execute(_staging.insert(), chunk)
-            after = ""
-            while True:
-                batch = (
-                    await conn.execute(
-                        select(_staging)
-                        .where(_staging.c.email > after)
-                        .order_by(_staging.c.email, _staging.c.seq)
-                        .limit(_CHUNK)
-                    )
-                ).all()
-                if not batch:
-                    break
-                groups = _groups(batch, complete=len(batch) < _CHUNK)
-                changed += await _upsert(conn, [merge(group) for group in groups], now)
-                after = groups[-1][0].subscriber.key
-            # Whoever the lists no longer name loses the lists' membership; one who
-            # subscribed by other means (the web form, the API) keeps that one.
-            gone = subscribers.c.email.not_in(select(_staging.c.email))
-            for source in ("csv", SELF, *OWN_LISTS):
-                remaining = source if source in OWN_LISTS else ""
-                dropped = (
-                    update(subscribers)
-                    .where(subscribers.c.source == source, subscribers.c.lists != remaining, gone)
-                    .values(lists=remaining, row_hash="", updated_at=now)
-                )
-                changed += (await conn.execute(dropped)).rowcount
-            await conn.run_sync(_staging.drop)
-            await _set_state(conn, _FINGERPRINT, fingerprint, self.db.dialect)
+        owner = secrets.token_hex(16)
+        if not await leases.acquire(self.db, LEASE, owner, _LEASE_TTL):
+            raise Busy("the subscriber lists are being synced by another scan or import")
+        try:
+            yield ListSync(self.db, owner, _LEASE_TTL)
+        finally:
+            try:
+                await leases.release(self.db, LEASE, owner)
+            except SQLAlchemyError as exc:  # it expires by itself
+                log.warning("could not release the list sync lease: %s", exc)
+
+    async def sync(
+        self,
+        rows: Iterable[Row],
+        fingerprint: str,
+        now: datetime,
+        *,
+        progress: Progress | None = None,
+    ) -> int:
+        """``ListSync.run`` under the lease; ``Busy`` if another sync is running."""
+        async with self.exclusive() as sync:
+            changed = await sync.run(rows, fingerprint, now, progress=progress)
+        assert changed is not None  # nothing can stop it
         return changed
 
     async def mailable(self) -> AsyncIterator[list[Person]]:
@@ -186,137 +183,3 @@ def set_status(conn: Connection, email: str, status: str, reason: str, now: date
             .values(status="cancelled", last_reply=f"subscriber {status}")
         )
     return bool(result.rowcount)
-
-
-async def _set_state(conn: Any, key: str, value: str, dialect: str) -> None:
-    statement = insert(state, dialect).values(key=key, value=value)
-    await conn.execute(
-        statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
-    )
-
-
-# Each list row, staged for one sync (a temporary table: private to the connection).
-_staging = Table(
-    "subscriber_rows",
-    MetaData(),
-    Column("email", String(320), nullable=False),  # lowercased: the merge key
-    Column("seq", Integer, nullable=False),  # list order
-    Column("address", String(320), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("outlet", Text, nullable=False),
-    Column("languages", Text, nullable=False),
-    Column("regions", Text),  # NULL: every region
-    Column("topics", Text),  # NULL: every topic
-    Column("embargo", Boolean, nullable=False),
-    Column("list", Text, nullable=False),
-    Index("ix_subscriber_rows_email_seq", "email", "seq"),
-    prefixes=["TEMPORARY"],
-)
-
-
-def _staged(seq: int, row: Row) -> dict[str, Any]:
-    s = row.subscriber
-    return {
-        "email": s.key,
-        "seq": seq,
-        "address": s.email,
-        "name": s.name,
-        "outlet": s.outlet,
-        "languages": " ".join(s.languages),
-        "regions": None if row.everything_regions else " ".join(sorted(s.regions)),
-        "topics": None if row.everything_topics else " ".join(sorted(s.topics)),
-        "embargo": s.embargo,
-        "list": s.lists[0],
-    }
-
-
-def _row(staged: Any) -> Row:
-    subscriber = Subscriber(
-        email=staged.address,
-        name=staged.name,
-        outlet=staged.outlet,
-        languages=tuple(staged.languages.split()),
-        regions=frozenset(staged.regions.split()) if staged.regions else frozenset(),
-        topics=frozenset(staged.topics.split()) if staged.topics else frozenset(),
-        embargo=bool(staged.embargo),
-        lists=(staged.list,),
-    )
-    return Row(0, subscriber, staged.regions is None, staged.topics is None)
-
-
-def _groups(batch: Sequence[Any], *, complete: bool) -> list[list[Row]]:
-    """The batch's rows grouped by journalist; the last group is held back unless complete."""
-    groups: list[list[Row]] = []
-    for staged in batch:
-        if groups and groups[-1][0].subscriber.key == staged.email:
-            groups[-1].append(_row(staged))
-        else:
-            groups.append([_row(staged)])
-    if not complete and len(groups) > 1:
-        groups.pop()  # it may go on in the next batch
-    return groups
-
-
-async def _upsert(conn: Any, people: list[Subscriber], now: datetime) -> int:
-    """Insert the new, update the changed; return how many.
-
-    A journalist who chose their own languages, regions and topics (``SELF``, or
-    subscribed through the web form or the API) keeps them; the lists still decide the
-    rest (name, outlet, embargo clearance, list membership).
-    """
-    columns = [subscriber_columns(person) for person in people]
-    known = {
-        row.email: row
-        for row in await conn.execute(
-            select(
-                subscribers.c.email,
-                subscribers.c.id,
-                subscribers.c.row_hash,
-                subscribers.c.source,
-            ).where(subscribers.c.email.in_([c["email"] for c in columns]))
-        )
-    }
-    new = [
-        c | {"source": "csv", "status": ACTIVE, "status_reason": "", "created_at": now}
-        for c in columns
-        if c["email"] not in known
-    ]
-    changed = [
-        c for c in columns if c["email"] in known and known[c["email"]].row_hash != c["row_hash"]
-    ]
-    if new:
-        await conn.execute(subscribers.insert(), [c | {"updated_at": now} for c in new])
-    for own_choices in (False, True):
-        rows = [c for c in changed if (known[c["email"]].source in _OWN_CHOICES) == own_choices]
-        if not rows:
-            continue
-        names = [key for key in rows[0] if key != "email" and not (own_choices and key in _CHOSEN)]
-        values = []
-        for c in rows:
-            row = known[c["email"]]
-            fields = dict(c)
-            if row.source in OWN_LISTS:  # the lists add to the journalist's own subscription
-                fields["lists"] = f"{c['lists']} {row.source}".strip()
-            values.append({f"v_{key}": fields[key] for key in names} | {"v_id": row.id})
-        await conn.execute(
-            update(subscribers)
-            .where(subscribers.c.id == bindparam("v_id"))
-            .values({key: bindparam(f"v_{key}") for key in names} | {"updated_at": now}),
-            values,
-        )
-    return len(new) + len(changed)
-
-
-_CHOSEN = ("languages", "regions", "topics")  # what a journalist's own choice settles
-_OWN_CHOICES = (SELF, *OWN_LISTS)
-
-
-def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -94,6 +94,11 @@ releases = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# A journalist's statuses, and the sources of their details (``subscribers.source``).
+ACTIVE, UNSUBSCRIBED, BOUNCED = "active", "unsubscribed", "bounced"
+SELF = "self"  # a journalist who chose their own preferences
+OWN_LISTS = ("web", "api")  # sources with a list of their own, named after them
+
 subscribers = Table(
     "subscribers",
     metadata,
@@ -160,4 +165,62 @@ state = Table(
     metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# The rows of every list, staged for the list sync in progress (store/directory.py):
+# a real table, not a temporary one, so the sync can commit every few hundred rows.
+# Emptied before and after each sync; only one sync runs at a time (``leases``).
+list_rows = Table(
+    "list_rows",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # list order
+    Column("email", String(320), nullable=False),  # lowercased: the merge key
+    Column("address", String(320), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("outlet", Text, nullable=False),
+    Column("languages", Text, nullable=False),
+    Column("regions", Text),  # NULL: every region
+    Column("topics", Text),  # NULL: every topic
+    Column("embargo", Boolean, nullable=False),
+    Column("list", Text, nullable=False),
+    Index(None, "email", "seq"),
+)
+
+# Work that one holder at a time may do, across processes (the list sync). A holder
+# renews its lease while it works; one that died loses it when it expires.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("owner", String(32), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# List uploads (console, API), merged by a background job: queued → checking →
+# merging → done or failed. The upload waits in subscribers/.imports/<upload>/.
+IMPORT_STATES = ("queued", "checking", "merging", "done", "failed")
+UNFINISHED_IMPORTS = ("queued", "checking", "merging")
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("list_name", String(64), nullable=False),
+    Column("replace_list", Boolean, nullable=False),
+    Column("origin", String(10), nullable=False),  # console or api
+    Column("upload", String(64), nullable=False),  # its folder under subscribers/.imports
+    Column("size", BigInteger, nullable=False),  # bytes
+    Column("state", String(12), nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),  # valid rows the check read
+    Column("problem_count", Integer, nullable=False, default=0),
+    Column("problems", Text, nullable=False, default="[]"),  # JSON: the first ones, in order
+    Column("rows_total", Integer, nullable=False, default=0),  # rows of every list, staged
+    Column("rows_merged", Integer, nullable=False, default=0),
+    Column("changed", Integer, nullable=False, default=0),  # journalists added or changed
+    Column("error", Text, nullable=False, default=""),
+    Column("owner", String(32)),  # the process working on it, while it does
+    Column("heartbeat_at", UtcDateTime),  # that process's last sign of life
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Index(None, "state"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 
 from pressdispatch.config import Settings
 from pressdispatch.dispatch.engine import utc_now
+from pressdispatch.import_runner import ImportRunner
 from pressdispatch.runtime import Runtime, open_runtime
 from pressdispatch.web.proxies import ProxyHeaders
 from pressdispatch.web.public import Clock, PublicView
@@ -23,20 +25,30 @@ class WebState:
     runtime: Runtime
     public: PublicView
     clock: Clock
+    imports: ImportRunner  # list uploads, merged in the background
 
 
 def create_app(
     settings: Settings, *, clock: Clock = utc_now, runtime: Runtime | None = None
 ) -> FastAPI:
-    """The newsroom web app. Pass ``runtime`` to share an open store (as `run` does)."""
+    """The newsroom web app. Pass ``runtime`` to share an open store (as `run` does).
+
+    While it runs, it also merges the list uploads of the console and the API
+    (``ImportRunner``), whether `run` or `serve` serves it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await open_runtime(settings)
-        app.state.web = WebState(settings, rt, PublicView(rt.catalog, clock), clock)
+        runner = ImportRunner(rt, clock)
+        app.state.web = WebState(settings, rt, PublicView(rt.catalog, clock), clock, runner)
+        stop = asyncio.Event()
+        importing = asyncio.create_task(runner.run(stop), name="list imports")
         try:
             yield
         finally:
+            stop.set()  # the job under way lets go at its next step; the next start resumes it
+            await importing
             if runtime is None:
                 await rt.close()
 

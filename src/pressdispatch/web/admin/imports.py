@@ -1,166 +1,145 @@
-"""Uploading a subscriber list: checked as ``pressdispatch check`` does, then saved.
+"""Uploading a subscriber list: stored at once, then checked and merged in the background.
 
-The ``subscribers/`` folder stays the source of truth: an upload becomes the file
-``subscribers/<list>.csv``, exactly as uploaded, and the store follows it through
-``pipeline.sync_files`` like at every scan. The upload is first written to a private
-folder inside ``subscribers/`` (which the loader never reads: it reads ``*.csv`` at
-the top only), checked with ``read_subscriber_file``, then moved into place in one
-step, so the service never sees half a file. A bad row does not stop the others:
-the loader skips it at every scan, as for a file edited by hand, and the report names
-its line and field. A file with no valid row at all is not saved. An existing list
-is replaced only when the form's "replace" box is ticked.
+The request only streams the file to disk and records an import job
+(``list_imports.receive``), then sends the browser to the job's page. The web
+process's ``ImportRunner`` checks the file as ``pressdispatch check`` does, saves
+it as ``subscribers/<list>.csv`` and merges every list into the store in short
+transactions (``list_imports`` describes the steps). The job's page follows it,
+refreshing its figures from ``progress.json`` while it runs, and shows the check's
+report: each problem with its line and field. The import form lists the latest jobs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import UploadFile
 
-from pressdispatch import pipeline
-from pressdispatch.content.fields import SLUG
-from pressdispatch.content.subscribers import Row, read_subscriber_file
-from pressdispatch.errors import Problem
-from pressdispatch.regions import RegionTree
-from pressdispatch.web.admin.auth import Checked, PageSession
-from pressdispatch.web.admin.common import AdminRoute, page, web_state
+from pressdispatch.config import Settings
+from pressdispatch.errors import Refused
+from pressdispatch.list_imports import SHOWN, receive, shown_file
+from pressdispatch.store import imports
+from pressdispatch.store.imports import ImportJob
+from pressdispatch.web.admin.auth import ApiSession, Checked, PageSession
+from pressdispatch.web.admin.common import (
+    AdminRoute,
+    back,
+    json_response,
+    local_time,
+    not_found,
+    page,
+    web_state,
+)
 
-__all__ = ["router"]
+__all__ = ["progress", "router"]
 
 router = APIRouter(route_class=AdminRoute)
 
 _YES = ("1", "on", "yes", "true")
-_MAX_NAME = 64
-_SHOWN = 200  # problems listed on the report; the rest are counted
-
-
-@dataclass
-class ListCheck:
-    rows: int = 0
-    problems: list[Problem] = field(default_factory=list)
+_STATUS = {"bad-name": 400, "empty": 400, "exists": 409, "too-large": 413}
+_RECENT = 20
 
 
 @router.get("/admin/import", name="admin.import_form")
 async def import_form(request: Request, session: PageSession) -> Response:
-    return page(request, "import.html.j2", _context(), csrf=session.csrf)
+    return await _form(request, session.csrf)
 
 
 @router.post("/admin/import", name="admin.import")
 async def import_list(request: Request, done: Checked) -> Response:
     state = web_state(request)
-    rt, csrf = state.runtime, done.session.csrf
     name = str(done.form.get("list", "")).strip().lower()
     upload = done.form.get("file")
     replace = str(done.form.get("replace", "")).lower() in _YES
-
-    def refuse(message: str, status_code: int, **more: Any) -> Response:
-        context = _context(name=name, error=message, **more)
-        return page(request, "import.html.j2", context, csrf=csrf, status_code=status_code)
-
-    if not SLUG.fullmatch(name) or len(name) > _MAX_NAME:
-        return refuse(
-            "The list name must be a slug: lowercase letters, digits and hyphens "
-            "(for example regional-desks).",
-            400,
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Refused("empty", "Choose a CSV file to upload.")
+        job_id = await receive(
+            state.runtime, name, replace, _chunks(upload), origin="console", now=state.clock()
         )
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return refuse("Choose a CSV file to upload.", 400)
-    folder = state.settings.paths.subscribers
-    target = folder / f"{name}.csv"
-    shown = f"{folder.name}/{target.name}"
-    if target.exists() and not replace:
-        return refuse(f"{shown} already exists: tick “replace” to overwrite it.", 409)
-
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=folder))
-    try:
-        staged = staging / target.name
-        await asyncio.to_thread(_copy, upload.file, staged)
-        checked = await asyncio.to_thread(_check, staged, rt.regions)
-        if checked.rows == 0:
-            return refuse(f"No valid row: {shown} was not saved.", 400, **_report(checked, shown))
-        await asyncio.to_thread(_place, staged, target, replace)
-    except FileExistsError:
-        return refuse(f"{shown} already exists: tick “replace” to overwrite it.", 409)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-    tick = pipeline.TickReport()
-    try:
-        await pipeline.sync_files(rt, state.clock(), tick)
-        synced = True
-    except SQLAlchemyError:  # busy with another scan: the next scan picks the file up
-        synced = False
-    context = _context(
-        name=name,
-        saved=shown,
-        synced=synced,
-        changed=tick.subscribers_changed,
-        **_report(checked, shown),
-    )
-    return page(request, "import.html.j2", context, csrf=csrf)
+    except Refused as exc:
+        error = str(exc)
+        if exc.reason == "exists":
+            error = f"{shown_file(name)} already exists: tick “replace” to overwrite it."
+        return await _form(request, done.session.csrf, name, error, _STATUS[exc.reason])
+    state.imports.wakeup.set()
+    return back(f"/admin/imports/{job_id}")
 
 
-def _copy(source: IO[bytes], path: Path) -> None:
-    source.seek(0)
-    with path.open("wb") as handle:
-        shutil.copyfileobj(source, handle, 1 << 16)
-        handle.flush()
-        os.fsync(handle.fileno())
+@router.get("/admin/imports/{import_id}", name="admin.import_job")
+async def import_page(request: Request, import_id: str, session: PageSession) -> Response:
+    state = web_state(request)
+    job = await _job(request, import_id)
+    if job is None:
+        return not_found(request, f"import {import_id!r}", session.csrf)
+    context = {
+        "job": job,
+        "view": progress(job),
+        "file": shown_file(job.list_name),
+        "created": local_time(job.created_at, state.settings),
+        "finished": local_time(job.finished_at, state.settings),
+        "more_problems": max(job.problem_count - len(job.problems), 0),
+    }
+    return page(request, "import-job.html.j2", context, csrf=session.csrf)
 
 
-def _check(path: Path, regions: RegionTree) -> ListCheck:
-    """The same checks as ``pressdispatch check``; streams the file."""
-    result = ListCheck()
-    for item in read_subscriber_file(path, regions):
-        if isinstance(item, Row):
-            result.rows += 1
-        else:
-            result.problems.append(item)
-    return result
+@router.get("/admin/imports/{import_id}/progress.json", name="admin.import_progress")
+async def import_progress(request: Request, import_id: str, session: ApiSession) -> Response:
+    job = await _job(request, import_id)
+    if job is None:
+        return json_response({"error": f"no import {import_id!r}"}, 404)
+    return json_response(progress(job))
 
 
-def _place(staged: Path, target: Path, replace: bool) -> None:
-    """Move the checked file into place in one step; never over a list unless ``replace``."""
-    if replace:
-        os.replace(staged, target)
-    else:
-        os.link(staged, target)  # FileExistsError if a list of that name appeared meanwhile
-
-
-def _report(checked: ListCheck, shown: str) -> dict[str, Any]:
+def progress(job: ImportJob) -> dict[str, Any]:
+    """What the job's page shows and refreshes while it runs."""
     return {
-        "file": shown,
-        "rows": checked.rows,
-        "problems": [
-            {"line": p.line or "", "field": p.field, "message": p.message}
-            for p in checked.problems[:_SHOWN]
-        ],
-        "more_problems": max(len(checked.problems) - _SHOWN, 0),
-        "checked": True,
+        "id": job.id,
+        "list": job.list_name,
+        "state": job.state,
+        "rows_read": job.rows_read,
+        "problem_count": job.problem_count,
+        "rows_total": job.rows_total,
+        "rows_merged": job.rows_merged,
+        "changed": job.changed,
+        "error": job.error,
+        "live": not job.finished,
     }
 
 
-def _context(**values: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "name": "",
-        "file": "",
-        "error": "",
-        "saved": "",
-        "synced": False,
-        "changed": 0,
-        "rows": 0,
-        "problems": [],
-        "more_problems": 0,
-        "checked": False,
+async def _job(request: Request, import_id: str) -> ImportJob | None:
+    if not import_id.isdigit() or len(import_id) > 18:
+        return None
+    return await imports.get(web_state(request).runtime.db, int(import_id))
+
+
+async def _form(
+    request: Request, csrf: str, name: str = "", error: str = "", status_code: int = 200
+) -> Response:
+    state = web_state(request)
+    jobs = await imports.recent(state.runtime.db, _RECENT)
+    context = {
+        "name": name,
+        "error": error,
+        "jobs": [_row(job, state.settings) for job in jobs],
+        "shown": SHOWN,
     }
-    return base | values
+    return page(request, "import.html.j2", context, csrf=csrf, status_code=status_code)
+
+
+def _row(job: ImportJob, settings: Settings) -> dict[str, Any]:
+    return {
+        **progress(job),
+        "file": shown_file(job.list_name),
+        "created": local_time(job.created_at, settings),
+        "replace": job.replace,
+    }
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    await upload.seek(0)
+    while chunk := await upload.read(1 << 16):
+        yield chunk

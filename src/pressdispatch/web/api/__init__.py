@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from pressdispatch.config import Settings
-from pressdispatch.web.api import releases, subscribers
+from pressdispatch.web.api import lists, releases, subscribers
 from pressdispatch.web.api.auth import BearerToken
 from pressdispatch.web.api.common import PROBLEM_JSON, install_handlers
 
@@ -57,7 +57,7 @@ def create_api(settings: Settings, parent: FastAPI) -> FastAPI:
     api = _Api(
         title=f"{settings.newsroom.name}: press release API",
         version="1",
-        description="Releases and subscribers of a pressdispatch newsroom. "
+        description="Releases, subscribers and subscriber lists of a pressdispatch newsroom. "
         "Every route needs `Authorization: Bearer <token>`; errors are "
         "RFC 9457 problem details (`application/problem+json`).",
         openapi_url=OPENAPI,
@@ -67,6 +67,7 @@ def create_api(settings: Settings, parent: FastAPI) -> FastAPI:
     api.state.parent = parent
     api.include_router(releases.router)
     api.include_router(subscribers.router)
+    api.include_router(lists.router)
     install_handlers(api)
     api.add_middleware(BearerToken, settings=settings, public=frozenset({OPENAPI}))
     return api

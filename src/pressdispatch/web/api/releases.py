@@ -343,9 +343,9 @@ def _iso(moment: datetime) -> str:
 
 
 async def _sync(state: WebState) -> None:
-    """Read the files into the store now, as the next scan would."""
+    """Read the release files into the store now, as the next scan would."""
     try:
-        await pipeline.sync_files(state.runtime, state.clock(), pipeline.TickReport())
+        await pipeline.sync_files(state.runtime, state.clock(), pipeline.TickReport(), lists=False)
     except SQLAlchemyError:  # the files are written: the next scan will bring them in
         log.exception("API: syncing the release files into the store failed")
 

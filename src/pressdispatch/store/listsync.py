@@ -1,0 +1,320 @@
+"""The list sync: every list's rows into the journalists, in short transactions.
+
+Each transaction stages, merges or delists up to 500 journalists and commits,
+so other writers (the ledger, the web form, a release sync) and, on SQLite, readers
+wait a fraction of a second at most. Only one sync runs at a time (``Directory.exclusive``
+holds a lease). The fingerprint of the lists is stored only once the whole merge is
+done: a sync cut short (stopped, crashed) leaves nothing a complete one would not
+write, and the next one does the work again from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, bindparam, case, delete, select, update
+
+from pressdispatch.content.subscribers import Row, merge
+from pressdispatch.errors import Busy
+from pressdispatch.model import Subscriber
+from pressdispatch.pacing import batches
+from pressdispatch.store import leases
+from pressdispatch.store.codec import subscriber_columns
+from pressdispatch.store.db import Database
+from pressdispatch.store.dialect import insert
+from pressdispatch.store.schema import ACTIVE, OWN_LISTS, SELF, list_rows, state, subscribers
+
+__all__ = ["FINGERPRINT", "LEASE", "ListSync", "Progress", "SyncProgress"]
+
+FINGERPRINT = "subscribers.fingerprint"  # ``state`` key: the lists as last merged in full
+LEASE = "subscribers.sync"
+_CHUNK = 500  # journalists (or list rows) per transaction, at most
+_CLEAR = 2000  # staged rows deleted per transaction
+_RENEW_EVERY = 10.0  # seconds between two renewals of the lease
+_HOLD = 0.15  # seconds of holding SQLite's lock between two breaks, at most
+_BREAK = 0.11  # seconds: longer than SQLite's longest sleep before a retry (100 ms)
+T = TypeVar("T")
+
+
+@dataclass
+class SyncProgress:
+    """Where a list sync stands: rows read from the lists, and rows merged so far."""
+
+    staged: int = 0
+    merged: int = 0
+    total: int | None = None  # every row staged, once the lists are read
+    changed: int = 0  # journalists added, changed or delisted
+
+
+Progress = Callable[[SyncProgress], Awaitable[None]]
+
+
+class _Stopped(Exception):
+    pass
+
+
+class ListSync:
+    """One sync of every list into the store, by the holder of the lease."""
+
+    def __init__(self, db: Database, owner: str, ttl: timedelta) -> None:
+        self.db = db
+        self._owner = owner
+        self._ttl = ttl
+        self._renewed = time.monotonic()
+        self._stop: asyncio.Event | None = None
+        self._held = 0.0  # seconds the lock was held since the last break (SQLite)
+
+    async def run(
+        self,
+        rows: Iterable[Row],
+        fingerprint: str,
+        now: datetime,
+        *,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> int | None:
+        """Upsert everyone the lists name; whoever they no longer name gets no lists.
+
+        ``rows`` are every list's rows, in list order. They are staged in the table
+        ``list_rows`` and merged one journalist at a time in address order, so memory
+        stays flat whatever the size of the lists. Returns how many journalists were
+        added or changed; None when ``stop`` was set before the end (nothing is
+        recorded as done).
+
+        Status (unsubscribed, bounced) is never touched here: an address that
+        opted out stays out even when a spreadsheet lists it again.
+        """
+        self._stop = stop
+        state = SyncProgress()
+
+        async def report() -> None:
+            if progress is not None:
+                await progress(state)
+
+        try:
+            await self._clear()
+            async for chunk in batches(rows, _CHUNK):
+                staged = [_staged(state.staged + n, row) for n, row in enumerate(chunk)]
+                await self._step(functools.partial(_stage, staged))
+                state.staged += len(staged)
+                await report()
+            state.total = state.staged
+            after: str | None = ""
+            while after is not None:
+                after, merged, changed = await self._step(functools.partial(_merge, after, now))
+                state.merged += merged
+                state.changed += changed
+                await report()
+            last: int | None = 0
+            while last is not None:
+                last, changed = await self._step(functools.partial(_delist, last, now))
+                state.changed += changed
+                await report()
+            dialect = self.db.dialect
+            await self._step(lambda conn: _set_state(conn, FINGERPRINT, fingerprint, dialect))
+        except _Stopped:
+            return None
+        await report()
+        self._stop = None  # done: what is left is tidying up
+        await self._clear()
+        return state.changed
+
+    async def _clear(self) -> None:
+        while await self._step(_clear_some):
+            pass
+
+    async def _step(self, work: Callable[[Connection], T]) -> T:
+        """One short transaction, then a pause that leaves the database to others a while."""
+        if self._stop is not None and self._stop.is_set():
+            raise _Stopped
+        began = time.perf_counter()
+        result = await self.db.transaction(work)
+        held = time.perf_counter() - began
+        if time.monotonic() - self._renewed > _RENEW_EVERY:
+            if not await leases.renew(self.db, LEASE, self._owner, self._ttl):
+                raise Busy("the list sync lease expired and was taken over")
+            self._renewed = time.monotonic()
+        await asyncio.sleep(self._pause(held))
+        return result
+
+    def _pause(self, held: float) -> float:
+        """How long to leave the database to others after a transaction that took ``held``.
+
+        On SQLite a writer holds the whole file, and every other connection that wants
+        it sleeps and tries again, up to 100 ms at a time. A short pause after each
+        transaction lets most of them in; a break longer than their longest sleep,
+        whenever the sync has held the file for ``_HOLD`` since the last one, lets in
+        any that kept missing the short pauses. PostgreSQL locks rows, not the file.
+        """
+        if self.db.dialect != "sqlite":
+            return 0.0
+        self._held += held
+        if self._held < _HOLD:
+            return held / 2
+        self._held = 0.0
+        return _BREAK
+
+
+def _stage(staged: list[dict[str, Any]], conn: Connection) -> None:
+    conn.execute(list_rows.insert(), staged)
+
+
+def _clear_some(conn: Connection) -> int:
+    some = select(list_rows.c.seq).order_by(list_rows.c.seq).limit(_CLEAR).scalar_subquery()
+    return int(conn.execute(delete(list_rows).where(list_rows.c.seq.in_(some))).rowcount)
+
+
+def _merge(after: str, now: datetime, conn: Connection) -> tuple[str | None, int, int]:
+    """Merge the next journalists after the address ``after``: (the last one, rows, changed)."""
+    batch = conn.execute(
+        select(list_rows)
+        .where(list_rows.c.email > after)
+        .order_by(list_rows.c.email, list_rows.c.seq)
+        .limit(_CHUNK)
+    ).all()
+    if not batch:
+        return None, 0, 0
+    groups = _groups(batch, complete=len(batch) < _CHUNK)
+    if len(groups) == 1 and len(batch) == _CHUNK:  # one journalist named on that many rows
+        email = groups[0][0].subscriber.key
+        everyone = select(list_rows).where(list_rows.c.email == email).order_by(list_rows.c.seq)
+        groups = [[_row(staged) for staged in conn.execute(everyone)]]
+    changed = _upsert(conn, [merge(group) for group in groups], now)
+    return groups[-1][0].subscriber.key, sum(len(group) for group in groups), changed
+
+
+def _delist(after: int, now: datetime, conn: Connection) -> tuple[int | None, int]:
+    """Whoever the lists no longer name loses the lists' membership, for the next ids.
+
+    One who subscribed by other means (the web form, the API) keeps that list.
+    """
+    ids = conn.scalars(
+        select(subscribers.c.id)
+        .where(subscribers.c.id > after)
+        .order_by(subscribers.c.id)
+        .limit(_CHUNK)
+    ).all()
+    if not ids:
+        return None, 0
+    remaining = case((subscribers.c.source.in_(OWN_LISTS), subscribers.c.source), else_="")
+    named = select(list_rows.c.seq).where(list_rows.c.email == subscribers.c.email).exists()
+    result = conn.execute(
+        update(subscribers)
+        .where(
+            subscribers.c.id > after,
+            subscribers.c.id <= ids[-1],
+            subscribers.c.source.in_(("csv", SELF, *OWN_LISTS)),
+            subscribers.c.lists != remaining,
+            ~named,
+        )
+        .values(lists=remaining, row_hash="", updated_at=now)
+    )
+    return ids[-1], int(result.rowcount)
+
+
+def _set_state(conn: Connection, key: str, value: str, dialect: str) -> None:
+    statement = insert(state, dialect).values(key=key, value=value)
+    conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+def _staged(seq: int, row: Row) -> dict[str, Any]:
+    s = row.subscriber
+    return {
+        "email": s.key,
+        "seq": seq,
+        "address": s.email,
+        "name": s.name,
+        "outlet": s.outlet,
+        "languages": " ".join(s.languages),
+        "regions": None if row.everything_regions else " ".join(sorted(s.regions)),
+        "topics": None if row.everything_topics else " ".join(sorted(s.topics)),
+        "embargo": s.embargo,
+        "list": s.lists[0],
+    }
+
+
+def _row(staged: Any) -> Row:
+    subscriber = Subscriber(
+        email=staged.address,
+        name=staged.name,
+        outlet=staged.outlet,
+        languages=tuple(staged.languages.split()),
+        regions=frozenset(staged.regions.split()) if staged.regions else frozenset(),
+        topics=frozenset(staged.topics.split()) if staged.topics else frozenset(),
+        embargo=bool(staged.embargo),
+        lists=(staged.list,),
+    )
+    return Row(0, subscriber, staged.regions is None, staged.topics is None)
+
+
+def _groups(batch: Sequence[Any], *, complete: bool) -> list[list[Row]]:
+    """The batch's rows grouped by journalist; the last group is held back unless complete."""
+    groups: list[list[Row]] = []
+    for staged in batch:
+        if groups and groups[-1][0].subscriber.key == staged.email:
+            groups[-1].append(_row(staged))
+        else:
+            groups.append([_row(staged)])
+    if not complete and len(groups) > 1:
+        groups.pop()  # it may go on in the next batch
+    return groups
+
+
+def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
+    """Insert the new, update the changed; return how many.
+
+    A journalist who chose their own languages, regions and topics (``SELF``, or
+    subscribed through the web form or the API) keeps them; the lists still decide the
+    rest (name, outlet, embargo clearance, list membership).
+    """
+    columns = [subscriber_columns(person) for person in people]
+    known = {
+        row.email: row
+        for row in conn.execute(
+            select(
+                subscribers.c.email,
+                subscribers.c.id,
+                subscribers.c.row_hash,
+                subscribers.c.source,
+            ).where(subscribers.c.email.in_([c["email"] for c in columns]))
+        )
+    }
+    new = [
+        c | {"source": "csv", "status": ACTIVE, "status_reason": "", "created_at": now}
+        for c in columns
+        if c["email"] not in known
+    ]
+    changed = [
+        c for c in columns if c["email"] in known and known[c["email"]].row_hash != c["row_hash"]
+    ]
+    if new:
+        conn.execute(subscribers.insert(), [c | {"updated_at": now} for c in new])
+    for own_choices in (False, True):
+        rows = [c for c in changed if (known[c["email"]].source in _OWN_CHOICES) == own_choices]
+        if not rows:
+            continue
+        names = [key for key in rows[0] if key != "email" and not (own_choices and key in _CHOSEN)]
+        values = []
+        for c in rows:
+            row = known[c["email"]]
+            fields = dict(c)
+            if row.source in OWN_LISTS:  # the lists add to the journalist's own subscription
+                fields["lists"] = f"{c['lists']} {row.source}".strip()
+            values.append({f"v_{key}": fields[key] for key in names} | {"v_id": row.id})
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == bindparam("v_id"))
+            .values({key: bindparam(f"v_{key}") for key in names} | {"updated_at": now}),
+            values,
+        )
+    return len(new) + len(changed)
+
+
+_CHOSEN = ("languages", "regions", "topics")  # what a journalist's own choice settles
+_OWN_CHOICES = (SELF, *OWN_LISTS)
