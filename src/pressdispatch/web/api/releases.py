@@ -31,6 +31,7 @@ from pressdispatch.content.releases import RELEASE_ID, load_release
 from pressdispatch.errors import Problem, Refused
 from pressdispatch.model import Release
 from pressdispatch.status import ReleaseReport, report
+from pressdispatch.textfiles import FILE
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.api.release_models import (
     EXAMPLE_TIME,
@@ -357,6 +358,7 @@ def _loader(state: WebState) -> writer.Load:
         regions=state.runtime.regions,
         languages=newsroom.languages,
         default_language=newsroom.default_language,
+        max_body_size=state.settings.content.max_body_size,
     )
 
 
@@ -415,12 +417,13 @@ def _item(problem: Problem) -> ProblemItem:
         return ProblemItem(
             file=path.name,
             line=problem.line,
-            field=problem.field or "release.toml",
+            field=problem.field if problem.field not in ("", FILE) else "release.toml",
             message=problem.message,
         )
     if path.suffix == ".md":
         base = f"translations.{path.stem}"
-        name = {"": "", "language": "", "body": "body_markdown"}.get(problem.field, problem.field)
+        renamed = {"": "", FILE: "", "language": "", "body": "body_markdown"}
+        name = renamed.get(problem.field, problem.field)
         return ProblemItem(
             file=path.name,
             line=problem.line,

@@ -1,0 +1,421 @@
+"""Bad input gets a clear error and loses nothing: a corpus of broken inputs beside valid ones.
+
+Every case is one defect (or one thing that must be accepted) in a release file, a
+subscriber list, config.toml, a JSON API request or a form, with valid neighbours
+beside it. A case states its exact message, as `pressdispatch check` prints it
+(``path:line: field: message``) or as the API and the forms answer it, and which of
+its neighbours must still be sent.
+
+The file cases share one newsroom per database: `corpus` builds it once for
+SQLite and once for PostgreSQL (like the ``newsroom`` fixture, from the same
+helpers), runs `check` and `plan`, then what `pressdispatch run --once` does, and
+keeps the output, the problems and the outbox for the cases to look at. One run
+covers them all, and each assertion still names its own file, line and field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pressdispatch.cli import app
+
+from .dispatching import Newsroom, database_url, make_newsroom, run_once, utc
+
+runner = CliRunner()
+
+DIR = object()  # a folder where a file should be
+
+
+@dataclass(frozen=True)
+class Link:
+    """A symbolic link to a file that does not exist."""
+
+    target: str = "gone"
+
+
+Content = str | bytes | object
+PUBLISH = utc(-3600).replace(microsecond=0).isoformat()
+LIMIT_KIB = 64  # content.max_body_size in the corpus's config.toml
+
+
+def meta(*lines: str) -> str:
+    return "\n".join([f"publish_at = {PUBLISH}", *lines]) + "\n"
+
+
+def md(title: str = "Title", body: str = "Body text.\n", front: str = "") -> str:
+    return f'+++\ntitle = "{title}"\n{front}+++\n{body}'
+
+
+VALID_MD = {"en.md": md("A valid release"), "fr.md": md("Un communiqué valide")}
+
+
+@dataclass(frozen=True)
+class FileCase:
+    """Files under the newsroom, and what `check` must print about them (paths from its root)."""
+
+    id: str
+    files: Mapping[str, Content]
+    lines: tuple[str, ...] = ()  # `check` output, exactly
+    sent: tuple[str, ...] = ()  # releases that must go out to everyone (the case's own if valid)
+    unsent: tuple[str, ...] = ()  # releases that must not
+
+
+def release_case(
+    case_id: str, files: Mapping[str, Content], *lines: str, loads: bool = False
+) -> FileCase:
+    folder = f"releases/{case_id}"
+    return FileCase(
+        case_id,
+        {f"{folder}/{name}": content for name, content in files.items()},
+        tuple(f"{folder}/{line}" for line in lines),
+        sent=("valid-neighbour", case_id) if loads else ("valid-neighbour",),
+        unsent=() if loads else (case_id,),
+    )
+
+
+LATIN1_COMMENT = f'publish_at = {PUBLISH}\n# Genève\nstatus = "ready"\n'.encode("latin-1")
+
+RELEASE_CASES = [
+    release_case("toml-bom", {"release.toml": "\ufeff" + meta(), **VALID_MD}, loads=True),
+    release_case(
+        "offset-25h",
+        {"release.toml": meta().replace(PUBLISH, "2026-12-01T10:00:00+25:00"), **VALID_MD},
+        "release.toml:1: publish_at: expected a date and time with a UTC offset "
+        "(e.g. 2026-12-01T10:00:00+01:00), got 2026-12-01T10:00:00+25:00: "
+        "a UTC offset is between -23:59 and +23:59",
+    ),
+    release_case(
+        "embargo-month-13",
+        {"release.toml": meta("embargo_send_at = 2026-13-01T09:00:00Z"), **VALID_MD},
+        "release.toml:2: embargo_send_at: expected a date and time with a UTC offset "
+        "(e.g. 2026-12-01T10:00:00+01:00), got 2026-13-01T09:00:00Z",
+    ),
+    release_case(
+        "toml-latin1",
+        {"release.toml": LATIN1_COMMENT, **VALID_MD},
+        "release.toml:2: (file): not valid UTF-8 (byte 0xE8 at column 6): save the file as UTF-8",
+    ),
+    release_case(
+        "toml-utf16",
+        {"release.toml": codecs.BOM_UTF16_LE + meta().encode("utf-16-le"), **VALID_MD},
+        "release.toml:1: (file): UTF-16 text: save the file as UTF-8",
+    ),
+    release_case(
+        "toml-is-a-folder",
+        {"release.toml": DIR, **VALID_MD},
+        "release.toml: (file): a folder, not a file",
+    ),
+    release_case(
+        "toml-dangling-link",
+        {"release.toml": Link(), **VALID_MD},
+        "release.toml: (file): a link to a file that does not exist",
+    ),
+    release_case(
+        "toml-raw-nul",
+        {"release.toml": meta('status = "ready\x00"'), **VALID_MD},
+        "release.toml:2: status: control character U+0000 (NUL) is not allowed",
+    ),
+    release_case(
+        "toml-unclosed-string",
+        {"release.toml": meta('status = "ready'), **VALID_MD},
+        "release.toml:2: status: not valid TOML: "
+        "a quoted string is not closed on this line (column 16)",
+    ),
+    release_case(
+        "contact-escaped-nul",
+        {"release.toml": meta("", "[[contacts]]", 'name = "Ann\\u0000Lee"'), **VALID_MD},
+        "release.toml:4: contacts.0.name: control character U+0000 (NUL) is not allowed "
+        "in the contact",
+    ),
+    release_case(
+        "contact-nel",
+        {
+            "release.toml": meta("[[contacts]]", 'name = "Ann"', 'role = "Chief\\u0085Editor"'),
+            **VALID_MD,
+        },
+        "release.toml:4: contacts.0.role: line breaks are not allowed in the contact "
+        "(found U+0085 (NEL))",
+    ),
+    release_case(
+        "md-is-a-folder",
+        {"release.toml": meta(), "en.md": md(), "fr.md": DIR},
+        "fr.md: (file): a folder, not a file",
+    ),
+    release_case(
+        "md-dangling-link",
+        {"release.toml": meta(), "en.md": md(), "fr.md": Link()},
+        "fr.md: (file): a link to a file that does not exist",
+    ),
+    release_case(
+        "md-bom",
+        {"release.toml": meta(), "en.md": "\ufeff" + md("With a byte-order mark")},
+        loads=True,
+    ),
+    release_case(
+        "md-latin1-body",
+        {"release.toml": meta(), "en.md": md(body="One.\n\nCaf\xe9.\n").encode("latin-1")},
+        "en.md:6: (file): not valid UTF-8 (byte 0xE9 at column 4): save the file as UTF-8",
+    ),
+    release_case(
+        "md-nul-body",
+        {"release.toml": meta(), "en.md": md(body="Para one.\n\nPara\x00two.\n")},
+        "en.md:6: body: control character U+0000 (NUL) is not allowed (column 5)",
+    ),
+    release_case(
+        "md-esc-body",
+        {"release.toml": meta(), "en.md": md(body="\x1b[31mRed\x1b[0m text.\n")},
+        "en.md:4: body: control character U+001B (ESC) is not allowed (column 1)",
+    ),
+    release_case(
+        "md-title-nel",
+        {"release.toml": meta(), "en.md": md("One\\u0085Two")},
+        "en.md:2: title: line breaks are not allowed in the title (it becomes the email "
+        "subject) (found U+0085 (NEL))",
+    ),
+    release_case(
+        "md-title-tab",
+        {"release.toml": meta(), "en.md": md("One\\tTwo")},
+        "en.md:2: title: control character U+0009 (tab) is not allowed in the title "
+        "(it becomes the email subject)",
+    ),
+    release_case(
+        "md-summary-nul",
+        {"release.toml": meta(), "en.md": md(front='summary = "A\\u0000B"\n')},
+        "en.md:3: summary: control character U+0000 (NUL) is not allowed in the summary",
+    ),
+    release_case(
+        "md-dateline-line-separator",
+        {"release.toml": meta(), "en.md": md(front='dateline = "Minsk\\u2028Geneva"\n')},
+        "en.md:3: dateline: line breaks are not allowed in the dateline "
+        "(found U+2028 (line separator))",
+    ),
+    release_case(
+        "md-front-unclosed-string",
+        {"release.toml": meta(), "en.md": '+++\ntitle = "Unclosed\n+++\nBody.\n'},
+        "en.md:2: title: not valid TOML: a quoted string is not closed (column 18)",
+    ),
+    release_case(
+        "md-body-over-limit",
+        {"release.toml": meta(), "en.md": md(body="x" * (LIMIT_KIB + 6) * 1024)},
+        f"en.md:1: body: the body is {LIMIT_KIB + 6} KiB, over the limit of {LIMIT_KIB} KiB "
+        "(content.max_body_size in config.toml): not read",
+    ),
+    release_case(
+        "md-file-far-over-limit",
+        {"release.toml": meta(), "en.md": md(body="y" * 4 * LIMIT_KIB * 1024)},
+        f"en.md:1: body: the file is {4 * LIMIT_KIB} KiB, over the limit of {LIMIT_KIB} KiB "
+        "(content.max_body_size in config.toml): not read",
+    ),
+]
+VALID_RELEASE = FileCase(
+    "valid-neighbour",
+    {f"releases/valid-neighbour/{n}": t for n, t in {"release.toml": meta(), **VALID_MD}.items()},
+)
+
+FILE_CASES = [*RELEASE_CASES]
+
+PEOPLE = ("ana@example.org", "ben@example.org")  # the corpus's list of valid journalists
+
+
+def config_text(root: Path, db_url: str, *extra: str) -> str:
+    return "\n".join(
+        [
+            "[newsroom]",
+            'name = "Test Press Office"',
+            'from = "Test Press Office <press@example.org>"',
+            'languages = ["en", "fr", "ru"]',
+            *extra,
+            "",
+            "[paths]",
+            f'templates = "{Path(__file__).resolve().parent.parent / "templates"}"',
+            "",
+            "[database]",
+            f'url = "{db_url}"',
+            "",
+            "[content]",
+            f'max_body_size = "{LIMIT_KIB}KiB"',
+            "",
+        ]
+    )
+
+
+def write_files(root: Path, files: Mapping[str, Content]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content is DIR:
+            path.mkdir()
+        elif isinstance(content, Link):
+            path.symlink_to(root / content.target)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            assert isinstance(content, str)
+            path.write_text(content, encoding="utf-8")
+
+
+@dataclass
+class Corpus:
+    root: Path
+    newsroom: Newsroom
+    check: list[str] = field(default_factory=list)  # the lines `check` printed
+    check_exit: int = -1
+    plan_exit: int = -1
+    outbox: dict[str, set[str]] = field(default_factory=dict)  # release → recipients
+
+
+def read_outbox(root: Path) -> dict[str, set[str]]:
+    sent: dict[str, set[str]] = {}
+    for folder in (root / "var" / "outbox").iterdir():
+        for path in folder.glob("*.eml"):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            sent.setdefault(folder.name, set()).add(message["To"].addresses[0].addr_spec)
+    return sent
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def corpus(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Corpus]:
+    root = tmp_path_factory.mktemp(f"corpus-{request.param}")
+    urls = database_url(request.param, root)
+    newsroom = make_newsroom(root, next(urls))
+    # A byte-order mark in config.toml is fine too.
+    (root / "config.toml").write_text(
+        "\ufeff" + config_text(root, newsroom.db_url), encoding="utf-8"
+    )
+    write_files(root, VALID_RELEASE.files)
+    for case in FILE_CASES:
+        write_files(root, case.files)
+    newsroom.subscribers("press", [f"{p},{p.split('@')[0].title()},en,,,no" for p in PEOPLE])
+    corpus = Corpus(root, newsroom)
+    config = str(root / "config.toml")
+    result = runner.invoke(app, ["--config", config, "check"])
+    corpus.check = [line.replace(f"{root}/", "") for line in result.stdout.splitlines()]
+    corpus.check_exit = result.exit_code
+    corpus.plan_exit = runner.invoke(app, ["--config", config, "plan", "valid-neighbour"]).exit_code
+    asyncio.run(run_once(newsroom.settings()))
+    corpus.outbox = read_outbox(root)
+    yield corpus
+    for _ in urls:  # drop the throwaway database
+        pass
+
+
+# -- release files ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", RELEASE_CASES, ids=lambda c: c.id)
+def test_a_release_file_case(corpus: Corpus, case: FileCase) -> None:
+    for line in case.lines:
+        assert line in corpus.check, f"{line!r} not in:\n" + "\n".join(corpus.check)
+    for release in case.sent:
+        assert corpus.outbox.get(release) == set(PEOPLE), release
+    for release in case.unsent:
+        assert release not in corpus.outbox
+
+
+def test_check_reports_exactly_the_cases(corpus: Corpus) -> None:
+    expected = [line for case in FILE_CASES for line in case.lines]
+    *problems, summary = corpus.check
+    assert sorted(problems) == sorted(expected)
+    assert summary.endswith(f"{len(expected)} problems")
+    assert corpus.check_exit == 1
+    assert corpus.plan_exit == 0
+
+
+# -- config.toml -----------------------------------------------------------------------
+# The configuration is all or nothing: `check` names the key and stops there, and
+# no command runs on half a configuration.
+
+
+NEWSROOM = '[newsroom]\nname = "Test Press Office"\nfrom = "press@example.org"\n'
+
+
+@dataclass(frozen=True)
+class ConfigCase:
+    id: str
+    content: Content  # the whole config.toml; a str gets the corpus's database added at the end
+    line: str  # what `check` prints, the path from the corpus root
+
+
+def config_case(case_id: str, content: Content, line: str) -> ConfigCase:
+    return ConfigCase(case_id, content, f"configs/{case_id}/config.toml{line}")
+
+
+CONFIG_CASES = [
+    config_case(
+        "latin1",
+        '[newsroom]\nname = "Genève"\n'.encode("latin-1"),
+        ":2: (file): not valid UTF-8 (byte 0xE8 at column 12): save the file as UTF-8",
+    ),
+    config_case(
+        "utf16",
+        codecs.BOM_UTF16_LE + NEWSROOM.encode("utf-16-le"),
+        ":1: (file): UTF-16 text: save the file as UTF-8",
+    ),
+    config_case("is-a-folder", DIR, ": (file): a folder, not a file"),
+    config_case(
+        "nul-in-reply-to",
+        NEWSROOM + 'reply_to = "media\\u0000@example.org"\n',
+        ":4: newsroom.reply_to: control character U+0000 (NUL) is not allowed",
+    ),
+    config_case(
+        "line-break-in-an-address",
+        NEWSROOM + 'unsubscribe_email = "a@example.org\\r\\nBcc: b@example.org"\n',
+        ":4: newsroom.unsubscribe_email: line breaks are not allowed",
+    ),
+    config_case(
+        "esc-in-a-path",
+        NEWSROOM + '[paths]\nreleases = "releases\\u001b[2J"\n',
+        ":5: paths.releases: control character U+001B (ESC) is not allowed",
+    ),
+    config_case(
+        "size-in-words",
+        NEWSROOM + '[content]\nmax_body_size = "one megabyte"\n',
+        ":5: content.max_body_size: expected a size such as '1MiB', '512KiB', '2MB' or a "
+        "number of bytes, got 'one megabyte'",
+    ),
+    config_case(
+        "size-too-small",
+        NEWSROOM + "[content]\nmax_body_size = 100\n",
+        ":5: content.max_body_size: must be at least 1KiB",
+    ),
+    config_case(
+        "size-unknown-unit",
+        NEWSROOM + '[content]\nmax_body_size = "1GiB"\n',
+        ":5: content.max_body_size: expected a size such as '1MiB', '512KiB', '2MB' or a "
+        "number of bytes, got '1GiB'",
+    ),
+    config_case(
+        "value-without-quotes",
+        NEWSROOM + "timezone = Europe/Paris\n",
+        ":4: newsroom.timezone: not valid TOML: Invalid value (column 12)",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=lambda c: c.id)
+def test_a_config_case(corpus: Corpus, case: ConfigCase) -> None:
+    path = corpus.root / "configs" / case.id / "config.toml"
+    content = case.content
+    if isinstance(content, str):
+        content += f'\n[database]\nurl = "{corpus.newsroom.db_url}"\n'
+    write_files(corpus.root, {str(path.relative_to(corpus.root)): content})
+    result = runner.invoke(app, ["--config", str(path), "check"])
+    printed = [line.replace(f"{corpus.root}/", "") for line in result.stdout.splitlines()]
+    assert printed == [case.line, "1 problem in the configuration; nothing else checked."]
+    assert result.exit_code == 1
+
+
+def test_a_config_with_a_byte_order_mark_is_read(corpus: Corpus) -> None:
+    assert (corpus.root / "config.toml").read_bytes().startswith(codecs.BOM_UTF8)
+    assert not any(line.startswith("config.toml") for line in corpus.check)
+    assert corpus.outbox["valid-neighbour"] == set(PEOPLE)
