@@ -21,13 +21,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from pressdispatch.cli import app
+from pressdispatch.config import Settings
+from pressdispatch.web.app import create_app
 
-from .dispatching import Newsroom, database_url, make_newsroom, run_once, utc
+from .dispatching import Newsroom, database_url, make_newsroom, run_once, runtime, utc
 
 runner = CliRunner()
 
@@ -220,9 +224,217 @@ VALID_RELEASE = FileCase(
     {f"releases/valid-neighbour/{n}": t for n, t in {"release.toml": meta(), **VALID_MD}.items()},
 )
 
-FILE_CASES = [*RELEASE_CASES]
+HEADER = b"email,name,languages\n"
 
-PEOPLE = ("ana@example.org", "ben@example.org")  # the corpus's list of valid journalists
+
+@dataclass(frozen=True)
+class CsvCase(FileCase):
+    people: tuple[str, ...] = ()  # the rows that must still get every release
+    refused: tuple[str, ...] = ()  # addresses of the rows that must get nothing
+
+
+def csv_case(
+    case_id: str, middle: str | bytes, *lines: str, people: tuple[str, ...] = (), file: bytes = b""
+) -> CsvCase:
+    """A list ``<case_id>.csv``: a valid row, ``middle`` (from line 3), a valid row."""
+    before, after = f"{case_id}-before@example.org", f"{case_id}-after@example.org"
+    if not file:
+        body = middle.encode() if isinstance(middle, str) else middle
+        file = HEADER + f"{before},Before,en\n".encode() + body + f"{after},After,en\n".encode()
+        people = (before, after, *people)
+    return CsvCase(
+        case_id,
+        {f"subscribers/{case_id}.csv": file},
+        tuple(f"subscribers/{case_id}.csv{line}" for line in lines),
+        people=people,
+        refused=(f"{case_id}@example.org",),
+    )
+
+
+CSV_CASES = [
+    csv_case(
+        "nul-in-name",
+        "nul-in-name@example.org,Ann\x00Lee,en\n",
+        ":3: name: control character U+0000 (NUL) is not allowed",
+    ),
+    csv_case(
+        "nul-in-email",
+        "nul-in-email@example.org\x00,Ann,en\n",
+        ":3: email: control character U+0000 (NUL) is not allowed",
+    ),
+    csv_case(
+        "esc-in-languages",
+        "esc-in-languages@example.org,Ann,en\x1b[0m\n",
+        ":3: languages: control character U+001B (ESC) is not allowed",
+    ),
+    csv_case(
+        "c1-in-name",
+        "c1-in-name@example.org,Ann\x9bLee,en\n",
+        ":3: name: control character U+009B is not allowed",
+    ),
+    csv_case(
+        "del-in-name",
+        "del-in-name@example.org,Ann\x7f,en\n",
+        ":3: name: control character U+007F (DEL) is not allowed",
+    ),
+    csv_case(
+        "line-separator-in-name",
+        "line-separator-in-name@example.org,Ann\u2028Lee,en\n",
+        ":3: name: line breaks are not allowed (found U+2028 (line separator))",
+    ),
+    csv_case(
+        "quoted-line-break",
+        'quoted-line-break@example.org,"Ann\nLee",en\n',
+        ":3: (row): a quoted cell runs over lines 3-4: a cell cannot hold a line break "
+        "(the row is skipped)",
+    ),
+    csv_case(
+        "quoted-line-breaks-crlf",
+        'quoted-line-breaks-crlf@example.org,"Ann\r\nB.\r\nLee",en\r\n',
+        ":3: (row): a quoted cell runs over lines 3-5: a cell cannot hold a line break "
+        "(the row is skipped)",
+    ),
+    csv_case(
+        "unclosed-quote",
+        'unclosed-quote@example.org,"Ann Lee,en\nunclosed-quote-next@example.org,Next,en\n',
+        ':3: (row): a quoted cell is not closed on this line: add the closing " '
+        "(the row is skipped)",
+        people=("unclosed-quote-next@example.org",),
+    ),
+    csv_case(
+        "unclosed-before-quoted",
+        'unclosed-before-quoted@example.org,"Ann Lee,en\n'
+        'unclosed-before-quoted-next@example.org,"Smith, Jo",en\n',
+        ':3: (row): a quoted cell is not closed on this line: add the closing " '
+        "(the row is skipped)",
+        people=("unclosed-before-quoted-next@example.org",),
+    ),
+    csv_case(
+        "tab-in-a-quoted-name",
+        'tab-in-a-quoted-name-ok@example.org,"Ann\tLee",en\n',
+        people=("tab-in-a-quoted-name-ok@example.org",),
+    ),
+    csv_case(
+        "latin1-name",
+        "latin1-name@example.org,Zoé,en\n".encode("latin-1"),
+        ":3: name: not valid UTF-8 (save the file as UTF-8)",
+    ),
+    csv_case(
+        "cell-too-long",
+        f"cell-too-long@example.org,{'x' * 1001},en\n",
+        ":3: name: longer than 1000 characters",
+    ),
+    csv_case(
+        "bom",
+        "",
+        file=codecs.BOM_UTF8 + HEADER + b"bom-ok@example.org,Bom,en\n",
+        people=("bom-ok@example.org",),
+    ),
+    csv_case(
+        "utf16",
+        "",
+        ":1: (file): UTF-16 text: save the file as CSV UTF-8",
+        file=codecs.BOM_UTF16_LE + "email\nutf16@example.org\n".encode("utf-16-le"),
+    ),
+]
+CSV_CASES += [
+    CsvCase(
+        "folder",
+        {"subscribers/folder.csv": DIR},
+        ("subscribers/folder.csv: (file): a folder, not a file",),
+    ),
+    CsvCase(
+        "dangling-link",
+        {"subscribers/dangling-link.csv": Link()},
+        ("subscribers/dangling-link.csv: (file): a link to a file that does not exist",),
+    ),
+]
+
+FILE_CASES: list[FileCase] = [*RELEASE_CASES, *CSV_CASES]
+
+
+# -- the JSON API: cases -----------------------------------------------------------------
+
+TOKEN = "bad-input-token"
+API_NEIGHBOUR = "api-neighbour@example.org"
+NUL = "control character U+0000 (NUL) is not allowed"
+
+
+@dataclass(frozen=True)
+class ApiCase:
+    """One request; a problem details answer with exactly this status, detail and errors."""
+
+    id: str
+    method: str
+    path: str  # under /api/v1
+    status: int
+    json: Any = None
+    content: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, str] | None = None  # field → message, exactly
+    detail: str | None = None  # exactly, when given
+
+
+def put_subscriber(case_id: str, status: int, errors: Mapping[str, str], **body: Any) -> ApiCase:
+    path = f"/subscribers/{case_id}@example.org"
+    return ApiCase(case_id, "PUT", path, status, json=body, errors=errors)
+
+
+API_CASES = [
+    put_subscriber("api-nul-in-name", 422, {"name": NUL}, name="Ann\x00Lee"),
+    put_subscriber(
+        "api-esc-in-outlet",
+        422,
+        {"outlet": "control character U+001B (ESC) is not allowed"},
+        outlet="\x1b]0;pwned\x07",
+    ),
+    put_subscriber(
+        "api-line-break-in-name", 422, {"name": "line breaks are not allowed"}, name="Ann\r\nLee"
+    ),
+    ApiCase(
+        "api-lone-surrogate",
+        "PUT",
+        "/subscribers/api-lone-surrogate@example.org",
+        422,
+        content=b'{"name": "Ann \\ud800"}',  # as JSON may write it; UTF-8 cannot
+        headers={"Content-Type": "application/json"},
+        errors={"name": "U+D800 is not a character (a lone surrogate) and cannot be stored"},
+    ),
+    put_subscriber(
+        "api-nul-in-a-region",
+        422,
+        {
+            "regions.1": "unknown region 'BY\\x00' (use an ISO 3166-1 alpha-2 code or an M49 "
+            "region such as 'eastern-europe')"
+        },
+        regions=["europe", "BY\x00"],
+    ),
+    ApiCase(
+        "api-nul-in-the-address",
+        "PUT",
+        "/subscribers/ann%00@example.org",
+        422,
+        json={"name": "Ann"},
+        errors={"email": NUL},
+    ),
+    ApiCase(
+        "api-get-nul-address",
+        "GET",
+        "/subscribers/ann%00@example.org",
+        404,
+        detail="no subscriber 'ann\\x00@example.org'",
+    ),
+    ApiCase(
+        "api-unsubscribe-nul-address",
+        "POST",
+        "/subscribers/ann%00@example.org/unsubscribe",
+        404,
+        detail="no subscriber 'ann\\x00@example.org'",
+    ),
+]
+
+PEOPLE = ("ana@example.org", "ben@example.org")  # the corpus's own list
+EVERYONE = set(PEOPLE) | {person for case in CSV_CASES for person in case.people} | {API_NEIGHBOUR}
 
 
 def config_text(root: Path, db_url: str, *extra: str) -> str:
@@ -263,6 +475,13 @@ def write_files(root: Path, files: Mapping[str, Content]) -> None:
 
 
 @dataclass
+class Answer:
+    status: int
+    content_type: str
+    body: Any
+
+
+@dataclass
 class Corpus:
     root: Path
     newsroom: Newsroom
@@ -270,6 +489,38 @@ class Corpus:
     check_exit: int = -1
     plan_exit: int = -1
     outbox: dict[str, set[str]] = field(default_factory=dict)  # release → recipients
+    api: dict[str, Answer] = field(default_factory=dict)  # case id → its answer
+
+
+async def call_api(settings: Settings) -> dict[str, Answer]:
+    """Every API case, then the valid neighbours, against the newsroom app."""
+    answers: dict[str, Answer] = {}
+    async with runtime(settings) as rt:
+        app_ = create_app(settings, runtime=rt)
+        async with app_.router.lifespan_context(app_):
+            transport = httpx.ASGITransport(app=app_)
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers=headers
+            ) as client:
+                for case in API_CASES:
+                    response = await client.request(
+                        case.method,
+                        f"/api/v1{case.path}",
+                        json=case.json,
+                        content=case.content,
+                        headers=dict(case.headers),
+                    )
+                    is_json = "json" in response.headers.get("content-type", "")
+                    body = response.json() if is_json else response.text
+                    answers[case.id] = Answer(
+                        response.status_code, response.headers.get("content-type", ""), body
+                    )
+                neighbour = await client.put(
+                    f"/api/v1/subscribers/{API_NEIGHBOUR}", json={"name": "Api Neighbour"}
+                )
+                assert neighbour.status_code == 201, neighbour.text
+    return answers
 
 
 def read_outbox(root: Path) -> dict[str, set[str]]:
@@ -297,6 +548,9 @@ def corpus(
         write_files(root, case.files)
     newsroom.subscribers("press", [f"{p},{p.split('@')[0].title()},en,,,no" for p in PEOPLE])
     corpus = Corpus(root, newsroom)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PRESSDISPATCH_API_TOKEN", TOKEN)
+        corpus.api = asyncio.run(call_api(newsroom.settings()))
     config = str(root / "config.toml")
     result = runner.invoke(app, ["--config", config, "check"])
     corpus.check = [line.replace(f"{root}/", "") for line in result.stdout.splitlines()]
@@ -317,9 +571,21 @@ def test_a_release_file_case(corpus: Corpus, case: FileCase) -> None:
     for line in case.lines:
         assert line in corpus.check, f"{line!r} not in:\n" + "\n".join(corpus.check)
     for release in case.sent:
-        assert corpus.outbox.get(release) == set(PEOPLE), release
+        assert corpus.outbox.get(release) == EVERYONE, release
     for release in case.unsent:
         assert release not in corpus.outbox
+
+
+# -- subscriber lists ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CSV_CASES, ids=lambda c: c.id)
+def test_a_subscriber_list_case(corpus: Corpus, case: CsvCase) -> None:
+    for line in case.lines:
+        assert line in corpus.check, f"{line!r} not in:\n" + "\n".join(corpus.check)
+    for release in ("valid-neighbour", "toml-bom"):
+        assert set(case.people) <= corpus.outbox[release]
+        assert not set(case.refused) & corpus.outbox[release]
 
 
 def test_check_reports_exactly_the_cases(corpus: Corpus) -> None:
@@ -418,4 +684,24 @@ def test_a_config_case(corpus: Corpus, case: ConfigCase) -> None:
 def test_a_config_with_a_byte_order_mark_is_read(corpus: Corpus) -> None:
     assert (corpus.root / "config.toml").read_bytes().startswith(codecs.BOM_UTF8)
     assert not any(line.startswith("config.toml") for line in corpus.check)
-    assert corpus.outbox["valid-neighbour"] == set(PEOPLE)
+    assert corpus.outbox["valid-neighbour"] == EVERYONE
+
+
+# -- the JSON API ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=lambda c: c.id)
+def test_an_api_case(corpus: Corpus, case: ApiCase) -> None:
+    answer = corpus.api[case.id]
+    assert answer.status == case.status, answer.body
+    assert answer.content_type == "application/problem+json"
+    assert answer.body["type"] == "about:blank"
+    assert answer.body["status"] == case.status
+    if case.detail is not None:
+        assert answer.body["detail"] == case.detail
+    if case.errors is not None:
+        assert {e["field"]: e["message"] for e in answer.body["errors"]} == case.errors
+    # Nothing of the request was kept; the valid journalist saved beside it gets every release.
+    address = case.path.split("/")[2] if case.path.startswith("/subscribers/") else ""
+    assert not any(address in people for people in corpus.outbox.values())
+    assert API_NEIGHBOUR in corpus.outbox["valid-neighbour"]

@@ -97,6 +97,12 @@ def folder_fingerprint(folder: Path) -> str:
     """Changes whenever a list file is added, removed or edited."""
     digest = hashlib.sha256()
     for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError:  # a link to nothing, say: the loader reports it
+            try:
+                stat = path.lstat()
+            except OSError:  # gone since the listing
+                continue
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
