@@ -429,7 +429,10 @@ async def test_a_body_that_is_not_json_is_400(api: Api) -> None:
     response = await api.client.post(
         "/api/v1/releases", content="{nope", headers={"Content-Type": "application/json"}
     )
-    assert problem(response, 400)["detail"] == "the body is not valid JSON"
+    assert problem(response, 400)["detail"] == (
+        "the body is not valid JSON: "
+        "Expecting property name enclosed in double quotes (line 1, column 2)"
+    )
 
 
 async def test_html_removed_by_the_sanitiser_is_a_warning(api: Api) -> None:

@@ -25,10 +25,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.exc import DataError
 from typer.testing import CliRunner
 
 from pressdispatch.cli import app
 from pressdispatch.config import Settings
+from pressdispatch.content.subscribers import Row
+from pressdispatch.model import Subscriber
+from pressdispatch.runtime import database_error
+from pressdispatch.store.directory import Directory
 from pressdispatch.web.app import create_app
 
 from .dispatching import Newsroom, database_url, make_newsroom, run_once, runtime, utc
@@ -433,8 +438,175 @@ API_CASES = [
     ),
 ]
 
+
+def release_json(release_id: str, **english: str) -> dict[str, Any]:
+    body = {"title": "From the API", "body_markdown": "Sent through the API.\n", **english}
+    return {"id": release_id, "publish_at": PUBLISH, "translations": {"en": body}}
+
+
+def post_release(case_id: str, status: int, errors: Mapping[str, str], **english: str) -> ApiCase:
+    body = release_json(case_id, **english)
+    return ApiCase(case_id, "POST", "/releases", status, json=body, errors=errors)
+
+
+def raw(
+    case_id: str,
+    path: str,
+    content: bytes,
+    content_type: str | None,
+    status: int,
+    detail: str,
+    method: str = "POST",
+) -> ApiCase:
+    headers = {"Content-Type": content_type} if content_type else {}
+    return ApiCase(case_id, method, path, status, content=content, headers=headers, detail=detail)
+
+
+SEND_JSON = "send a JSON object with Content-Type: application/json"
+VALID_JSON = b'{"name": "Ann"}'
+API_LIMIT = 3 * LIMIT_KIB * 1024 * 3 + 64 * 1024  # 3 languages, JSON escapes, other fields
+TOO_LARGE = (
+    "the request body is larger than 640 KiB, the most this API reads "
+    "(each release body may be at most content.max_body_size)"
+)
+NOT_A_RELEASE = "no release 'a\\x00b'"
+
+API_CASES += [
+    post_release(
+        "api-nul-in-a-title",
+        422,
+        {
+            "translations.en.title": "control character U+0000 (NUL) is not allowed in the title "
+            "(it becomes the email subject)"
+        },
+        title="Water\x00for all",
+    ),
+    post_release(
+        "api-esc-in-a-body",
+        422,
+        {
+            "translations.en.body_markdown": "control character U+001B (ESC) is not allowed "
+            "(column 3)"
+        },
+        body_markdown="A \x1b[2J body.\n",
+    ),
+    ApiCase(
+        "api-lone-surrogate-in-a-body",
+        "POST",
+        "/releases",
+        422,
+        content=b'{"id": "api-lone-surrogate-in-a-body", "publish_at": "2026-01-01T00:00:00Z", '
+        b'"translations": {"en": {"title": "T", "body_markdown": "A \\udfff body."}}}',
+        headers={"Content-Type": "application/json"},
+        errors={
+            "translations.en.body_markdown": "U+DFFF is not a character (a lone surrogate) and "
+            "cannot be stored"
+        },
+    ),
+    post_release(
+        "api-body-over-the-limit",
+        422,
+        {
+            "translations.en.body_markdown": f"the body is {LIMIT_KIB + 1} KiB, over the limit of "
+            f"{LIMIT_KIB} KiB (content.max_body_size in config.toml): not read"
+        },
+        body_markdown="z" * (LIMIT_KIB + 1) * 1024,
+    ),
+    raw(
+        "api-request-too-large",
+        "/releases",
+        b"{" + b" " * API_LIMIT + b"}",
+        "application/json",
+        413,
+        TOO_LARGE,
+    ),
+    raw(
+        "api-text-plain",
+        "/releases",
+        VALID_JSON,
+        "text/plain",
+        415,
+        f"the body must be JSON (got 'text/plain'); {SEND_JSON}",
+    ),
+    raw(
+        "api-no-content-type",
+        "/releases",
+        VALID_JSON,
+        None,
+        415,
+        f"the body must be JSON (no Content-Type was sent); {SEND_JSON}",
+    ),
+    raw(
+        "api-a-form",
+        "/subscribers/api-a-form@example.org",
+        b"name=Ann",
+        "application/x-www-form-urlencoded",
+        415,
+        f"the body must be JSON (got 'application/x-www-form-urlencoded'); {SEND_JSON}",
+        method="PUT",
+    ),
+    raw(
+        "api-not-json",
+        "/releases",
+        b'{\n  "id": "x",\n  nope\n}',
+        "application/json",
+        400,
+        "the body is not valid JSON: Expecting property name enclosed in double quotes "
+        "(line 3, column 3)",
+    ),
+    raw(
+        "api-empty-body",
+        "/releases",
+        b"",
+        "application/json",
+        400,
+        f"the body is empty; {SEND_JSON}",
+    ),
+    raw(
+        "api-a-json-list",
+        "/releases",
+        b"[]",
+        "application/json",
+        422,
+        f"the body is not a JSON object; {SEND_JSON}",
+    ),
+    raw(
+        "api-not-utf8",
+        "/subscribers/api-not-utf8@example.org",
+        '{"name": "Zoé"}'.encode("latin-1"),
+        "application/json",
+        400,
+        f"the body is not valid JSON: it is not UTF-8 text; {SEND_JSON}",
+        method="PUT",
+    ),
+    ApiCase("api-nul-in-a-release-id", "GET", "/releases/a%00b", 404, detail=NOT_A_RELEASE),
+    ApiCase("api-nul-in-a-status-id", "GET", "/releases/a%00b/status", 404, detail=NOT_A_RELEASE),
+    ApiCase(
+        "api-nul-in-a-schedule-id",
+        "POST",
+        "/releases/a%00b/schedule",
+        404,
+        json={"publish_at": PUBLISH},
+        detail=NOT_A_RELEASE,
+    ),
+    ApiCase("api-nul-in-a-cancel-id", "POST", "/releases/a%00b/cancel", 404, detail=NOT_A_RELEASE),
+]
+# Accepted: a byte-order mark before the JSON.
+API_BOM = ApiCase(
+    "api-bom",
+    "PUT",
+    "/subscribers/api-bom@example.org",
+    201,
+    content=codecs.BOM_UTF8 + VALID_JSON,
+    headers={"Content-Type": "application/json"},
+)
+
 PEOPLE = ("ana@example.org", "ben@example.org")  # the corpus's own list
-EVERYONE = set(PEOPLE) | {person for case in CSV_CASES for person in case.people} | {API_NEIGHBOUR}
+EVERYONE = (
+    set(PEOPLE)
+    | {person for case in CSV_CASES for person in case.people}
+    | {API_NEIGHBOUR, "api-bom@example.org"}
+)
 
 
 def config_text(root: Path, db_url: str, *extra: str) -> str:
@@ -503,7 +675,7 @@ async def call_api(settings: Settings) -> dict[str, Answer]:
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://test", headers=headers
             ) as client:
-                for case in API_CASES:
+                for case in [*API_CASES, API_BOM]:
                     response = await client.request(
                         case.method,
                         f"/api/v1{case.path}",
@@ -520,6 +692,8 @@ async def call_api(settings: Settings) -> dict[str, Answer]:
                     f"/api/v1/subscribers/{API_NEIGHBOUR}", json={"name": "Api Neighbour"}
                 )
                 assert neighbour.status_code == 201, neighbour.text
+                created = await client.post("/api/v1/releases", json=release_json("api-neighbour"))
+                assert created.status_code == 201, created.text
     return answers
 
 
@@ -701,7 +875,62 @@ def test_an_api_case(corpus: Corpus, case: ApiCase) -> None:
         assert answer.body["detail"] == case.detail
     if case.errors is not None:
         assert {e["field"]: e["message"] for e in answer.body["errors"]} == case.errors
-    # Nothing of the request was kept; the valid journalist saved beside it gets every release.
+    # Nothing of the request was kept; the valid journalist and release beside it go out.
     address = case.path.split("/")[2] if case.path.startswith("/subscribers/") else ""
     assert not any(address in people for people in corpus.outbox.values())
+    assert not (corpus.root / "releases" / case.id).exists()
     assert API_NEIGHBOUR in corpus.outbox["valid-neighbour"]
+    assert corpus.outbox["api-neighbour"] == EVERYONE
+
+
+def test_a_json_body_may_start_with_a_byte_order_mark(corpus: Corpus) -> None:
+    assert corpus.api[API_BOM.id].status == 201
+    assert "api-bom@example.org" in corpus.outbox["valid-neighbour"]
+
+
+# -- a value the database refuses ------------------------------------------------------
+# The loaders keep such values out; these make sure that one getting past them all the
+# same stops nothing else, and is not blamed on database.url.
+
+
+async def test_a_value_the_database_refuses_stops_nothing_else(
+    newsroom: Newsroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newsroom.release("due", publish_at=utc(-60))
+    newsroom.subscribers("press", ["ana@example.org,Ana,en,,,no"])
+    settings = newsroom.settings()
+    await run_once(settings)  # the list is in the store
+    newsroom.subscribers("press", ["ana@example.org,Ana,en,,,no", "ben@example.org,Ben,en,,,no"])
+    newsroom.release("later", publish_at=utc(-30))
+    refusal = DataError("INSERT", {}, Exception("text fields cannot contain NUL (0x00) bytes"))
+
+    async def refuse(*_args: Any) -> int:
+        raise refusal
+
+    monkeypatch.setattr(Directory, "sync", refuse)
+    report, stats = await run_once(settings)
+    assert [str(p) for p in report.problems] == [
+        f"{newsroom.root / 'subscribers'}: (store): not saved: the database refused a value "
+        "(text fields cannot contain NUL (0x00) bytes); the files are read again at the next scan"
+    ]
+    assert stats.outcomes["sent"] == 1  # "later", to the journalist the store already had
+    assert database_error(settings, refusal) == (
+        "the database refused a value (text fields cannot contain NUL (0x00) bytes); "
+        "database.url is fine"
+    )
+
+
+async def test_postgresql_refuses_nul_and_it_is_not_blamed_on_database_url(
+    tmp_path: Path,
+) -> None:
+    urls = database_url("postgresql", tmp_path)  # SQLite stores NUL: only PostgreSQL refuses it
+    newsroom = make_newsroom(tmp_path, next(urls))
+    row = Row(1, Subscriber("ana@example.org", name="Ana\x00", lists=("press",)), True, True)
+    async with runtime(newsroom.settings()) as rt:
+        with pytest.raises(DataError) as caught:
+            await rt.directory.sync([row], "fingerprint", utc())
+    message = database_error(newsroom.settings(), caught.value)
+    assert message.startswith("the database refused a value (PostgreSQL text fields cannot")
+    assert message.endswith("database.url is fine")
+    for _ in urls:  # drop the throwaway database
+        pass

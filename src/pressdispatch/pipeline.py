@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DataError
+
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.content.subscribers import Row, read_lists
 from pressdispatch.dispatch.planner import plan_tier
 from pressdispatch.errors import Problem
 from pressdispatch.model import Tier
-from pressdispatch.runtime import Runtime
+from pressdispatch.runtime import Runtime, driver_reason
 from pressdispatch.store.catalog import DueTier
 
 log = logging.getLogger(__name__)
@@ -42,15 +44,36 @@ async def tick(rt: Runtime, now: datetime) -> TickReport:
 
 
 async def sync_files(rt: Runtime, now: datetime, report: TickReport) -> None:
+    """Read the files into the store.
+
+    The loaders keep out what the store cannot hold; should a value get past them
+    and be refused all the same, that part of the files is reported and left as
+    the last scan stored it, and the scan goes on: what is due is still sent.
+    """
+    paths = rt.settings.paths
     newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False, cache=rt.releases)
     report.problems.extend(newsroom.release_problems)
-    report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
-    fingerprint = folder_fingerprint(rt.settings.paths.subscribers)
+    try:
+        report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
+    except DataError as exc:
+        report.problems.append(_refused(paths.releases, exc))
+    fingerprint = folder_fingerprint(paths.subscribers)
     if fingerprint != await rt.directory.fingerprint():
-        rows = _rows_only(read_lists(rt.settings.paths.subscribers, rt.regions), report.problems)
-        report.subscribers_changed = await rt.directory.sync(rows, fingerprint, now)
+        rows = _rows_only(read_lists(paths.subscribers, rt.regions), report.problems)
+        try:
+            report.subscribers_changed = await rt.directory.sync(rows, fingerprint, now)
+        except DataError as exc:
+            report.problems.append(_refused(paths.subscribers, exc))
     for problem in report.problems:
         log.warning("%s", problem)
+
+
+def _refused(folder: Path, exc: DataError) -> Problem:
+    message = (
+        f"not saved: the database refused a value ({driver_reason(exc)}); "
+        "the files are read again at the next scan"
+    )
+    return Problem(folder, None, "(store)", message)
 
 
 async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:

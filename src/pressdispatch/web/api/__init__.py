@@ -17,6 +17,7 @@ from pressdispatch.config import Settings
 from pressdispatch.web.api import releases, subscribers
 from pressdispatch.web.api.auth import BearerToken
 from pressdispatch.web.api.common import PROBLEM_JSON, install_handlers
+from pressdispatch.web.api.limits import BodyLimit, request_limit
 
 __all__ = ["OPENAPI", "create_api"]
 
@@ -68,5 +69,7 @@ def create_api(settings: Settings, parent: FastAPI) -> FastAPI:
     api.include_router(releases.router)
     api.include_router(subscribers.router)
     install_handlers(api)
+    # The last added runs first: the token is checked before the body's size.
+    api.add_middleware(BodyLimit, limit=request_limit(settings))
     api.add_middleware(BearerToken, settings=settings, public=frozenset({OPENAPI}))
     return api

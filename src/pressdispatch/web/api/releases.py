@@ -99,7 +99,7 @@ async def release_status(release_id: str, state: Web) -> ReleaseStatus:
 @router.post(
     "",
     status_code=201,
-    responses=problems(400, 401, 409, 422),
+    responses=problems(400, 401, 409, 413, 415, 422),
     response_description="Created; Location names the new release",
 )
 async def create_release(
@@ -137,15 +137,16 @@ async def create_release(
     return ReleaseCreated(**detail.model_dump(), warnings=reported)
 
 
-@router.post("/{release_id}/schedule", responses=problems(400, 401, 404, 409, 422))
+@router.post("/{release_id}/schedule", responses=problems(400, 401, 404, 409, 413, 415, 422))
 async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
     """New times in release.toml, as long as the dispatch has not started."""
     rt = state.runtime
+    _known_form(release_id)
     rows = await rt.catalog.rows(release_id)
     if rows and _started(rows[0]):
         raise ApiProblem(409, _frozen(release_id))
     folder = state.settings.paths.releases / release_id
-    if not RELEASE_ID.match(release_id) or not (folder / "release.toml").is_file():
+    if not (folder / "release.toml").is_file():
         raise ApiProblem(404, f"no release {release_id!r}")
     early: list[ProblemItem] = []
     publish = _time(body.publish_at, "publish_at", early)
@@ -183,6 +184,7 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
 async def cancel(release_id: str, state: Web) -> Cancelled:
     """Stop everything not yet sent, as `pressdispatch cancel` does; what was sent stays sent."""
     rt, now = state.runtime, state.clock()
+    _known_form(release_id)
     try:
         stopped = await actions.cancel(rt, release_id, now)
     except Refused as exc:
@@ -197,7 +199,17 @@ async def cancel(release_id: str, state: Web) -> Cancelled:
 # --------------------------------------------------------------------------- #
 
 
+def _known_form(release_id: str) -> None:
+    """404 for an id no release can have, before it is looked up.
+
+    Not every such id can even be a database value: PostgreSQL refuses NUL.
+    """
+    if not RELEASE_ID.match(release_id):
+        raise ApiProblem(404, f"no release {release_id!r}")
+
+
 async def _row(state: WebState, release_id: str) -> dict[str, Any]:
+    _known_form(release_id)
     rows = await state.runtime.catalog.rows(release_id)
     if not rows:
         raise ApiProblem(404, f"no release {release_id!r}")
@@ -223,6 +235,7 @@ async def _detail(
 ) -> ReleaseDetail:
     """The release as the store has it; ``loaded`` stands in if the sync just failed."""
     rt = state.runtime
+    _known_form(release_id)
     rows = await rt.catalog.rows(release_id)
     if rows:
         row = rows[0]

@@ -73,7 +73,7 @@ _CREATED: dict[int | str, dict[str, Any]] = {
 
 @router.put(
     "/{email}",
-    responses=problems(400, 401, 422) | _CREATED,
+    responses=problems(400, 401, 413, 415, 422) | _CREATED,
 )
 async def save_subscriber(
     email: str, body: SubscriberIn, response: Response, state: Web
