@@ -17,22 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import html
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from sqlalchemy.exc import DataError
 from typer.testing import CliRunner
 
+from pressdispatch import pipeline
 from pressdispatch.cli import app
 from pressdispatch.config import Settings
 from pressdispatch.content.subscribers import Row
 from pressdispatch.model import Subscriber
-from pressdispatch.runtime import database_error
+from pressdispatch.render.email import PREFERENCES
+from pressdispatch.runtime import Runtime, database_error
+from pressdispatch.store import search
 from pressdispatch.store.directory import Directory
 from pressdispatch.web.app import create_app
 
@@ -601,6 +606,96 @@ API_BOM = ApiCase(
     headers={"Content-Type": "application/json"},
 )
 
+# -- the forms: cases ------------------------------------------------------------------
+
+FORM_NEIGHBOUR = "form-neighbour@example.org"
+ONE_LINE = "Name and outlet: one line each, without control characters."
+TOO_LARGE_FORM = (
+    "The form is too large, so nothing was done. Please shorten what you entered and try again."
+)
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """One form sent; the page answers with this status and shows this error."""
+
+    id: str
+    path: str  # /subscribe, or /preferences for the journalist ``ben@example.org``
+    fields: tuple[tuple[str, str], ...]
+    status: int
+    error: str
+    language: str = "en"  # of the visitor's browser
+
+
+def subscribe(case_id: str, error: str, status: int = 400, **changes: str) -> FormCase:
+    fields = {"email": f"{case_id}@example.org", "name": "Ann Lee", "outlet": "Daily"} | changes
+    return FormCase(case_id, "/subscribe", tuple(fields.items()), status, error)
+
+
+def preferences(case_id: str, error: str, *fields: tuple[str, str], status: int = 400) -> FormCase:
+    return FormCase(case_id, "/preferences", fields, status, error)
+
+
+FORM_CASES = [
+    subscribe("form-nul-in-a-name", ONE_LINE, name="Ann\x00Lee"),
+    subscribe("form-header-injection", ONE_LINE, name="Ann\r\nBcc: victim@example.com"),
+    subscribe("form-esc-in-an-outlet", ONE_LINE, outlet="\x1b[31mDaily"),
+    subscribe("form-c1-in-a-name", ONE_LINE, name="Ann\x85Lee"),
+    subscribe(
+        "form-nul-in-the-address", "Enter a valid email address.", email="ann\x00@example.org"
+    ),
+    subscribe("form-nul-in-a-region", "Unknown region: europe\ufffd", regions="europe\x00"),
+    subscribe("form-too-large", TOO_LARGE_FORM, 413, name="x" * 70_000),
+    FormCase(
+        "form-too-large-in-french",
+        "/subscribe",
+        (("email", "fr@example.org"), ("name", "y" * 70_000)),
+        413,
+        "Le formulaire est trop volumineux : rien n'a été fait. Raccourcissez votre saisie et "
+        "réessayez.",
+        language="fr",
+    ),
+    preferences(
+        "preferences-nul-in-a-topic", "Unknown topic: water\ufffd", ("topics", "water\x00")
+    ),
+    preferences(
+        "preferences-nul-in-a-language", "Unknown language: en\ufffd", ("languages", "en\x00")
+    ),
+    preferences(
+        "preferences-too-large",
+        TOO_LARGE_FORM,
+        ("languages", "fr"),
+        ("topics", "z" * 70_000),
+        status=413,
+    ),
+]
+
+
+async def send_forms(client: httpx.AsyncClient, rt: Runtime) -> dict[str, Answer]:
+    """Every form case, then the valid neighbours: a subscription and a journalist's choices."""
+    answers: dict[str, Answer] = {}
+    token = rt.renderer.signer.sign(PREFERENCES, "ben@example.org")
+    for case in FORM_CASES:
+        path = f"/preferences/{token}" if case.path == "/preferences" else case.path
+        response = await client.post(
+            path,
+            content=urlencode(case.fields),
+            headers={**FORM, "Accept-Language": case.language, "Authorization": ""},
+        )
+        answers[case.id] = Answer(
+            response.status_code, response.headers["content-type"], html.unescape(response.text)
+        )
+    fields = {"email": FORM_NEIGHBOUR, "name": "Form Neighbour"}
+    sent = await client.post("/subscribe", content=urlencode(fields), headers=FORM)
+    assert sent.status_code == 200, sent.text
+    choices = [("languages", "fr"), ("languages", "en")]
+    token = rt.renderer.signer.sign(PREFERENCES, "ana@example.org")
+    saved = await client.post(f"/preferences/{token}", content=urlencode(choices), headers=FORM)
+    assert saved.status_code == 200, saved.text
+    return answers
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PEOPLE = ("ana@example.org", "ben@example.org")  # the corpus's own list
 EVERYONE = (
     set(PEOPLE)
@@ -662,12 +757,15 @@ class Corpus:
     plan_exit: int = -1
     outbox: dict[str, set[str]] = field(default_factory=dict)  # release → recipients
     api: dict[str, Answer] = field(default_factory=dict)  # case id → its answer
+    forms: dict[str, Answer] = field(default_factory=dict)  # case id → the page
+    ben: Subscriber | None = None  # the journalist whose choices the bad forms tried to change
 
 
-async def call_api(settings: Settings) -> dict[str, Answer]:
-    """Every API case, then the valid neighbours, against the newsroom app."""
+async def call_web(settings: Settings, corpus: Corpus) -> None:
+    """Every API and form case, with their valid neighbours, against the newsroom app."""
     answers: dict[str, Answer] = {}
     async with runtime(settings) as rt:
+        await pipeline.sync_files(rt, utc(), pipeline.TickReport())  # the lists, as a scan would
         app_ = create_app(settings, runtime=rt)
         async with app_.router.lifespan_context(app_):
             transport = httpx.ASGITransport(app=app_)
@@ -694,7 +792,10 @@ async def call_api(settings: Settings) -> dict[str, Answer]:
                 assert neighbour.status_code == 201, neighbour.text
                 created = await client.post("/api/v1/releases", json=release_json("api-neighbour"))
                 assert created.status_code == 201, created.text
-    return answers
+                corpus.forms = await send_forms(client, rt)
+        person = await rt.directory.person("ben@example.org")
+        corpus.ben = person[0] if person else None
+    corpus.api = answers
 
 
 def read_outbox(root: Path) -> dict[str, set[str]]:
@@ -724,7 +825,7 @@ def corpus(
     corpus = Corpus(root, newsroom)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PRESSDISPATCH_API_TOKEN", TOKEN)
-        corpus.api = asyncio.run(call_api(newsroom.settings()))
+        asyncio.run(call_web(newsroom.settings(), corpus))
     config = str(root / "config.toml")
     result = runner.invoke(app, ["--config", config, "check"])
     corpus.check = [line.replace(f"{root}/", "") for line in result.stdout.splitlines()]
@@ -934,3 +1035,36 @@ async def test_postgresql_refuses_nul_and_it_is_not_blamed_on_database_url(
     assert message.endswith("database.url is fine")
     for _ in urls:  # drop the throwaway database
         pass
+
+
+# -- the forms -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", FORM_CASES, ids=lambda c: c.id)
+def test_a_form_case(corpus: Corpus, case: FormCase) -> None:
+    answer = corpus.forms[case.id]
+    assert answer.status == case.status
+    assert answer.content_type.startswith("text/html")
+    assert case.error in answer.body
+    assert "\x00" not in answer.body and "\x1b" not in answer.body
+    # Nothing was sent or saved; the valid form beside it went through.
+    confirmations = corpus.outbox["_confirmations"]
+    assert confirmations == {FORM_NEIGHBOUR}
+    assert corpus.ben is not None
+    assert (corpus.ben.languages, corpus.ben.topics) == (("en",), frozenset())
+
+
+async def test_a_lookup_by_a_value_no_database_holds_finds_nothing(newsroom: Newsroom) -> None:
+    # Addresses and ids typed into a URL (the console, the API): PostgreSQL would refuse
+    # NUL as a query parameter, SQLite would look. Both now say: no such thing.
+    newsroom.subscribers("press", ["ana@example.org,Ana,en,,,no"])
+    async with runtime(newsroom.settings()) as rt:
+        await pipeline.sync_files(rt, utc(), pipeline.TickReport())
+        for odd in ("ana@example.org\x00", "ana\ud800@example.org"):
+            assert await rt.catalog.rows(odd) == []
+            assert await rt.directory.person(odd) is None
+            assert not await rt.directory.set_status(odd, "unsubscribed", "test", utc())
+            assert await search.journalist(rt.db, odd) is None
+            assert await search.deliveries_of(rt.db, odd) == []
+            assert await search.find(rt.db, search.SubscriberQuery(text=odd)) == search.Found([], 0)
+        assert (await rt.directory.person("ana@example.org")) is not None

@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from pressdispatch.content.subscribers import Row, merge
 from pressdispatch.model import Subscriber
-from pressdispatch.store.codec import subscriber_columns, subscriber_from_row
+from pressdispatch.store.codec import storable, subscriber_columns, subscriber_from_row
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.schema import WAITING, deliveries, state, subscribers
@@ -128,12 +128,16 @@ class Directory:
 
     async def set_status(self, email: str, status: str, reason: str, now: datetime) -> bool:
         """Unsubscribe, bounce or reactivate one address; pending deliveries to it stop."""
+        if not storable(email):
+            return False  # no stored address holds such a character
         return await self.db.transaction(
             lambda conn: set_status(conn, email.lower(), status, reason, now)
         )
 
     async def person(self, email: str) -> tuple[Subscriber, str] | None:
         """The journalist with this address (in any case) and their status; None if unknown."""
+        if not storable(email):
+            return None
         query = select(subscribers).where(subscribers.c.email == email.lower())
         async with self.db.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
