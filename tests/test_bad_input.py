@@ -596,6 +596,10 @@ API_CASES += [
     ),
     ApiCase("api-nul-in-a-cancel-id", "POST", "/releases/a%00b/cancel", 404, detail=NOT_A_RELEASE),
 ]
+# Accepted: rescheduling a release whose release.toml starts with a byte-order mark.
+API_RESCHEDULE_BOM = ApiCase(
+    "api-reschedule-bom", "POST", "/releases/toml-bom/schedule", 200, json={"publish_at": PUBLISH}
+)
 # Accepted: a byte-order mark before the JSON.
 API_BOM = ApiCase(
     "api-bom",
@@ -773,7 +777,7 @@ async def call_web(settings: Settings, corpus: Corpus) -> None:
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://test", headers=headers
             ) as client:
-                for case in [*API_CASES, API_BOM]:
+                for case in [*API_CASES, API_BOM, API_RESCHEDULE_BOM]:
                     response = await client.request(
                         case.method,
                         f"/api/v1{case.path}",
@@ -982,6 +986,14 @@ def test_an_api_case(corpus: Corpus, case: ApiCase) -> None:
     assert not (corpus.root / "releases" / case.id).exists()
     assert API_NEIGHBOUR in corpus.outbox["valid-neighbour"]
     assert corpus.outbox["api-neighbour"] == EVERYONE
+
+
+def test_a_release_toml_with_a_byte_order_mark_can_be_rescheduled(corpus: Corpus) -> None:
+    answer = corpus.api[API_RESCHEDULE_BOM.id]
+    assert answer.status == 200, answer.body
+    text = (corpus.root / "releases" / "toml-bom" / "release.toml").read_text(encoding="utf-8")
+    assert text.count("publish_at") == 1
+    assert corpus.outbox["toml-bom"] == EVERYONE
 
 
 def test_a_json_body_may_start_with_a_byte_order_mark(corpus: Corpus) -> None:

@@ -73,10 +73,10 @@ class UnknownLanguage(PressDispatchError, ValueError):
 
 
 class HeaderInjection(PressDispatchError, ValueError):
-    """A value meant for a mail header contains CR or LF."""
+    """A value meant for a mail header contains CR, LF or NUL."""
 
-    def __init__(self, header: str) -> None:
-        super().__init__(f"{header}: line breaks are not allowed in a mail header")
+    def __init__(self, header: str, what: str = "line breaks") -> None:
+        super().__init__(f"{header}: {what} are not allowed in a mail header")
         self.header = header
 
 

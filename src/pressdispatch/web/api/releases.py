@@ -28,10 +28,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from pressdispatch import actions, pipeline
 from pressdispatch.content import writer
 from pressdispatch.content.releases import RELEASE_ID, load_release
-from pressdispatch.errors import Problem, Refused
+from pressdispatch.errors import ContentError, Problem, Refused
 from pressdispatch.model import Release
 from pressdispatch.status import ReleaseReport, report
-from pressdispatch.textfiles import FILE
+from pressdispatch.textfiles import FILE, read_text
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.api.release_models import (
     EXAMPLE_TIME,
@@ -157,10 +157,10 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
         raise ApiProblem(422, refused("the times were not changed", early), early)
     path = folder / "release.toml"
     try:
-        before = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        item = ProblemItem(file="release.toml", field="release.toml", message="not UTF-8 text")
-        detail = "the times were not changed: release.toml is not UTF-8"
+        before = read_text(path)  # without its byte-order mark, if it has one
+    except ContentError as exc:
+        item = _item(exc.problem)
+        detail = "the times were not changed: release.toml cannot be read"
         raise ApiProblem(422, detail, [item]) from None
     after = writer.with_times(before, publish, embargo)
     release, found = await asyncio.to_thread(
