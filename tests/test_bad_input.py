@@ -212,6 +212,16 @@ RELEASE_CASES = [
         "(found U+2028 (line separator))",
     ),
     release_case(
+        "md-raw-line-separator",  # a raw U+2028 is one character, not a line, for TOML
+        {
+            "release.toml": meta(),
+            "en.md": md(front='dateline = "Minsk\u2028Geneva"\nsummary = "A\\u001bB"\n'),
+        },
+        "en.md:3: dateline: line breaks are not allowed in the dateline "
+        "(found U+2028 (line separator))",
+        "en.md:4: summary: control character U+001B (ESC) is not allowed in the summary",
+    ),
+    release_case(
         "md-front-unclosed-string",
         {"release.toml": meta(), "en.md": '+++\ntitle = "Unclosed\n+++\nBody.\n'},
         "en.md:2: title: not valid TOML: a quoted string is not closed (column 18)",

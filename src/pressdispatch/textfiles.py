@@ -92,7 +92,7 @@ def parse_toml(text: str, path: Path, *, first_line: int = 1) -> dict[str, Any]:
 
 
 def _syntax_problem(error: str, text: str, path: Path, first_line: int) -> Problem:
-    lines = text.splitlines() or [""]
+    lines = [line.removesuffix("\r") for line in text.split("\n")]  # as tomllib counts them
     at = _AT.search(error)
     if at is not None:
         reason, number, column = error[: at.start()], int(at.group(1)), int(at.group(2))
