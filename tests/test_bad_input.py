@@ -6,11 +6,13 @@ beside it. A case states its exact message, as `pressdispatch check` prints it
 (``path:line: field: message``) or as the API and the forms answer it, and which of
 its neighbours must still be sent.
 
-The file cases share one newsroom per database: `corpus` builds it once for
-SQLite and once for PostgreSQL (like the ``newsroom`` fixture, from the same
-helpers), runs `check` and `plan`, then what `pressdispatch run --once` does, and
-keeps the output, the problems and the outbox for the cases to look at. One run
-covers them all, and each assertion still names its own file, line and field.
+All the cases share one newsroom per database: `corpus` builds it once for SQLite
+and once for PostgreSQL (like the ``newsroom`` fixture, from the same helpers),
+sends the API requests and the forms to the newsroom app, runs `check` and `plan`,
+then what `pressdispatch run --once` does, and keeps the answers, the output and
+the outbox for the cases to look at. One run covers them all, and each assertion
+still names its own file, line and field. (Config cases each get a config.toml of
+their own beside it: a broken configuration stops everything, by design.)
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ def release_case(
         unsent=() if loads else (case_id,),
     )
 
+
+# -- release files: cases -------------------------------------------------------------
 
 LATIN1_COMMENT = f'publish_at = {PUBLISH}\n# Genève\nstatus = "ready"\n'.encode("latin-1")
 
@@ -244,6 +248,8 @@ VALID_RELEASE = FileCase(
     {f"releases/valid-neighbour/{n}": t for n, t in {"release.toml": meta(), **VALID_MD}.items()},
 )
 
+# -- subscriber lists: cases ----------------------------------------------------------
+
 HEADER = b"email,name,languages\n"
 
 
@@ -371,6 +377,77 @@ CSV_CASES += [
 ]
 
 FILE_CASES: list[FileCase] = [*RELEASE_CASES, *CSV_CASES]
+
+
+# -- config.toml: cases ---------------------------------------------------------------
+# The configuration is all or nothing: `check` names the key and stops there, and
+# no command runs on half a configuration.
+
+
+NEWSROOM = '[newsroom]\nname = "Test Press Office"\nfrom = "press@example.org"\n'
+
+
+@dataclass(frozen=True)
+class ConfigCase:
+    id: str
+    content: Content  # the whole config.toml; a str gets the corpus's database added at the end
+    line: str  # what `check` prints, the path from the corpus root
+
+
+def config_case(case_id: str, content: Content, line: str) -> ConfigCase:
+    return ConfigCase(case_id, content, f"configs/{case_id}/config.toml{line}")
+
+
+CONFIG_CASES = [
+    config_case(
+        "latin1",
+        '[newsroom]\nname = "Genève"\n'.encode("latin-1"),
+        ":2: (file): not valid UTF-8 (byte 0xE8 at column 12): save the file as UTF-8",
+    ),
+    config_case(
+        "utf16",
+        codecs.BOM_UTF16_LE + NEWSROOM.encode("utf-16-le"),
+        ":1: (file): UTF-16 text: save the file as UTF-8",
+    ),
+    config_case("is-a-folder", DIR, ": (file): a folder, not a file"),
+    config_case(
+        "nul-in-reply-to",
+        NEWSROOM + 'reply_to = "media\\u0000@example.org"\n',
+        ":4: newsroom.reply_to: control character U+0000 (NUL) is not allowed",
+    ),
+    config_case(
+        "line-break-in-an-address",
+        NEWSROOM + 'unsubscribe_email = "a@example.org\\r\\nBcc: b@example.org"\n',
+        ":4: newsroom.unsubscribe_email: line breaks are not allowed",
+    ),
+    config_case(
+        "esc-in-a-path",
+        NEWSROOM + '[paths]\nreleases = "releases\\u001b[2J"\n',
+        ":5: paths.releases: control character U+001B (ESC) is not allowed",
+    ),
+    config_case(
+        "size-in-words",
+        NEWSROOM + '[content]\nmax_body_size = "one megabyte"\n',
+        ":5: content.max_body_size: expected a size such as '1MiB', '512KiB', '2MB' or a "
+        "number of bytes, got 'one megabyte'",
+    ),
+    config_case(
+        "size-too-small",
+        NEWSROOM + "[content]\nmax_body_size = 100\n",
+        ":5: content.max_body_size: must be at least 1KiB",
+    ),
+    config_case(
+        "size-unknown-unit",
+        NEWSROOM + '[content]\nmax_body_size = "1GiB"\n',
+        ":5: content.max_body_size: expected a size such as '1MiB', '512KiB', '2MB' or a "
+        "number of bytes, got '1GiB'",
+    ),
+    config_case(
+        "value-without-quotes",
+        NEWSROOM + "timezone = Europe/Paris\n",
+        ":4: newsroom.timezone: not valid TOML: Invalid value (column 12)",
+    ),
+]
 
 
 # -- the JSON API: cases -----------------------------------------------------------------
@@ -622,6 +699,7 @@ API_BOM = ApiCase(
 
 # -- the forms: cases ------------------------------------------------------------------
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 FORM_NEIGHBOUR = "form-neighbour@example.org"
 ONE_LINE = "Name and outlet: one line each, without control characters."
 TOO_LARGE_FORM = (
@@ -709,7 +787,8 @@ async def send_forms(client: httpx.AsyncClient, rt: Runtime) -> dict[str, Answer
     return answers
 
 
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# -- the corpus ------------------------------------------------------------------------
+
 PEOPLE = ("ana@example.org", "ben@example.org")  # the corpus's own list
 EVERYONE = (
     set(PEOPLE)
@@ -718,14 +797,13 @@ EVERYONE = (
 )
 
 
-def config_text(root: Path, db_url: str, *extra: str) -> str:
+def config_text(db_url: str) -> str:
     return "\n".join(
         [
             "[newsroom]",
             'name = "Test Press Office"',
             'from = "Test Press Office <press@example.org>"',
             'languages = ["en", "fr", "ru"]',
-            *extra,
             "",
             "[paths]",
             f'templates = "{Path(__file__).resolve().parent.parent / "templates"}"',
@@ -829,9 +907,7 @@ def corpus(
     urls = database_url(request.param, root)
     newsroom = make_newsroom(root, next(urls))
     # A byte-order mark in config.toml is fine too.
-    (root / "config.toml").write_text(
-        "\ufeff" + config_text(root, newsroom.db_url), encoding="utf-8"
-    )
+    (root / "config.toml").write_text("\ufeff" + config_text(newsroom.db_url), encoding="utf-8")
     write_files(root, VALID_RELEASE.files)
     for case in FILE_CASES:
         write_files(root, case.files)
@@ -886,75 +962,7 @@ def test_check_reports_exactly_the_cases(corpus: Corpus) -> None:
     assert corpus.plan_exit == 0
 
 
-# -- config.toml -----------------------------------------------------------------------
-# The configuration is all or nothing: `check` names the key and stops there, and
-# no command runs on half a configuration.
-
-
-NEWSROOM = '[newsroom]\nname = "Test Press Office"\nfrom = "press@example.org"\n'
-
-
-@dataclass(frozen=True)
-class ConfigCase:
-    id: str
-    content: Content  # the whole config.toml; a str gets the corpus's database added at the end
-    line: str  # what `check` prints, the path from the corpus root
-
-
-def config_case(case_id: str, content: Content, line: str) -> ConfigCase:
-    return ConfigCase(case_id, content, f"configs/{case_id}/config.toml{line}")
-
-
-CONFIG_CASES = [
-    config_case(
-        "latin1",
-        '[newsroom]\nname = "Genève"\n'.encode("latin-1"),
-        ":2: (file): not valid UTF-8 (byte 0xE8 at column 12): save the file as UTF-8",
-    ),
-    config_case(
-        "utf16",
-        codecs.BOM_UTF16_LE + NEWSROOM.encode("utf-16-le"),
-        ":1: (file): UTF-16 text: save the file as UTF-8",
-    ),
-    config_case("is-a-folder", DIR, ": (file): a folder, not a file"),
-    config_case(
-        "nul-in-reply-to",
-        NEWSROOM + 'reply_to = "media\\u0000@example.org"\n',
-        ":4: newsroom.reply_to: control character U+0000 (NUL) is not allowed",
-    ),
-    config_case(
-        "line-break-in-an-address",
-        NEWSROOM + 'unsubscribe_email = "a@example.org\\r\\nBcc: b@example.org"\n',
-        ":4: newsroom.unsubscribe_email: line breaks are not allowed",
-    ),
-    config_case(
-        "esc-in-a-path",
-        NEWSROOM + '[paths]\nreleases = "releases\\u001b[2J"\n',
-        ":5: paths.releases: control character U+001B (ESC) is not allowed",
-    ),
-    config_case(
-        "size-in-words",
-        NEWSROOM + '[content]\nmax_body_size = "one megabyte"\n',
-        ":5: content.max_body_size: expected a size such as '1MiB', '512KiB', '2MB' or a "
-        "number of bytes, got 'one megabyte'",
-    ),
-    config_case(
-        "size-too-small",
-        NEWSROOM + "[content]\nmax_body_size = 100\n",
-        ":5: content.max_body_size: must be at least 1KiB",
-    ),
-    config_case(
-        "size-unknown-unit",
-        NEWSROOM + '[content]\nmax_body_size = "1GiB"\n',
-        ":5: content.max_body_size: expected a size such as '1MiB', '512KiB', '2MB' or a "
-        "number of bytes, got '1GiB'",
-    ),
-    config_case(
-        "value-without-quotes",
-        NEWSROOM + "timezone = Europe/Paris\n",
-        ":4: newsroom.timezone: not valid TOML: Invalid value (column 12)",
-    ),
-]
+# -- config.toml ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("case", CONFIG_CASES, ids=lambda c: c.id)
