@@ -243,6 +243,17 @@ RELEASE_CASES = [
         "(content.max_body_size in config.toml): not read",
     ),
 ]
+RELEASE_CASES.append(
+    FileCase(
+        "escape-in-a-folder-name",  # printed without the escape sequence itself
+        {f"releases/esc\x1b[2J/{n}": t for n, t in {"release.toml": meta(), **VALID_MD}.items()},
+        (
+            "releases/esc\ufffd[2J: id: folder name 'esc\\x1b[2J' must be lowercase letters, "
+            "digits and hyphens",
+        ),
+        sent=("valid-neighbour",),
+    )
+)
 VALID_RELEASE = FileCase(
     "valid-neighbour",
     {f"releases/valid-neighbour/{n}": t for n, t in {"release.toml": meta(), **VALID_MD}.items()},

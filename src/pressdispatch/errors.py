@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pressdispatch.characters import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -31,7 +33,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        # A file name may hold anything but "/" and NUL; never an escape sequence on a terminal.
+        path = printable(str(self.path))
+        where = f"{path}:{self.line}" if self.line else path
         return (
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )
