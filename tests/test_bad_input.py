@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import html
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -857,7 +858,7 @@ class Corpus:
     newsroom: Newsroom
     check: list[str] = field(default_factory=list)  # the lines `check` printed
     check_exit: int = -1
-    plan_exit: int = -1
+    planned: set[str] = field(default_factory=set)  # `plan valid-neighbour --json` recipients
     outbox: dict[str, set[str]] = field(default_factory=dict)  # release → recipients
     api: dict[str, Answer] = field(default_factory=dict)  # case id → its answer
     forms: dict[str, Answer] = field(default_factory=dict)  # case id → the page
@@ -931,7 +932,9 @@ def corpus(
     result = runner.invoke(app, ["--config", config, "check"])
     corpus.check = [line.replace(f"{root}/", "") for line in result.stdout.splitlines()]
     corpus.check_exit = result.exit_code
-    corpus.plan_exit = runner.invoke(app, ["--config", config, "plan", "valid-neighbour"]).exit_code
+    planned = runner.invoke(app, ["--config", config, "plan", "valid-neighbour", "--json"])
+    assert planned.exit_code == 0, planned.output
+    corpus.planned = {r["email"] for r in json.loads(planned.stdout)["recipients"]}
     asyncio.run(run_once(newsroom.settings()))
     corpus.outbox = read_outbox(root)
     yield corpus
@@ -959,6 +962,8 @@ def test_a_release_file_case(corpus: Corpus, case: FileCase) -> None:
 def test_a_subscriber_list_case(corpus: Corpus, case: CsvCase) -> None:
     for line in case.lines:
         assert line in corpus.check, f"{line!r} not in:\n" + "\n".join(corpus.check)
+    assert set(case.people) <= corpus.planned
+    assert not set(case.refused) & corpus.planned
     for release in ("valid-neighbour", "toml-bom"):
         assert set(case.people) <= corpus.outbox[release]
         assert not set(case.refused) & corpus.outbox[release]
@@ -970,7 +975,9 @@ def test_check_reports_exactly_the_cases(corpus: Corpus) -> None:
     assert sorted(problems) == sorted(expected)
     assert summary.endswith(f"{len(expected)} problems")
     assert corpus.check_exit == 1
-    assert corpus.plan_exit == 0
+    # `plan` reads the lists: every valid row, and none of the refused ones.
+    listed = set(PEOPLE) | {person for case in CSV_CASES for person in case.people}
+    assert corpus.planned == listed
 
 
 # -- config.toml ----------------------------------------------------------------------
