@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -570,3 +571,23 @@ def test_the_cache_reuses_an_unchanged_folder_and_sees_every_edit(
     edited, _ = cache.load(folder, **options)  # type: ignore[arg-type]
     assert edited is not None
     assert edited.translations["en"].title == "Secnd"
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_as_such(
+    release_writer: WriteRelease, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chmod 000 does not stop root, who runs the tests in CI: refuse the listing instead.
+    folder = release_writer("locked", META, {"en": md("Title")})
+    listing = Path.iterdir
+
+    def iterdir(path: Path) -> Iterator[Path]:
+        if path == folder:
+            raise PermissionError(13, "Permission denied")
+        return listing(path)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    release, problems = load(folder)
+    assert release is None
+    assert [str(p).removeprefix(f"{folder.parent}/") for p in problems] == [
+        "locked: (file): cannot read the folder: Permission denied"
+    ]

@@ -145,6 +145,11 @@ def load_release(
             )
         )
         fatal = True
+    try:
+        next(folder.iterdir(), None)
+    except OSError as exc:  # a folder we may not list: its files would all look missing
+        problems.append(Problem(folder, None, FILE, f"cannot read the folder: {exc.strerror}"))
+        return None, problems
     meta_path = folder / "release.toml"
     fields: ReleaseFields | None = None
     meta_text = ""
