@@ -436,7 +436,10 @@ async def test_a_body_that_is_not_json_is_400(api: Api) -> None:
     response = await api.client.post(
         "/api/v1/releases", content="{nope", headers={"Content-Type": "application/json"}
     )
-    assert problem(response, 400)["detail"] == "the body is not valid JSON"
+    assert problem(response, 400)["detail"] == (
+        "the body is not valid JSON: "
+        "Expecting property name enclosed in double quotes (line 1, column 2)"
+    )
 
 
 async def test_html_removed_by_the_sanitiser_is_a_warning(api: Api) -> None:
@@ -794,3 +797,31 @@ async def test_a_list_uploaded_as_csv_is_checked_and_merged_in_the_background(ap
         assert unknown.status_code == 404
         assert unknown.headers["content-type"] == PROBLEM_JSON
     assert not (api.releases.parent / "subscribers" / "other.csv").exists()
+
+
+async def test_a_list_may_be_larger_than_any_json_request(
+    newsroom: Newsroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSON request is capped by content.max_body_size; a list upload has its own limit."""
+    monkeypatch.setenv("PRESSDISPATCH_API_TOKEN", TOKEN)
+    newsroom.write_config(content={"max_body_size": "1KiB"})  # JSON requests: 82 KiB at most
+    rows = [f"reporter{i:05d}@example.org,Reporter {i},en" for i in range(4000)]
+    body = ("email,name,languages\n" + "\n".join(rows) + "\n").encode()
+    assert len(body) > 100 * 1024
+    settings = newsroom.settings()
+    async with runtime(settings) as rt:
+        app = create_app(settings, runtime=rt)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers=AUTH
+            ) as client:
+                upload = await client.put(
+                    "/api/v1/lists/wire", content=body, headers={"Content-Type": "text/csv"}
+                )
+                assert upload.status_code == 202, upload.text
+                too_big = await client.post(
+                    "/api/v1/releases", content=body, headers={"Content-Type": "application/json"}
+                )
+                assert too_big.status_code == 413
+                assert "content.max_body_size" in too_big.json()["detail"]

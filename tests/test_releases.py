@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -96,23 +97,29 @@ def test_missing_release_toml(newsroom_dir: Path) -> None:
     (folder / "en.md").write_text(md("Title"), encoding="utf-8")
     release, problems = load(folder)
     assert release is None
-    assert where(problems) == [("release.toml", None, "")]
+    assert where(problems) == [("release.toml", None, "(file)")]
     assert "missing" in problems[0].message
 
 
 @pytest.mark.parametrize(
-    ("meta", "line"),
+    ("meta", "line", "field"),
     [
-        ("publish_at = 2026-12-02T10:00:00+03:00\n\nthis is not toml\n", 3),
-        ('publish_at = 2026-12-02T10:00:00+03:00\nregions = ["BY"\ntopics = []\n', 3),
-        ('# comment\npublish_at = 2026-12-02T10:00:00+03:00\nstatus = "ready\n', 3),
-        ("publish_at = 2026-12-02T10:00:00+03:00\npublish_at = 2026-12-03T10:00:00Z\n", 2),
+        ("publish_at = 2026-12-02T10:00:00+03:00\n\nthis is not toml\n", 3, "(file)"),
+        ('publish_at = 2026-12-02T10:00:00+03:00\nregions = ["BY"\ntopics = []\n', 3, "(file)"),
+        ('# comment\npublish_at = 2026-12-02T10:00:00+03:00\nstatus = "ready\n', 3, "status"),
+        (
+            "publish_at = 2026-12-02T10:00:00+03:00\npublish_at = 2026-12-03T10:00:00Z\n",
+            2,
+            "publish_at",
+        ),
     ],
 )
-def test_release_toml_that_is_not_toml(release_writer: WriteRelease, meta: str, line: int) -> None:
+def test_release_toml_that_is_not_toml(
+    release_writer: WriteRelease, meta: str, line: int, field: str
+) -> None:
     release, problems = load(release_writer("bad-toml", meta, {"en": md("Title")}))
     assert release is None
-    assert where(problems) == [("release.toml", line, "")]
+    assert where(problems) == [("release.toml", line, field)]
     assert "TOML" in problems[0].message
 
 
@@ -270,7 +277,7 @@ def test_md_without_front_matter(release_writer: WriteRelease) -> None:
         release_writer("no-front", META, {"en": md("Title"), "fr": "Juste du texte.\n"})
     )
     assert release is None
-    assert where(problems) == [("fr.md", 1, "")]
+    assert where(problems) == [("fr.md", 1, "(file)")]
     assert "+++" in problems[0].message
 
 
@@ -278,7 +285,7 @@ def test_front_matter_not_closed(release_writer: WriteRelease) -> None:
     text = '+++\ntitle = "Title"\n\nBody without a closing line.\n'
     release, problems = load(release_writer("not-closed", META, {"en": text}))
     assert release is None
-    assert where(problems) == [("en.md", 1, "")]
+    assert where(problems) == [("en.md", 1, "(file)")]
     assert "not closed" in problems[0].message
 
 
@@ -294,7 +301,7 @@ def test_front_matter_that_is_not_toml(release_writer: WriteRelease) -> None:
     text = '+++\ntitle = "Title"\nsummary: "S"\ndateline = "Geneva"\n+++\nBody.\n'
     release, problems = load(release_writer("colon", META, {"en": text}))
     assert release is None
-    assert where(problems) == [("en.md", 3, "")]
+    assert where(problems) == [("en.md", 3, "(file)")]
 
 
 def test_missing_title_is_reported_at_line_1(release_writer: WriteRelease) -> None:
@@ -430,7 +437,7 @@ def test_releases_are_sorted_by_publication_time(
     release_writer("d-broken", "publish_at = 2026-01-01T00:00:00Z\n", {"en": "no front\n"})
     releases, problems = load_all(newsroom_dir / "releases")
     assert [r.id for r in releases] == ["b-first", "c-middle", "a-last"]
-    assert where(problems) == [("en.md", 1, "")]
+    assert where(problems) == [("en.md", 1, "(file)")]
 
 
 # -- sanitiser ------------------------------------------------------------------------
@@ -564,3 +571,23 @@ def test_the_cache_reuses_an_unchanged_folder_and_sees_every_edit(
     edited, _ = cache.load(folder, **options)  # type: ignore[arg-type]
     assert edited is not None
     assert edited.translations["en"].title == "Secnd"
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_as_such(
+    release_writer: WriteRelease, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chmod 000 does not stop root, who runs the tests in CI: refuse the listing instead.
+    folder = release_writer("locked", META, {"en": md("Title")})
+    listing = Path.iterdir
+
+    def iterdir(path: Path) -> Iterator[Path]:
+        if path == folder:
+            raise PermissionError(13, "Permission denied")
+        return listing(path)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    release, problems = load(folder)
+    assert release is None
+    assert [str(p).removeprefix(f"{folder.parent}/") for p in problems] == [
+        "locked: (file): cannot read the folder: Permission denied"
+    ]

@@ -233,8 +233,9 @@ async def test_an_invalid_form_comes_back_with_the_error_and_sends_nothing(
 async def test_a_body_larger_than_any_form_is_refused_unread(site: Site) -> None:
     fields = [("email", "ana@example.org"), ("name", "x" * 70_000)]
     response = await site.client.post("/subscribe", content=urlencode(fields), headers=FORM)
-    assert response.status_code == 400
-    assert "Enter a valid email address." in response.text
+    assert response.status_code == 413
+    assert "The form is too large, so nothing was done." in response.text
+    assert "Enter a valid email address." not in response.text
     assert site.mails() == []
 
 
@@ -328,7 +329,7 @@ async def test_the_confirmation_email_goes_through_smtp(tmp_path: Path) -> None:
         async for site in open_site(newsroom):
             response = await site.subscribe(
                 "kim@example.net",
-                name='Kim "K" <script>x</script>\r\nBcc: victim@example.com',
+                name='Kim "K" <script>x</script>',
                 outlet="<b>Tom & Jerry</b>",
                 languages=["zh"],
             )
@@ -339,10 +340,7 @@ async def test_the_confirmation_email_goes_through_smtp(tmp_path: Path) -> None:
             assert received.mail_from == "press@example.org"
             mail = parse(received.data)
             assert received.message_id == mail["Message-ID"]
-            assert mail["Bcc"] is None  # the line break became a space
-            assert mail["To"].addresses[0].display_name == (
-                'Kim "K" <script>x</script> Bcc: victim@example.com'
-            )
+            assert mail["To"].addresses[0].display_name == 'Kim "K" <script>x</script>'
             assert mail["Subject"] == "请确认订阅Test Press Office的新闻稿"
             html = part(mail, "html")
             assert "<script>" not in html and "<b>Tom" not in html

@@ -120,7 +120,7 @@ def test_quoted_cell_containing_the_delimiter(
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_quoted_cell_spanning_two_lines_keeps_physical_line_numbers(
+def test_a_quoted_cell_spanning_lines_is_reported_where_it_opens(
     folder: Path, newline: str
 ) -> None:
     lines = [
@@ -132,16 +132,17 @@ def test_quoted_cell_spanning_two_lines_keeps_physical_line_numbers(
         'Chen",Two',  # 6
         "c@example.org,Cy,Three",  # 7
         "d@example.org,Di,Four,extra",  # 8
+        'e@example.org,"Eve,Five',  # 9: never closed
+        "f@example.org,Fay,Six",  # 10
     ]
     rows, problems = read(write(folder, "multi.csv", newline.join(lines) + newline))
     assert [(r.line, r.subscriber.email) for r in rows] == [
-        (2, "a@example.org"),
-        (5, "b@example.org"),
         (7, "c@example.org"),
+        (10, "f@example.org"),
     ]
-    assert rows[0].subscriber.outlet == "Daily One Evening Edition"
-    assert rows[1].subscriber.name == "Bo Chen"
-    assert where(problems) == [(4, "email"), (8, "")]
+    assert where(problems) == [(2, "(row)"), (4, "email"), (5, "(row)"), (8, "(row)"), (9, "(row)")]
+    assert "lines 2-3" in problems[0].message
+    assert "not closed" in problems[4].message
 
 
 # -- header ---------------------------------------------------------------------------
@@ -228,7 +229,7 @@ def test_row_with_more_cells_than_the_header_is_reported(folder: Path) -> None:
         "email,name\na@example.org,Ann\nb@example.org,Bo,Daily Two\nc@example.org,Cy\n",
     )
     rows, problems = read(path)
-    assert where(problems) == [(3, "")]
+    assert where(problems) == [(3, "(row)")]
     assert "3 cells" in problems[0].message
     assert [r.subscriber.email for r in rows] == ["a@example.org", "c@example.org"]
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
-
 from pressdispatch import pipeline
 from pressdispatch.config import Settings
+from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.dispatch.transport import Envelope
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
@@ -72,12 +71,9 @@ def test_copy(
     now: datetime,
 ) -> Envelope:
     """One copy of ``release`` for ``to``, outside the ledger (it does not count as sent)."""
-    if "\r" in to or "\n" in to:
-        raise Refused("bad-address", "line breaks are not allowed in an address")
-    try:
-        address = validate_email(to.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise Refused("bad-address", str(exc)) from None
+    address = check_address(to)  # as any journalist's address is checked
+    if isinstance(address, Wrong):
+        raise Refused("bad-address", address.message)
     try:
         language = i18n.normalize_language(lang) if lang else release.original_language
     except PressDispatchError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import tomllib
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -28,18 +27,33 @@ from pydantic import (
     model_validator,
 )
 
+from pressdispatch.characters import bad_character
 from pressdispatch.durations import parse_duration
-from pressdispatch.errors import ConfigError, Problem, UnknownLanguage
+from pressdispatch.errors import ConfigError, ContentError, Problem, UnknownLanguage
 from pressdispatch.render.i18n import normalize_language
+from pressdispatch.sizes import MiB, parse_size
+from pressdispatch.textfiles import EXAMPLE_TIME, parse_toml, read_text
 from pressdispatch.textlines import key_line
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Size = Annotated[int, BeforeValidator(parse_size)]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _single_line(cls, value: object) -> object:
+        # Every value of config.toml is one line: names and addresses reach mail
+        # headers, paths and URLs the system. No line break, no control character.
+        for item in value if isinstance(value, list | tuple) else (value,):
+            bad = bad_character(item) if isinstance(item, str) else None
+            if bad is not None:
+                raise ValueError(bad.message())
+        return value
 
 
 def _check_address(value: str, *, display_name_allowed: bool) -> str:
@@ -253,6 +267,19 @@ class Dkim(_Section):
         return bool(self.domain)
 
 
+class Content(_Section):
+    """Limits on what the newsroom's files and the API may hold."""
+
+    max_body_size: Size = MiB
+
+    @field_validator("max_body_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1024:
+            raise ValueError("must be at least 1KiB")
+        return value
+
+
 class Feeds(_Section):
     """Atom and RSS feeds, the OPML list of them, and the optional WebSub hub."""
 
@@ -302,6 +329,7 @@ class Settings(_Section):
     scheduler: Scheduler = Scheduler()
     dkim: Dkim = Dkim()
     feeds: Feeds = Feeds()
+    content: Content = Content()
     config_path: Path = Path("config.toml")
 
     def secret(self, env_name: str) -> str | None:
@@ -311,16 +339,13 @@ class Settings(_Section):
 
 def load_settings(path: Path) -> Settings:
     """Read and validate config.toml; every problem is reported with its key and line."""
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{path}: no such file (pass --config PATH)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (pass --config PATH)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        text = read_text(path)
+        raw = parse_toml(text, path)
+    except ContentError as exc:
+        raise ConfigError(str(exc.problem)) from None
     raw.pop("config_path", None)
     try:
         settings = Settings.model_validate(raw)
@@ -390,17 +415,14 @@ def validation_problems(
     return problems
 
 
-_EXAMPLE_TIME = "e.g. 2026-12-01T10:00:00+01:00"
-
-
 def _message(error: Any) -> str:
     kind = str(error["type"])
     value = error.get("input")
     shown = value.isoformat() if hasattr(value, "isoformat") else repr(value)
     if kind == "timezone_aware":
-        return f"needs a UTC offset ({_EXAMPLE_TIME}), got {shown}"
+        return f"needs a UTC offset ({EXAMPLE_TIME}), got {shown}"
     if kind.startswith(("datetime", "date_")):
-        return f"expected a date and time with a UTC offset ({_EXAMPLE_TIME}), got {shown}"
+        return f"expected a date and time with a UTC offset ({EXAMPLE_TIME}), got {shown}"
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     if kind != "value_error" and not isinstance(value, dict | list):

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pressdispatch.characters import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -34,7 +36,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        # A file name may hold anything but "/" and NUL; never an escape sequence on a terminal.
+        path = printable(str(self.path))
+        where = f"{path}:{self.line}" if self.line else path
         return (
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )
@@ -89,10 +93,10 @@ class UnknownLanguage(PressDispatchError, ValueError):
 
 
 class HeaderInjection(PressDispatchError, ValueError):
-    """A value meant for a mail header contains CR or LF."""
+    """A value meant for a mail header contains CR, LF or NUL."""
 
-    def __init__(self, header: str) -> None:
-        super().__init__(f"{header}: line breaks are not allowed in a mail header")
+    def __init__(self, header: str, what: str = "line breaks") -> None:
+        super().__init__(f"{header}: {what} are not allowed in a mail header")
         self.header = header
 
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DataError
+
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.content.subscribers import Row, read_lists
 from pressdispatch.dispatch.planner import plan_tier
 from pressdispatch.errors import Busy, Problem
 from pressdispatch.model import Tier
-from pressdispatch.runtime import Runtime
+from pressdispatch.runtime import Runtime, driver_reason
 from pressdispatch.store.catalog import DueTier
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,18 @@ async def tick(rt: Runtime, now: datetime) -> TickReport:
 async def sync_files(rt: Runtime, now: datetime, report: TickReport, *, lists: bool = True) -> None:
     """Bring the store in line with the files: the releases, then (unless not ``lists``)
     the subscriber lists. A press office action on one release passes ``lists=False``:
-    merging a long list that was just edited is the scan's work, not a request's."""
+    merging a long list that was just edited is the scan's work, not a request's.
+
+    The loaders keep out what the store cannot hold; should a value get past them
+    and be refused all the same, that part of the files is reported and left as
+    the last scan stored it, and the scan goes on: what is due is still sent.
+    """
     newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False, cache=rt.releases)
     report.problems.extend(newsroom.release_problems)
-    report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
+    try:
+        report.changed_releases = await rt.catalog.sync(newsroom.releases.values(), now)
+    except DataError as exc:
+        report.problems.append(_refused(rt.settings.paths.releases, exc))
     if lists:
         await sync_lists(rt, now, report)
     for problem in report.problems:
@@ -72,9 +82,19 @@ async def sync_lists(rt: Runtime, now: datetime, report: TickReport) -> None:
             rows = rows_only(read_lists(folder, rt.regions), report.problems)
             changed = await sync.run(rows, fingerprint, now)
             report.subscribers_changed = changed or 0
+    except DataError as exc:
+        report.problems.append(_refused(folder, exc))
     except Busy:
         report.lists_busy = True
         log.info("the subscriber lists are being merged elsewhere; the next scan syncs them")
+
+
+def _refused(folder: Path, exc: DataError) -> Problem:
+    message = (
+        f"not saved: the database refused a value ({driver_reason(exc)}); "
+        "the files are read again at the next scan"
+    )
+    return Problem(folder, None, "(store)", message)
 
 
 async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
@@ -122,6 +142,12 @@ def folder_fingerprint(folder: Path) -> str:
     """Changes whenever a list file is added, removed or edited."""
     digest = hashlib.sha256()
     for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError:  # a link to nothing, say: the loader reports it
+            try:
+                stat = path.lstat()
+            except OSError:  # gone since the listing
+                continue
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()

@@ -7,6 +7,8 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DataError, IntegrityError
+
 from pressdispatch.config import Settings
 from pressdispatch.content.releases import ReleaseCache
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
@@ -108,11 +110,23 @@ async def open_runtime(settings: Settings) -> Runtime:
 
 
 def database_error(settings: Settings, exc: BaseException) -> str:
-    """One line for a database that cannot be opened: which setting, and what the driver said."""
+    """One line for a database error: which setting, and what the driver said.
+
+    A value the database refused (a NUL byte in a text column, say) is a problem with
+    the data, not with ``database.url``: the database was reached and answered.
+    """
     if isinstance(exc, PressDispatchError):
         return str(exc)
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    reason = driver_reason(exc)
+    if isinstance(exc, DataError | IntegrityError):
+        return f"the database refused a value ({reason}); database.url is fine"
     return f"database.url: cannot open {settings.database.url!r}: {reason}"
+
+
+def driver_reason(exc: BaseException) -> str:
+    """The first line of what the database driver said."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def make_transport(settings: Settings) -> Transport:

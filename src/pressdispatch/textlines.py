@@ -14,7 +14,7 @@ def key_line(text: str, loc: Sequence[str | int]) -> int | None:
     Good enough for hand-written TOML: tables, arrays of tables and inline keys.
     Returns the closest enclosing line found when the key itself is absent.
     """
-    lines = text.splitlines()
+    lines = text.split("\n")  # as TOML counts lines: U+2028 and the like do not end one
     parts = [str(p) for p in loc]
     start, end = 0, len(lines)
     best: int | None = None

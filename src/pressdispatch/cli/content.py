@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.cli import State, app, fail, out
 from pressdispatch.config import Settings, load_settings
+from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.content.newsroom import Newsroom, load_newsroom
 from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.matching import choose_variant, plan
@@ -267,7 +267,7 @@ def _language(release: Release, lang: str) -> str:
 
 
 def _address(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        fail(f"--to: {value!r} is not a valid address: {exc}", 2)
+    address = check_address(value)
+    if isinstance(address, Wrong):
+        fail(f"--to: {address.message}", 2)
+    return address

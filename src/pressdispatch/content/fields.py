@@ -12,11 +12,11 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from pressdispatch.characters import bad_character
 from pressdispatch.model import ReleaseStatus
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # release ids and topics
 TOPIC = SLUG
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 OneLine = Annotated[str, Field(max_length=500)]
 
@@ -26,11 +26,18 @@ class _Strict(BaseModel):
 
 
 def _one_line(value: str, what: str) -> str:
-    if "\r" in value or "\n" in value:
-        raise ValueError(f"line breaks are not allowed in the {what}")
-    if _CONTROL.search(value):
-        raise ValueError(f"control characters are not allowed in the {what}")
+    # These become mail headers, subjects and feed titles: not even a tab.
+    bad = bad_character(value, tab=False)
+    if bad is not None:
+        raise ValueError(bad.message(f"the {what}"))
     return value.strip()
+
+
+def _text(value: str, what: str) -> str:
+    bad = bad_character(value, lines=True)
+    if bad is not None:
+        raise ValueError(bad.message(f"the {what}"))
+    return value
 
 
 class ContactFields(_Strict):
@@ -103,3 +110,8 @@ class FrontMatter(_Strict):
     @classmethod
     def _dateline(cls, value: str) -> str:
         return _one_line(value, "dateline")
+
+    @field_validator("summary")
+    @classmethod
+    def _summary(cls, value: str) -> str:
+        return _text(value, "summary")

@@ -47,6 +47,7 @@ def load_newsroom(
         regions=regions,
         languages=settings.newsroom.languages,
         default_language=settings.newsroom.default_language,
+        max_body_size=settings.content.max_body_size,
         cache=cache,
     )
     people: list[Subscriber] = []

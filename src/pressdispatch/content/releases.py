@@ -1,31 +1,40 @@
 """Load ``releases/<id>/``: release.toml plus one ``<lang>.md`` per language version.
 
 A release is all or nothing: if any of its files is broken, the release is not
-loaded (and `check` says why), so a half-valid release is never sent.
+loaded (and `check` says why), so a half-valid release is never sent. A broken
+release never stops the others: whatever is wrong with a folder (a file that is
+a folder, a link to nothing, bytes that are not UTF-8, a body over
+``content.max_body_size``) is one of its problems.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Sequence
 from datetime import UTC
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from pressdispatch.characters import bad_character
 from pressdispatch.config import validation_problems
 from pressdispatch.content.fields import SLUG, FrontMatter, ReleaseFields
-from pressdispatch.errors import Problem, UnknownLanguage, UnknownRegion
+from pressdispatch.errors import ContentError, Problem, UnknownLanguage, UnknownRegion
 from pressdispatch.model import Contact, Release, Translation
 from pressdispatch.regions import RegionTree
 from pressdispatch.render.i18n import normalize_language
 from pressdispatch.render.markdown import render_markdown
+from pressdispatch.sizes import MiB, format_size
+from pressdispatch.textfiles import FILE, parse_toml, read_text
 from pressdispatch.textlines import key_line
 
 RELEASE_ID = SLUG
+DEFAULT_MAX_BODY = MiB  # content.max_body_size
 _LANG_FILE = re.compile(r"^([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\.md$")
+# What a language file may hold besides its body: title, summary and dateline are
+# a few kilobytes at most, so a larger file is refused without being read.
+_FRONT_ALLOWANCE = 64 * 1024
 
 
 Loaded = tuple[Release | None, list[Problem]]
@@ -42,30 +51,43 @@ class ReleaseCache:
         self._entries: dict[Path, tuple[tuple[tuple[str, bytes], ...], Loaded]] = {}
 
     def load(
-        self, folder: Path, *, regions: RegionTree, languages: Sequence[str], default_language: str
+        self,
+        folder: Path,
+        *,
+        regions: RegionTree,
+        languages: Sequence[str],
+        default_language: str,
+        max_body_size: int = DEFAULT_MAX_BODY,
     ) -> Loaded:
-        try:
-            # Hash the bytes rather than trust mtimes: an edit within one tick of a coarse
-            # filesystem clock must not be missed. Reading is cheap next to rendering.
-            stamp = tuple(
-                sorted(
-                    (p.name, hashlib.blake2b(p.read_bytes(), digest_size=16).digest())
-                    for p in folder.iterdir()
-                    if p.is_file()
-                )
-            )
-        except OSError:  # vanished while we looked: load it the slow way, uncached
+        def uncached() -> Loaded:
             return load_release(
-                folder, regions=regions, languages=languages, default_language=default_language
+                folder,
+                regions=regions,
+                languages=languages,
+                default_language=default_language,
+                max_body_size=max_body_size,
             )
+
+        try:
+            stamp = tuple(sorted(_stamp(p, max_body_size) for p in folder.iterdir() if p.is_file()))
+        except OSError:  # vanished or unreadable while we looked: load it the slow way
+            return uncached()
         hit = self._entries.get(folder)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        loaded = load_release(
-            folder, regions=regions, languages=languages, default_language=default_language
-        )
+        loaded = uncached()
         self._entries[folder] = (stamp, loaded)
         return loaded
+
+
+def _stamp(path: Path, max_body_size: int) -> tuple[str, bytes]:
+    # Hash the bytes rather than trust mtimes: an edit within one tick of a coarse
+    # filesystem clock must not be missed. Reading is cheap next to rendering, but
+    # not for a file too large to load, which only its size and time stand for.
+    status = path.stat()
+    if status.st_size > max_body_size + _FRONT_ALLOWANCE:
+        return path.name, f"{status.st_size}:{status.st_mtime_ns}".encode()
+    return path.name, hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
 
 
 def load_releases(
@@ -74,6 +96,7 @@ def load_releases(
     regions: RegionTree,
     languages: Sequence[str],
     default_language: str,
+    max_body_size: int = DEFAULT_MAX_BODY,
     cache: ReleaseCache | None = None,
 ) -> tuple[list[Release], list[Problem]]:
     """Every loadable release under ``root``, by publication time, and every problem found."""
@@ -84,7 +107,11 @@ def load_releases(
     load = cache.load if cache is not None else load_release
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         release, found = load(
-            folder, regions=regions, languages=languages, default_language=default_language
+            folder,
+            regions=regions,
+            languages=languages,
+            default_language=default_language,
+            max_body_size=max_body_size,
         )
         problems.extend(found)
         if release is not None:
@@ -94,7 +121,12 @@ def load_releases(
 
 
 def load_release(
-    folder: Path, *, regions: RegionTree, languages: Sequence[str], default_language: str
+    folder: Path,
+    *,
+    regions: RegionTree,
+    languages: Sequence[str],
+    default_language: str,
+    max_body_size: int = DEFAULT_MAX_BODY,
 ) -> tuple[Release | None, list[Problem]]:
     """One release folder → the Release (None when any part is broken) and its problems.
 
@@ -113,18 +145,22 @@ def load_release(
             )
         )
         fatal = True
+    try:
+        next(folder.iterdir(), None)
+    except OSError as exc:  # a folder we may not list: its files would all look missing
+        problems.append(Problem(folder, None, FILE, f"cannot read the folder: {exc.strerror}"))
+        return None, problems
     meta_path = folder / "release.toml"
     fields: ReleaseFields | None = None
     meta_text = ""
     try:
-        meta_text = meta_path.read_text(encoding="utf-8")
-        fields = ReleaseFields.model_validate(tomllib.loads(meta_text))
-    except FileNotFoundError:
-        problems.append(Problem(meta_path, None, "", "missing: every release needs a release.toml"))
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(meta_path, _byte_line(meta_path, exc.start), "", "not UTF-8 text"))
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(meta_path, _toml_line(exc), "", f"not valid TOML: {exc}"))
+        if not meta_path.exists() and not meta_path.is_symlink():
+            missing = "missing: every release needs a release.toml"
+            raise ContentError(Problem(meta_path, None, FILE, missing))
+        meta_text = read_text(meta_path)
+        fields = ReleaseFields.model_validate(parse_toml(meta_text, meta_path))
+    except ContentError as exc:
+        problems.append(exc.problem)
     except ValidationError as exc:
         problems.extend(validation_problems(exc, meta_path, meta_text))
 
@@ -136,7 +172,7 @@ def load_release(
 
     translations: dict[str, Translation] = {}
     for path in sorted(folder.glob("*.md")):
-        translation, found, ok = _load_translation(path, languages)
+        translation, found, ok = _load_translation(path, languages, max_body_size)
         problems.extend(found)
         fatal = fatal or not ok
         if translation is not None and translation.language in translations:
@@ -237,7 +273,7 @@ def _original_language(
 
 
 def _load_translation(
-    path: Path, languages: Sequence[str]
+    path: Path, languages: Sequence[str], max_body_size: int
 ) -> tuple[Translation | None, list[Problem], bool]:
     """Returns (translation, problems, ok); ok is False when the release must not load."""
     match = _LANG_FILE.match(path.name)
@@ -261,22 +297,12 @@ def _load_translation(
             False,
         )
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(path, _byte_line(path, exc.start), "", "not UTF-8 text")], False
-    split = _split_front_matter(text)
-    if isinstance(split, Problem):
-        return None, [Problem(path, split.line, split.field, split.message)], False
-    front_text, body, body_line = split
-    try:
-        front = FrontMatter.model_validate(tomllib.loads(front_text))
-    except tomllib.TOMLDecodeError as exc:
-        line = _toml_line(exc)
-        return (
-            None,
-            [Problem(path, line + 1 if line else 1, "", f"front matter is not valid TOML: {exc}")],
-            False,
-        )
+        text = _read_language_file(path, max_body_size)
+        front_text, body, body_line = _split_front_matter(text, path)
+        front = FrontMatter.model_validate(parse_toml(front_text, path, first_line=2))
+        _check_body(body, body_line, path, max_body_size)
+    except ContentError as exc:
+        return None, [exc.problem], False
     except ValidationError as exc:
         problems = validation_problems(exc, path, front_text, line_offset=1, missing_line=1)
         return None, problems, False
@@ -298,23 +324,43 @@ def _load_translation(
     return translation, problems, True
 
 
-def _split_front_matter(text: str) -> tuple[str, str, int] | Problem:
-    """(front matter, body, line number where the body starts, 0-based offset)."""
+def _read_language_file(path: Path, max_body_size: int) -> str:
+    """The file's text; one far over the body limit is refused without being read."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_text says what is wrong with it
+    if size > max_body_size + _FRONT_ALLOWANCE:
+        raise ContentError(Problem(path, 1, "body", _too_large(size, max_body_size, "the file")))
+    return read_text(path)
+
+
+def _check_body(body: str, body_line: int, path: Path, max_body_size: int) -> None:
+    """Refuse a body over the size limit (before Markdown sees it) or with a control character."""
+    size = len(body.encode("utf-8"))
+    if size > max_body_size:
+        raise ContentError(Problem(path, 1, "body", _too_large(size, max_body_size, "the body")))
+    bad = bad_character(body, lines=True)
+    if bad is not None:
+        message = f"{bad.message()} (column {bad.column(body)})"
+        raise ContentError(Problem(path, body_line + bad.line(body), "body", message))
+
+
+def _too_large(size: int, limit: int, what: str) -> str:
+    return (
+        f"{what} is {format_size(size)}, over the limit of {format_size(limit)} "
+        "(content.max_body_size in config.toml): not read"
+    )
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
+    """(front matter, body, line of the closing ``+++``: body line n is file line this + n)."""
     lines = text.split("\n")
     if not lines or lines[0].strip() != "+++":
-        return Problem(
-            Path(), 1, "", 'must start with TOML front matter between +++ lines (title = "...")'
-        )
+        message = 'must start with TOML front matter between +++ lines (title = "...")'
+        raise ContentError(Problem(path, 1, FILE, message))
     for n in range(1, len(lines)):
         if lines[n].strip() == "+++":
             return "\n".join(lines[1:n]), "\n".join(lines[n + 1 :]), n + 1
-    return Problem(Path(), 1, "", "front matter is not closed: add a line with +++ after it")
-
-
-def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    match = re.search(r"at line (\d+)", str(exc))
-    return int(match.group(1)) if match else None
-
-
-def _byte_line(path: Path, offset: int) -> int:
-    return path.read_bytes()[:offset].count(b"\n") + 1
+    message = "front matter is not closed: add a line with +++ after it"
+    raise ContentError(Problem(path, 1, FILE, message))

@@ -12,34 +12,30 @@ the valid rows go through. A journalist on several lists is one recipient:
 
 from __future__ import annotations
 
+import codecs
 import csv
+import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from email_validator import EmailNotValidError, validate_email
-
-from pressdispatch.content.fields import TOPIC
-from pressdispatch.errors import Problem, UnknownLanguage, UnknownRegion
+from pressdispatch.characters import printable
+from pressdispatch.content.journalists import check_journalist, check_text
+from pressdispatch.errors import Problem
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import RegionTree
-from pressdispatch.render.i18n import normalize_language
+from pressdispatch.textfiles import FILE
 
 COLUMNS = ("email", "name", "outlet", "languages", "regions", "topics", "embargo")
+ROW = "(row)"  # the field of a problem with a row as a whole
 _SPLIT = re.compile(r"[\s;,]+")
 _YES = {"yes", "y", "true", "1", "x", "oui", "да", "sí", "si"}
 _NO = {"no", "n", "false", "0", "", "non", "нет"}
-_MAX_FIELD = 1000
 _EVERYTHING: frozenset[str] = frozenset()  # shared: 100,000 journalists need not own one each
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
-
-
-class _CsvReader(Protocol):
-    line_num: int
-
-    def __next__(self) -> list[str]: ...
+_MAX_SPAN = 20  # lines to look ahead for the end of a quoted cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +52,24 @@ def read_subscriber_file(path: Path, regions: RegionTree) -> Iterator[Row | Prob
     """Yield each valid row and each problem, in file order, without loading the whole file."""
     list_name = path.stem
     try:
+        with path.open("rb") as raw:
+            if raw.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                yield Problem(path, 1, FILE, "UTF-16 text: save the file as CSV UTF-8")
+                return
         with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             header_line = handle.readline()
             delimiter = _sniff(header_line)
             handle.seek(0)
-            yield from _rows(csv.reader(handle, delimiter=delimiter), path, list_name, regions)
+            yield from _rows(_records(handle, delimiter, path), path, list_name, regions)
+    except IsADirectoryError:
+        yield Problem(path, None, FILE, "a folder, not a file")
+    except FileNotFoundError:
+        message = "a link to a file that does not exist" if path.is_symlink() else "missing"
+        yield Problem(path, None, FILE, message)
     except OSError as exc:
-        yield Problem(path, None, "", f"cannot read: {exc.strerror}")
+        yield Problem(path, None, FILE, f"cannot read: {exc.strerror}")
     except csv.Error as exc:
-        yield Problem(path, None, "", f"not a readable CSV file: {exc}")
+        yield Problem(path, None, FILE, f"not a readable CSV file: {exc}")
 
 
 def _sniff(header: str) -> str:
@@ -73,41 +78,120 @@ def _sniff(header: str) -> str:
     return best if counts[best] else ","
 
 
+def _records(
+    lines: Iterable[str], delimiter: str, path: Path
+) -> Iterator[tuple[int, list[str]] | Problem]:
+    """Each physical line of the file as the cells of one row, with its line number.
+
+    A cell of these lists never holds a line break, so a row is one line. A quoted
+    cell still open at the end of its line is reported there, and reading goes on
+    with the next line, so one stray quote cannot swallow the rows after it. When
+    the cell is closed a few lines down (a line break inside quotes), those lines
+    are skipped with it, as they belong to that one broken row.
+    """
+    source = enumerate(lines, start=1)
+    ahead: deque[tuple[int, str]] = deque()
+    while True:
+        item = ahead.popleft() if ahead else next(source, None)
+        if item is None:
+            return
+        number, text = item
+        if '"' not in text or not _open_quote(text, delimiter):
+            try:
+                yield number, next(csv.reader([text], delimiter=delimiter), [])
+            except csv.Error as exc:  # a cell over the csv module's 128 KiB, say
+                yield Problem(path, number, ROW, f"cannot be read as CSV: {exc}")
+            continue
+        span = [item]
+        while len(span) <= _MAX_SPAN:
+            following = ahead.popleft() if ahead else next(source, None)
+            if following is None:
+                break
+            span.append(following)
+            joined = "".join(line for _, line in span)
+            if not _open_quote(joined, delimiter):
+                break
+        if len(span) > 1 and _closes_cleanly("".join(line for _, line in span), delimiter):
+            last = span[-1][0]
+            message = (
+                f"a quoted cell runs over lines {number}-{last}: a cell cannot hold a line "
+                "break (the row is skipped)"
+            )
+            yield Problem(path, number, ROW, message)
+            continue
+        ahead.extendleft(reversed(span[1:]))  # not this row's: read them as rows
+        message = 'a quoted cell is not closed on this line: add the closing " (the row is skipped)'
+        yield Problem(path, number, ROW, message)
+
+
+@functools.cache
+def _line_patterns(delimiter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(a row whose quoted cells are all closed, the same with nothing after a closing quote).
+
+    The csv module's rules: a quote opens a quoted cell only as the cell's first
+    character, and a doubled quote inside it is a quote. Judging a line with these
+    before parsing it lets a stray quote be reported on its own line.
+    """
+    d = re.escape(delimiter)
+    quoted = r'"(?:[^"]|"")*"'
+    plain = rf'(?!")[^{d}\r\n]*'
+    loose = rf'(?:{quoted}(?!")[^{d}\r\n]*|{plain})'
+    strict = rf"(?:{quoted}|{plain})"
+    end = r"(?:\r\n|\r|\n)?"
+    return (
+        re.compile(rf"{loose}(?:{d}{loose})*{end}"),
+        re.compile(rf"{strict}(?:{d}{strict})*{end}"),
+    )
+
+
+def _open_quote(text: str, delimiter: str) -> bool:
+    """Whether ``text`` ends inside a quoted cell."""
+    return _line_patterns(delimiter)[0].fullmatch(text) is None
+
+
+def _closes_cleanly(text: str, delimiter: str) -> bool:
+    """Whether every quoted cell of ``text`` is closed, each quote right before a delimiter."""
+    return _line_patterns(delimiter)[1].fullmatch(text) is not None
+
+
 def _rows(
-    reader: _CsvReader, path: Path, list_name: str, regions: RegionTree
+    records: Iterator[tuple[int, list[str]] | Problem],
+    path: Path,
+    list_name: str,
+    regions: RegionTree,
 ) -> Iterator[Row | Problem]:
-    try:
-        header = next(reader)
-    except StopIteration:
+    first = next(records, None)
+    if first is None:
         yield Problem(
-            path, None, "", "empty file: the first row must name the columns (email, name, ...)"
+            path, None, FILE, "empty file: the first row must name the columns (email, name, ...)"
         )
         return
-    columns = [h.strip().lower() for h in header]
+    if isinstance(first, Problem):
+        yield first
+        return
+    columns = [h.strip().lower() for h in first[1]]
     if "email" not in columns:
-        yield Problem(
-            path, 1, "email", f"no 'email' column in the header row (found: {', '.join(columns)})"
-        )
+        found = ", ".join(printable(c) for c in columns)
+        yield Problem(path, 1, "email", f"no 'email' column in the header row (found: {found})")
         return
     for name in columns:
         if name and name not in COLUMNS:
-            yield Problem(path, 1, name, f"unknown column, ignored (known: {', '.join(COLUMNS)})")
+            known = ", ".join(COLUMNS)
+            yield Problem(path, 1, printable(name), f"unknown column, ignored (known: {known})")
     seen: dict[str, int] = {}
-    while True:
-        line = reader.line_num + 1  # a quoted cell may span lines: report where the row starts
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
+    for record in records:
+        if isinstance(record, Problem):
+            yield record
+            continue
+        line, cells = record
         if not any(c.strip() for c in cells):
             continue
-        record = {columns[i]: c for i, c in enumerate(cells) if i < len(columns) and columns[i]}
         if len(cells) > len(columns):
-            yield Problem(
-                path, line, "", f"{len(cells)} cells but the header has {len(columns)} columns"
-            )
+            message = f"{len(cells)} cells but the header has {len(columns)} columns"
+            yield Problem(path, line, ROW, message)
             continue
-        result = _parse_row(record, path, line, list_name, regions)
+        fields = {columns[i]: c for i, c in enumerate(cells) if i < len(columns) and columns[i]}
+        result = _parse_row(fields, path, line, list_name, regions)
         if isinstance(result, list):
             yield from result
             continue
@@ -128,60 +212,46 @@ def _parse_row(
     record: dict[str, str], path: Path, line: int, list_name: str, regions: RegionTree
 ) -> Row | list[Problem]:
     problems: list[Problem] = []
-
-    def bad(field: str, message: str) -> None:
-        problems.append(Problem(path, line, field, message))
-
     for field, value in record.items():
+        if field not in COLUMNS or not value:
+            continue  # an unknown column is reported once, in the header
         if _NOT_UTF8.search(value):
-            bad(field, "not valid UTF-8 (save the file as UTF-8)")
-        elif len(value) > _MAX_FIELD:
-            bad(field, f"longer than {_MAX_FIELD} characters")
+            problems.append(Problem(path, line, field, "not valid UTF-8 (save the file as UTF-8)"))
+        else:
+            problems.extend(
+                Problem(path, line, w.field, w.message) for w in check_text(field, value)
+            )
     if problems:
         return problems
-    raw_email = record.get("email", "").strip()
-    email = ""
-    if not raw_email:
-        bad("email", "empty")
-    else:
-        try:
-            email = validate_email(raw_email, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            bad("email", f"{raw_email!r} is not a valid address: {exc}")
-    name = " ".join(record.get("name", "").split())
-    outlet = " ".join(record.get("outlet", "").split())
-    languages: list[str] = []
-    for code in _split(record.get("languages", "")):
-        try:
-            languages.append(normalize_language(code))
-        except UnknownLanguage as exc:
-            bad("languages", str(exc))
-    region_slugs: list[str] = []
-    for token in _split(record.get("regions", "")):
-        try:
-            region_slugs.append(regions.resolve(token))
-        except UnknownRegion as exc:
-            bad("regions", str(exc))
-    topics = [t.lower() for t in _split(record.get("topics", ""))]
-    for topic in topics:
-        if not TOPIC.match(topic):
-            bad("topics", f"{topic!r} must be a slug: lowercase letters, digits, hyphens")
+    checked = check_journalist(
+        email=record.get("email", ""),
+        name=record.get("name", ""),
+        outlet=record.get("outlet", ""),
+        languages=_split(record.get("languages", "")),
+        regions=_split(record.get("regions", "")),
+        topics=_split(record.get("topics", "")),
+        tree=regions,
+    )
+    if isinstance(checked, list):
+        problems = [Problem(path, line, w.field, w.message) for w in checked]
     embargo_text = record.get("embargo", "").strip().lower()
     if embargo_text not in _YES | _NO:
-        bad("embargo", f"{record.get('embargo', '')!r}: write yes or no")
-    if problems:
+        problems.append(
+            Problem(path, line, "embargo", f"{record.get('embargo', '')!r}: write yes or no")
+        )
+    if problems or isinstance(checked, list):
         return problems
     subscriber = Subscriber(
-        email=email,
-        name=name,
-        outlet=outlet,
-        languages=tuple(dict.fromkeys(languages)),
-        regions=frozenset(region_slugs) if region_slugs else _EVERYTHING,
-        topics=frozenset(topics) if topics else _EVERYTHING,
+        email=checked.email,
+        name=checked.name,
+        outlet=checked.outlet,
+        languages=checked.languages,
+        regions=frozenset(checked.regions) if checked.regions else _EVERYTHING,
+        topics=frozenset(checked.topics) if checked.topics else _EVERYTHING,
         embargo=embargo_text in _YES,
         lists=(list_name,),
     )
-    return Row(line, subscriber, not region_slugs, not topics)
+    return Row(line, subscriber, not checked.regions, not checked.topics)
 
 
 def _split(value: str) -> list[str]:

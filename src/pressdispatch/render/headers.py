@@ -15,8 +15,10 @@ LINESEP = "\r\n"
 
 def safe(name: str, value: str) -> str:
     """``value`` unchanged if it is fit for a header; HeaderInjection otherwise."""
-    if "\r" in value or "\n" in value or "\x00" in value:
+    if "\r" in value or "\n" in value:
         raise HeaderInjection(name)
+    if "\x00" in value:
+        raise HeaderInjection(name, "NUL characters")
     return value
 
 

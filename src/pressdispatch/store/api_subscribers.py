@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from pressdispatch.model import Subscriber
-from pressdispatch.store.codec import subscriber_columns
+from pressdispatch.store.codec import storable, subscriber_columns
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.directory import ACTIVE
@@ -31,6 +31,8 @@ async def save(db: Database, subscriber: Subscriber, now: datetime) -> tuple[boo
 
 async def find(db: Database, email: str) -> dict[str, Any] | None:
     """Every stored column of the journalist with this address (in any case), or None."""
+    if not storable(email):
+        return None
     query = select(subscribers).where(subscribers.c.email == email.lower())
     async with db.engine.connect() as conn:
         row = (await conn.execute(query)).mappings().first()

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 
 from pressdispatch.model import Release, ReleaseStatus, Tier
-from pressdispatch.store.codec import digest, release_from_json, release_to_json
+from pressdispatch.store.codec import digest, release_from_json, release_to_json, storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.schema import WAITING, deliveries, releases
 
@@ -193,6 +193,8 @@ class Catalog:
             r.cancelled_at,
         ).order_by(r.publish_at, r.id)
         if release_id is not None:
+            if not storable(release_id):
+                return []
             query = query.where(r.id == release_id)
         async with self.db.engine.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]

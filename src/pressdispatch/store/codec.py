@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,17 @@ from typing import Any
 from pressdispatch.model import Contact, Release, ReleaseStatus, Subscriber, Translation
 
 _EMPTY: frozenset[str] = frozenset()
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> bool:
+    """Whether ``text`` can be a value in the database at all.
+
+    PostgreSQL refuses NUL in text, and no UTF-8 database takes a lone surrogate.
+    The loaders and the API keep both out of what is stored, so a lookup by such a
+    value (an address or an id typed into a URL) finds nothing, without asking.
+    """
+    return _UNSTORABLE.search(text) is None
 
 
 def release_to_json(release: Release) -> str:

@@ -16,7 +16,7 @@ from pressdispatch.content.subscribers import Row
 from pressdispatch.errors import Busy
 from pressdispatch.model import Subscriber
 from pressdispatch.store import leases
-from pressdispatch.store.codec import subscriber_from_row
+from pressdispatch.store.codec import storable, subscriber_from_row
 from pressdispatch.store.db import Database
 from pressdispatch.store.listsync import FINGERPRINT, LEASE, ListSync, Progress
 from pressdispatch.store.schema import (
@@ -125,12 +125,16 @@ class Directory:
 
     async def set_status(self, email: str, status: str, reason: str, now: datetime) -> bool:
         """Unsubscribe, bounce or reactivate one address; pending deliveries to it stop."""
+        if not storable(email):
+            return False  # no stored address holds such a character
         return await self.db.transaction(
             lambda conn: set_status(conn, email.lower(), status, reason, now)
         )
 
     async def person(self, email: str) -> tuple[Subscriber, str] | None:
         """The journalist with this address (in any case) and their status; None if unknown."""
+        if not storable(email):
+            return None
         query = select(subscribers).where(subscribers.c.email == email.lower())
         async with self.db.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()

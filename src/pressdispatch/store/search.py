@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, or_, select
 
-from pressdispatch.store.codec import release_from_json
+from pressdispatch.store.codec import release_from_json, storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.schema import deliveries, releases, subscribers
 
@@ -48,6 +48,8 @@ async def find(
     db: Database, query: SubscriberQuery, *, page: int = 1, per_page: int = PER_PAGE
 ) -> Found:
     """One page (1-based) of the journalists matching ``query``."""
+    if not all(map(storable, (query.text, query.region, query.language, query.status))):
+        return Found([], 0)  # nothing stored holds such a character
     where = _conditions(query)
     s = subscribers.c
     rows_query: Select[Any] = (
@@ -77,6 +79,8 @@ async def find(
 
 async def journalist(db: Database, email: str) -> dict[str, Any] | None:
     """Every column of one journalist (address in any case), or None."""
+    if not storable(email):
+        return None
     query = select(subscribers).where(subscribers.c.email == email.lower())
     async with db.engine.connect() as conn:
         row = (await conn.execute(query)).mappings().first()
@@ -85,6 +89,8 @@ async def journalist(db: Database, email: str) -> dict[str, Any] | None:
 
 async def deliveries_of(db: Database, email: str, limit: int = 200) -> list[dict[str, Any]]:
     """A journalist's latest deliveries, newest first, at most ``limit``."""
+    if not storable(email):
+        return []
     d = deliveries.c
     query = (
         select(

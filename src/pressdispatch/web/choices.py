@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
+from pressdispatch.characters import printable
 from pressdispatch.errors import UnknownRegion
 from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
@@ -22,6 +23,10 @@ from pressdispatch.render.feeds import normalize_topic
 from pressdispatch.web.app import WebState
 
 MAX_BODY = 64 * 1024  # bytes of a form; the real ones are a few hundred
+#: The error of a form over MAX_BODY (status 413), to translate.
+TOO_LARGE = (
+    "The form is too large, so nothing was done. Please shorten what you entered and try again."
+)
 _SHOWN_VALUE = 60  # characters of a rejected value repeated in an error message
 
 
@@ -77,7 +82,8 @@ def parse_choices(
     picked: set[str] = set()
 
     def reject(message: str, value: str) -> None:
-        chosen.errors.append(i18n.gettext(lang, message, value=value.strip()[:_SHOWN_VALUE]))
+        shown = printable(value.strip()[:_SHOWN_VALUE])  # never a control character on the page
+        chosen.errors.append(i18n.gettext(lang, message, value=shown))
 
     for name, value in fields:
         if not value.strip():

@@ -4,9 +4,10 @@
   ``Accept-Language``, then the newsroom's default): address, name, outlet,
   languages in order of preference (among the newsroom's), M49 regions (none:
   everywhere) and the topics of public releases (none: all).
-- ``POST /subscribe`` checks the form (an unknown language, region or topic, or
-  an address that is not one: the form again with the errors, 400, nothing
-  sent), then sends ONE email with a link to ``{base_url}/confirm/{token}``
+- ``POST /subscribe`` checks the form (an unknown language, region or topic, an
+  address that is not one, a name or outlet with a control character: the form
+  again with the errors, 400, nothing sent; a body over 64 KiB: the form with an
+  error, 413), then sends ONE email with a link to ``{base_url}/confirm/{token}``
   through the configured transport, in the first chosen language (else the
   page's). The answer is the same page, byte for byte, whatever the address:
   new, subscribed, unsubscribed or bounced; nothing is stored yet and nothing
@@ -29,16 +30,16 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlencode
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from pressdispatch.characters import bad_character, printable
+from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.dispatch.transport import Envelope, Status
 from pressdispatch.errors import PressDispatchError, TokenError
 from pressdispatch.model import Subscriber
@@ -48,7 +49,13 @@ from pressdispatch.render.email import PREFERENCES
 from pressdispatch.runtime import make_transport
 from pressdispatch.store import signups
 from pressdispatch.web.app import WebState
-from pressdispatch.web.choices import choice_options, parse_choices, public_topics, read_form
+from pressdispatch.web.choices import (
+    TOO_LARGE,
+    choice_options,
+    parse_choices,
+    public_topics,
+    read_form,
+)
 from pressdispatch.web.pages import render_page
 from pressdispatch.web.ratelimit import RateLimiter, admit
 
@@ -116,8 +123,11 @@ async def subscribe_page(request: Request, lang: str | None = None) -> Response:
 async def subscribe(request: Request) -> Response:
     """Check the form, then email the confirmation link; the same answer for every address."""
     state = _state(request)
-    # A body too large to be the form is read as a form without an address.
-    fields = await read_form(request) or []
+    fields = await read_form(request)
+    if fields is None:  # far larger than the form: not read, nothing sent
+        lang = _visitor_language(request, state, None)
+        errors = [i18n.gettext(lang, TOO_LARGE)]
+        return await _form(state, lang, _Entry(), errors=errors, status_code=413)
     chosen = next((value for name, value in fields if name == "lang"), None)
     lang = _visitor_language(request, state, chosen)
     entry, errors = await _check(state, fields, lang)
@@ -175,14 +185,20 @@ async def confirm(request: Request, token: str) -> Response:
 async def _check(
     state: WebState, fields: list[tuple[str, str]], lang: str
 ) -> tuple[_Entry, list[str]]:
-    """The form's values, and the errors found (none: ``entry`` is a valid request)."""
+    """The form's values, and the errors found (none: ``entry`` is a valid request).
+
+    The address, the name and the outlet are checked as a row of a list is
+    (``content/journalists.py``), with the form's own, shorter length limit.
+    """
     entry = _Entry()
     raw_email = ""
+    control = False
     for name, value in fields:
         if name == "email":
             raw_email = value.strip()
         elif name in ("name", "outlet"):
-            setattr(entry, name, _one_line(value))
+            control = control or bad_character(value) is not None
+            setattr(entry, name, " ".join(printable(value).split()))
     chosen = parse_choices(
         fields,
         offered=state.settings.newsroom.languages,
@@ -193,23 +209,18 @@ async def _check(
     entry.languages, entry.regions, entry.topics = chosen.languages, chosen.regions, chosen.topics
     errors = chosen.errors
 
-    entry.email = raw_email
-    try:
-        entry.email = validate_email(raw_email, check_deliverability=False).normalized
-    except EmailNotValidError:
+    address = check_address(raw_email)
+    entry.email = printable(raw_email) if isinstance(address, Wrong) else address
+    if isinstance(address, Wrong):
         errors.insert(0, i18n.gettext(lang, "Enter a valid email address."))
+    if control:
+        message = "Name and outlet: one line each, without control characters."
+        errors.append(i18n.gettext(lang, message))
     if len(entry.name) > MAX_LENGTH or len(entry.outlet) > MAX_LENGTH:
         errors.append(
             i18n.gettext(lang, "Name and outlet: at most %(max)d characters each.", max=MAX_LENGTH)
         )
     return entry, errors
-
-
-def _one_line(text: str) -> str:
-    """``text`` without control characters, its runs of spaces as one space."""
-    return " ".join(
-        "".join(" " if unicodedata.category(char) == "Cc" else char for char in text).split()
-    )
 
 
 def payload(signup: Subscriber) -> str:

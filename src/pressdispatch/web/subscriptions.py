@@ -40,7 +40,13 @@ from pressdispatch.render import i18n
 from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
 from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.app import WebState
-from pressdispatch.web.choices import choice_options, parse_choices, public_topics, read_form
+from pressdispatch.web.choices import (
+    TOO_LARGE,
+    choice_options,
+    parse_choices,
+    public_topics,
+    read_form,
+)
 from pressdispatch.web.pages import render_page
 
 __all__ = ["router"]
@@ -118,7 +124,8 @@ async def save_preferences(request: Request, token: str) -> Response:
         return _unsubscribed(request, state, email, person)
 
     if form is None:  # far larger than the form: nothing saved
-        return await _preferences(request, state, token, person, status_code=413)
+        errors = [i18n.gettext(_language(request, state, person), TOO_LARGE)]
+        return await _preferences(request, state, token, person, errors=errors, status_code=413)
     chosen = parse_choices(
         form,
         offered=_offered_languages(state, person[0]),

@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from pressdispatch.config import Settings
+from pressdispatch.list_imports import MAX_UPLOAD
 from pressdispatch.web.api import lists, releases, subscribers
 from pressdispatch.web.api.auth import BearerToken
 from pressdispatch.web.api.common import PROBLEM_JSON, install_handlers
+from pressdispatch.web.api.limits import BodyLimit, request_limit
 
 __all__ = ["OPENAPI", "create_api"]
 
@@ -69,5 +71,7 @@ def create_api(settings: Settings, parent: FastAPI) -> FastAPI:
     api.include_router(subscribers.router)
     api.include_router(lists.router)
     install_handlers(api)
+    # The last added runs first: the token is checked before the body's size.
+    api.add_middleware(BodyLimit, limit=request_limit(settings), uploads=MAX_UPLOAD)
     api.add_middleware(BearerToken, settings=settings, public=frozenset({OPENAPI}))
     return api

@@ -44,6 +44,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+SEND_JSON = "send a JSON object with Content-Type: application/json"
+_FASTAPI_UNREADABLE = "There was an error parsing the body"  # FastAPI's words for it
 
 
 class ProblemItem(BaseModel):
@@ -152,18 +154,57 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
             404: f"nothing at {request.url.path}",
             405: f"{request.method} is not allowed on {request.url.path}",
         }.get(exc.status_code, detail)
+    elif detail == _FASTAPI_UNREADABLE:  # the bytes are not text: json.loads could not decode them
+        detail = f"the body is not valid JSON: it is not UTF-8 text; {SEND_JSON}"
     return problem_response(exc.status_code, detail, headers=exc.headers)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    if any(error.get("type") == "json_invalid" for error in errors):
-        return problem_response(400, "the body is not valid JSON")
+    invalid = next((error for error in errors if error.get("type") == "json_invalid"), None)
+    if invalid is not None:
+        return problem_response(400, f"the body is not valid JSON: {_json_error(invalid, exc)}")
+    whole = next((error for error in errors if tuple(error.get("loc", ())) == ("body",)), None)
+    if whole is not None:
+        return _not_a_json_object(request, whole)
     items = [
         ProblemItem(field=_field(error.get("loc", ())), message=_message(error)) for error in errors
     ]
     return problem_response(422, refused("the request is not valid", items), items)
+
+
+def _not_a_json_object(request: Request, error: Mapping[str, Any]) -> Response:
+    """The answer when the body as a whole is not the JSON object the route reads."""
+    media_type = request.headers.get("content-type")
+    if not _is_json(media_type):
+        # FastAPI hands such a body to the route as bytes, which no model accepts.
+        sent = f"got {media_type!r}" if media_type else "no Content-Type was sent"
+        return problem_response(415, f"the body must be JSON ({sent}); {SEND_JSON}")
+    if error.get("type") == "missing":
+        return problem_response(400, f"the body is empty; {SEND_JSON}")
+    item = ProblemItem(field="body", message="expected a JSON object ({...})")
+    return problem_response(422, f"the body is not a JSON object; {SEND_JSON}", [item])
+
+
+def _is_json(media_type: str | None) -> bool:
+    kind = (media_type or "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def _json_error(error: Mapping[str, Any], exc: RequestValidationError) -> str:
+    """``Expecting value (line 1, column 2)``: what the JSON parser said, and where."""
+    reason = str(error.get("ctx", {}).get("error", "")) or "not JSON"
+    loc = error.get("loc", ())
+    position = loc[-1] if loc and isinstance(loc[-1], int) else None
+    document = exc.body if isinstance(exc.body, str) else None
+    if position is None or document is None:
+        return reason
+    line = document.count("\n", 0, position) + 1
+    column = position - (document.rfind("\n", 0, position) + 1) + 1
+    return f"{reason} (line {line}, column {column})"
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -184,4 +225,4 @@ def _message(error: Mapping[str, Any]) -> str:
         return "required"
     if kind == "extra_forbidden":
         return "unknown key"
-    return str(error.get("msg", "not valid"))
+    return str(error.get("msg", "not valid")).removeprefix("Value error, ")

@@ -5,8 +5,9 @@ Their field descriptions are the OpenAPI schema's (``/api/v1/openapi.json``).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pressdispatch.characters import bad_character
 from pressdispatch.web.api.common import ProblemItem
 
 EXAMPLE_TIME = "e.g. 2026-12-01T10:00:00+01:00"
@@ -18,6 +19,17 @@ EXAMPLE_TIME = "e.g. 2026-12-01T10:00:00+01:00"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        # JSON may escape a lone surrogate (\ud800), which no file can hold as UTF-8.
+        # Everything else about the text is the loader's to judge, once it is a file.
+        for item in value if isinstance(value, list) else [value]:
+            bad = bad_character(item, lines=True) if isinstance(item, str) else None
+            if bad is not None and "\ud800" <= bad.char <= "\udfff":
+                raise ValueError(bad.message())
+        return value
 
 
 class ContactIn(_Strict):

@@ -28,9 +28,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from pressdispatch import actions, pipeline
 from pressdispatch.content import writer
 from pressdispatch.content.releases import RELEASE_ID, load_release
-from pressdispatch.errors import Problem, Refused
+from pressdispatch.errors import ContentError, Problem, Refused
 from pressdispatch.model import Release
 from pressdispatch.status import ReleaseReport, report
+from pressdispatch.textfiles import FILE, read_text
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.api.release_models import (
     EXAMPLE_TIME,
@@ -98,7 +99,7 @@ async def release_status(release_id: str, state: Web) -> ReleaseStatus:
 @router.post(
     "",
     status_code=201,
-    responses=problems(400, 401, 409, 422),
+    responses=problems(400, 401, 409, 413, 415, 422),
     response_description="Created; Location names the new release",
 )
 async def create_release(
@@ -136,15 +137,16 @@ async def create_release(
     return ReleaseCreated(**detail.model_dump(), warnings=reported)
 
 
-@router.post("/{release_id}/schedule", responses=problems(400, 401, 404, 409, 422))
+@router.post("/{release_id}/schedule", responses=problems(400, 401, 404, 409, 413, 415, 422))
 async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
     """New times in release.toml, as long as the dispatch has not started."""
     rt = state.runtime
+    _known_form(release_id)
     rows = await rt.catalog.rows(release_id)
     if rows and _started(rows[0]):
         raise ApiProblem(409, _frozen(release_id))
     folder = state.settings.paths.releases / release_id
-    if not RELEASE_ID.match(release_id) or not (folder / "release.toml").is_file():
+    if not (folder / "release.toml").is_file():
         raise ApiProblem(404, f"no release {release_id!r}")
     early: list[ProblemItem] = []
     publish = _time(body.publish_at, "publish_at", early)
@@ -155,10 +157,10 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
         raise ApiProblem(422, refused("the times were not changed", early), early)
     path = folder / "release.toml"
     try:
-        before = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        item = ProblemItem(file="release.toml", field="release.toml", message="not UTF-8 text")
-        detail = "the times were not changed: release.toml is not UTF-8"
+        before = read_text(path)  # without its byte-order mark, if it has one
+    except ContentError as exc:
+        item = _item(exc.problem)
+        detail = "the times were not changed: release.toml cannot be read"
         raise ApiProblem(422, detail, [item]) from None
     after = writer.with_times(before, publish, embargo)
     release, found = await asyncio.to_thread(
@@ -182,6 +184,7 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
 async def cancel(release_id: str, state: Web) -> Cancelled:
     """Stop everything not yet sent, as `pressdispatch cancel` does; what was sent stays sent."""
     rt, now = state.runtime, state.clock()
+    _known_form(release_id)
     try:
         stopped = await actions.cancel(rt, release_id, now)
     except Refused as exc:
@@ -196,7 +199,17 @@ async def cancel(release_id: str, state: Web) -> Cancelled:
 # --------------------------------------------------------------------------- #
 
 
+def _known_form(release_id: str) -> None:
+    """404 for an id no release can have, before it is looked up.
+
+    Not every such id can even be a database value: PostgreSQL refuses NUL.
+    """
+    if not RELEASE_ID.match(release_id):
+        raise ApiProblem(404, f"no release {release_id!r}")
+
+
 async def _row(state: WebState, release_id: str) -> dict[str, Any]:
+    _known_form(release_id)
     rows = await state.runtime.catalog.rows(release_id)
     if not rows:
         raise ApiProblem(404, f"no release {release_id!r}")
@@ -222,6 +235,7 @@ async def _detail(
 ) -> ReleaseDetail:
     """The release as the store has it; ``loaded`` stands in if the sync just failed."""
     rt = state.runtime
+    _known_form(release_id)
     rows = await rt.catalog.rows(release_id)
     if rows:
         row = rows[0]
@@ -357,6 +371,7 @@ def _loader(state: WebState) -> writer.Load:
         regions=state.runtime.regions,
         languages=newsroom.languages,
         default_language=newsroom.default_language,
+        max_body_size=state.settings.content.max_body_size,
     )
 
 
@@ -415,12 +430,13 @@ def _item(problem: Problem) -> ProblemItem:
         return ProblemItem(
             file=path.name,
             line=problem.line,
-            field=problem.field or "release.toml",
+            field=problem.field if problem.field not in ("", FILE) else "release.toml",
             message=problem.message,
         )
     if path.suffix == ".md":
         base = f"translations.{path.stem}"
-        name = {"": "", "language": "", "body": "body_markdown"}.get(problem.field, problem.field)
+        renamed = {"": "", FILE: "", "language": "", "body": "body_markdown"}
+        name = renamed.get(problem.field, problem.field)
         return ProblemItem(
             file=path.name,
             line=problem.line,

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pressdispatch.content.fields import TOPIC
-from pressdispatch.errors import UnknownLanguage, UnknownRegion
+from pressdispatch.content.journalists import Wrong, check_address, check_journalist
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import RegionTree
-from pressdispatch.render.i18n import normalize_language
 from pressdispatch.store import api_subscribers
 from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
@@ -31,7 +28,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"])
 
-_MAX_FIELD = 1000  # characters, as for a cell of a subscriber list
 _REASON = "unsubscribed through the API"
 
 
@@ -77,7 +73,7 @@ _CREATED: dict[int | str, dict[str, Any]] = {
 
 @router.put(
     "/{email}",
-    responses=problems(400, 401, 422) | _CREATED,
+    responses=problems(400, 401, 413, 415, 422) | _CREATED,
 )
 async def save_subscriber(
     email: str, body: SubscriberIn, response: Response, state: Web
@@ -116,60 +112,44 @@ async def unsubscribe(email: str, state: Web) -> SubscriberOut:
 
 
 async def _find(state: WebState, email: str) -> dict[str, Any]:
-    row = await api_subscribers.find(state.runtime.db, _key(email))
+    address = check_address(email)
+    # An address that cannot be valid names nobody; not looked up either, as the
+    # database may not even take it as a value (PostgreSQL and NUL).
+    row = (
+        None
+        if isinstance(address, Wrong)
+        else await api_subscribers.find(state.runtime.db, address)
+    )
     if row is None:
         raise ApiProblem(404, f"no subscriber {email!r}")
     return row
 
 
-def _key(email: str) -> str:
-    """The identity of an address as the store keeps it (as typed when it is not valid)."""
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        return email.strip().lower()
-
-
 def _subscriber(email: str, body: SubscriberIn, tree: RegionTree) -> Subscriber | list[ProblemItem]:
     """The journalist, checked as a row of a subscriber list is; else every problem."""
-    items: list[ProblemItem] = []
-
-    def bad(field: str, message: str) -> None:
-        items.append(ProblemItem(field=field, message=message))
-
-    address = ""
-    try:
-        address = validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        bad("email", f"{email!r} is not a valid address: {exc}")
-    for field, value in (("name", body.name), ("outlet", body.outlet)):
-        if len(value) > _MAX_FIELD:
-            bad(field, f"longer than {_MAX_FIELD} characters")
-    languages: list[str] = []
-    for n, code in enumerate(body.languages):
-        try:
-            languages.append(normalize_language(code))
-        except UnknownLanguage as exc:
-            bad(f"languages.{n}", str(exc))
-    regions: list[str] = []
-    for n, value in enumerate(body.regions):
-        try:
-            regions.append(tree.resolve(value))
-        except UnknownRegion as exc:
-            bad(f"regions.{n}", str(exc))
-    topics = [topic.strip().lower() for topic in body.topics]
-    for n, topic in enumerate(topics):
-        if not TOPIC.match(topic):
-            bad(f"topics.{n}", f"{topic!r} must be a slug: lowercase letters, digits, hyphens")
-    if items:
-        return items
+    checked = check_journalist(
+        email=email,
+        name=body.name,
+        outlet=body.outlet,
+        languages=body.languages,
+        regions=body.regions,
+        topics=body.topics,
+        tree=tree,
+    )
+    if isinstance(checked, list):
+        return [
+            ProblemItem(
+                field=w.field if w.index is None else f"{w.field}.{w.index}", message=w.message
+            )
+            for w in checked
+        ]
     return Subscriber(
-        email=address,
-        name=" ".join(body.name.split()),
-        outlet=" ".join(body.outlet.split()),
-        languages=tuple(dict.fromkeys(languages)),
-        regions=frozenset(regions),
-        topics=frozenset(topics),
+        email=checked.email,
+        name=checked.name,
+        outlet=checked.outlet,
+        languages=checked.languages,
+        regions=frozenset(checked.regions),
+        topics=frozenset(checked.topics),
         embargo=body.embargo,
         lists=(api_subscribers.API,),
     )
