@@ -34,6 +34,7 @@ from pressdispatch import pipeline
 from pressdispatch.cli import app as cli_app
 from pressdispatch.cli.feeds import export
 from pressdispatch.config import Settings
+from pressdispatch.dispatch.websub import PING_BATCH, ping_hub
 from pressdispatch.errors import ConfigError
 from pressdispatch.model import Release, Translation
 from pressdispatch.regions import RegionTree, load_regions
@@ -47,7 +48,7 @@ from pressdispatch.render.feeds import (
 )
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.app import create_app
-from pressdispatch.web.feeds import FEED_NOT_MODIFIED, FEED_REQUESTS, PING_BATCH, ping_hub
+from pressdispatch.web.feeds import FEED_NOT_MODIFIED, FEED_REQUESTS
 
 from .conftest import md
 from .dispatching import Clock, copy_sample, database_url, make_newsroom, runtime

@@ -18,8 +18,10 @@ from sqlalchemy.exc import DataError
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.content.subscribers import Row, read_lists
 from pressdispatch.dispatch.planner import plan_tier
+from pressdispatch.dispatch.websub import ping_hub
 from pressdispatch.errors import Busy, Problem
 from pressdispatch.model import Tier
+from pressdispatch.render.feeds import FeedSite, feed_urls_for
 from pressdispatch.runtime import Runtime, driver_reason
 from pressdispatch.store.catalog import DueTier
 
@@ -120,10 +122,6 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
 
 async def _announce(rt: Runtime, release_id: str) -> None:
     """Tell the WebSub hub which feeds now carry the release (failures are only logged)."""
-    # Imported here: the sending process needs the web stack only when a hub is configured.
-    from pressdispatch.render.feeds import FeedSite, feed_urls_for  # noqa: PLC0415
-    from pressdispatch.web.feeds import ping_hub  # noqa: PLC0415
-
     release = await rt.catalog.snapshot(release_id)
     site = FeedSite.of(rt.settings, rt.regions)
     await ping_hub(rt.settings.feeds.websub_hub, feed_urls_for(release, site))
