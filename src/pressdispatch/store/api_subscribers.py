@@ -34,7 +34,7 @@ async def find(db: Database, email: str) -> dict[str, Any] | None:
     if not storable(email):
         return None
     query = select(subscribers).where(subscribers.c.email == email.lower())
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         row = (await conn.execute(query)).mappings().first()
     return dict(row) if row is not None else None
 

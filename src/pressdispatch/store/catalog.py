@@ -106,7 +106,7 @@ class Catalog:
             ),
         )
         result: list[DueTier] = []
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             for row in await conn.execute(query):
                 forced = row.send_requested_at is not None
                 if row.public_started_at is None and row.publish_at <= now:
@@ -126,7 +126,7 @@ class Catalog:
         public = select(func.min(r.publish_at)).where(
             ready, r.public_started_at.is_(None), r.publish_at > now
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             times = [await conn.scalar(embargo), await conn.scalar(public)]
         found = [t for t in times if t is not None]
         return min(found) if found else None
@@ -156,7 +156,7 @@ class Catalog:
     async def snapshot(self, release_id: str) -> Release:
         """The release as it is being sent (frozen), else as the files say now."""
         r = releases.c
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             row = (
                 await conn.execute(select(r.frozen_content, r.content).where(r.id == release_id))
             ).one()
@@ -196,7 +196,7 @@ class Catalog:
             if not storable(release_id):
                 return []
             query = query.where(r.id == release_id)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
     async def public(self, now: datetime) -> list[Release]:
@@ -207,7 +207,7 @@ class Catalog:
             .where(*_public_at(now))
             .order_by(r.publish_at.desc(), r.id)
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [release_from_json(row.frozen_content or row.content) for row in rows]
 
@@ -219,7 +219,7 @@ class Catalog:
             .where(*_public_at(now))
             .order_by(r.id)
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             rows = (await conn.execute(query)).all()
         return digest("".join(f"{row[0]}\0{row[1]}\n" for row in rows))[:32]
 
@@ -229,14 +229,14 @@ class Catalog:
         query = select(func.min(r.publish_at)).where(
             r.status == ReleaseStatus.READY.value, r.cancelled_at.is_(None), r.publish_at > now
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             value: datetime | None = await conn.scalar(query)
         return value
 
     async def frozen(self) -> dict[str, str]:
         """Release id → hash of the text being sent, for releases whose dispatch started."""
         r = releases.c
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             rows = await conn.execute(select(r.id, r.frozen_hash).where(r.frozen_hash.is_not(None)))
             return {row.id: row.frozen_hash for row in rows}
 

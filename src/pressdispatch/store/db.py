@@ -42,9 +42,19 @@ class Database:
     runs on a pooled async connection.
     """
 
-    def __init__(self, url: str, engine: AsyncEngine, local: _Local | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        engine: AsyncEngine,
+        local: _Local | None = None,
+        reader: AsyncEngine | None = None,
+    ) -> None:
         self.url = url  # as configured
         self.engine = engine
+        # For reads only. On SQLite its transactions are deferred: in WAL mode a reader
+        # then never waits for a writer (a long list sync, another process), where a
+        # BEGIN IMMEDIATE would queue behind it. On PostgreSQL it is ``engine``.
+        self.reader = reader or engine
         self._local = local
         self._thread = (
             ThreadPoolExecutor(1, thread_name_prefix="pressdispatch-sqlite") if local else None
@@ -56,15 +66,23 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def transaction(self, work: Callable[[Connection], T]) -> T:
+    async def transaction(self, work: Callable[[Connection], T], *, long: bool = False) -> T:
         """Run ``work(connection)`` in one transaction, committed when it returns.
 
         ``work`` may be run twice (the first attempt rolled back), so it must
-        only talk to the connection.
+        only talk to the connection. A ``long`` one (hundreds of rows: a step of a
+        list sync) runs on the worker thread on SQLite, so it never holds up the
+        event loop for its whole length.
         """
         if self._local is None:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(work)
+        if long:
+            loop = asyncio.get_running_loop()
+            waiting = self._local.waiting
+            return await loop.run_in_executor(
+                self._thread, _waiting, waiting, _in_transaction, work
+            )
         return await self._run_local(_in_transaction, work)
 
     async def driver_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -101,6 +119,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
         if self._local is not None and self._thread is not None:
             self._local.at_once.dispose()
             self._local.driver.close()
@@ -186,14 +206,16 @@ def _pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     cursor.close()
 
 
-def _tune_sqlite(engine: Engine, busy_timeout_ms: int = _BUSY_TIMEOUT_MS) -> None:
+def _tune_sqlite(
+    engine: Engine, busy_timeout_ms: int = _BUSY_TIMEOUT_MS, *, begin: str = "BEGIN IMMEDIATE"
+) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         _pragmas(dbapi_connection, busy_timeout_ms)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def _ensure_folder(url: str) -> None:
@@ -208,13 +230,15 @@ def open_database(url: str) -> Database:
     if async_url.startswith("sqlite"):
         engine = create_async_engine(async_url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine.sync_engine)
+        reader = create_async_engine(async_url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+        _tune_sqlite(reader.sync_engine, begin="BEGIN DEFERRED")
         at_once = sync_engine(url, busy_timeout_ms=0, pool_size=1, max_overflow=0)
         waiting = sync_engine(url, pool_size=1, max_overflow=0)
         driver = sqlite3.connect(
             make_url(url).database or ":memory:", timeout=0, check_same_thread=False
         )
         _pragmas(driver, 0)
-        return Database(url, engine, _Local(at_once, waiting, driver))
+        return Database(url, engine, _Local(at_once, waiting, driver), reader)
     engine = create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     return Database(url, engine)
 

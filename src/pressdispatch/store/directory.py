@@ -61,7 +61,7 @@ class Directory:
         self.db = db
 
     async def fingerprint(self) -> str | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             value = await conn.scalar(select(state.c.value).where(state.c.key == FINGERPRINT))
         return str(value) if value is not None else None
 
@@ -101,7 +101,7 @@ class Directory:
         """Active journalists on at least one list, in chunks, streamed by id."""
         last = 0
         while True:
-            async with self.db.engine.connect() as conn:
+            async with self.db.reader.connect() as conn:
                 rows = (
                     (
                         await conn.execute(
@@ -136,7 +136,7 @@ class Directory:
         if not storable(email):
             return None
         query = select(subscribers).where(subscribers.c.email == email.lower())
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             return None

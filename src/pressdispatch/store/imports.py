@@ -111,7 +111,7 @@ async def create(
 
 
 async def get(db: Database, job_id: int) -> ImportJob | None:
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         row = (await conn.execute(select(imports).where(imports.c.id == job_id))).first()
     return None if row is None else _job(row)
 
@@ -119,14 +119,14 @@ async def get(db: Database, job_id: int) -> ImportJob | None:
 async def recent(db: Database, limit: int = 20) -> list[ImportJob]:
     """The latest jobs, newest first."""
     query = select(imports).order_by(imports.c.id.desc()).limit(limit)
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         return [_job(row) for row in await conn.execute(query)]
 
 
 async def unfinished(db: Database) -> list[ImportJob]:
     """Every job not done or failed, oldest first."""
     query = select(imports).where(imports.c.state.in_(UNFINISHED_IMPORTS)).order_by(imports.c.id)
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         return [_job(row) for row in await conn.execute(query)]
 
 

@@ -252,7 +252,7 @@ class Ledger:
             .order_by(d.last_attempt_at.desc(), d.id.desc())
             .limit(limit)
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
     async def counts(self, release_id: str | None = None) -> dict[tuple[str, str, str, str], int]:
@@ -263,7 +263,7 @@ class Ledger:
         )
         if release_id is not None:
             query = query.where(d.release_id == release_id)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in await conn.execute(query)}
 
 

@@ -37,7 +37,7 @@ LEASE = "subscribers.sync"
 _CHUNK = 500  # journalists (or list rows) per transaction, at most
 _CLEAR = 2000  # staged rows deleted per transaction
 _RENEW_EVERY = 10.0  # seconds between two renewals of the lease
-_HOLD = 0.15  # seconds of holding SQLite's lock between two breaks, at most
+_HOLD = 0.5  # seconds of holding SQLite's lock between two breaks, at most
 _BREAK = 0.11  # seconds: longer than SQLite's longest sleep before a retry (100 ms)
 T = TypeVar("T")
 
@@ -134,7 +134,7 @@ class ListSync:
         if self._stop is not None and self._stop.is_set():
             raise _Stopped
         began = time.perf_counter()
-        result = await self.db.transaction(work)
+        result = await self.db.transaction(work, long=True)
         held = time.perf_counter() - began
         if time.monotonic() - self._renewed > _RENEW_EVERY:
             if not await leases.renew(self.db, LEASE, self._owner, self._ttl):
@@ -146,17 +146,18 @@ class ListSync:
     def _pause(self, held: float) -> float:
         """How long to leave the database to others after a transaction that took ``held``.
 
-        On SQLite a writer holds the whole file, and every other connection that wants
-        it sleeps and tries again, up to 100 ms at a time. A short pause after each
-        transaction lets most of them in; a break longer than their longest sleep,
-        whenever the sync has held the file for ``_HOLD`` since the last one, lets in
-        any that kept missing the short pauses. PostgreSQL locks rows, not the file.
+        On SQLite a writer holds the whole file. Readers do not wait for it (WAL, and
+        the store reads in deferred transactions), and this process's own writes run
+        between two of these transactions; but a writer in another process, or on
+        another connection, sleeps and tries again, up to 100 ms at a time. A break
+        longer than that sleep, whenever the sync has held the file for ``_HOLD``
+        since the last one, lets them in. PostgreSQL locks rows, not the file.
         """
         if self.db.dialect != "sqlite":
             return 0.0
         self._held += held
         if self._held < _HOLD:
-            return held / 2
+            return 0.0
         self._held = 0.0
         return _BREAK
 

@@ -71,7 +71,7 @@ async def find(
         .offset((max(page, 1) - 1) * per_page)
     )
     count_query = select(func.count()).select_from(subscribers).where(*where)
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         total = int(await conn.scalar(count_query) or 0)
         rows = [dict(row) for row in (await conn.execute(rows_query)).mappings()]
     return Found(rows, total)
@@ -82,7 +82,7 @@ async def journalist(db: Database, email: str) -> dict[str, Any] | None:
     if not storable(email):
         return None
     query = select(subscribers).where(subscribers.c.email == email.lower())
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         row = (await conn.execute(query)).mappings().first()
     return dict(row) if row is not None else None
 
@@ -109,7 +109,7 @@ async def deliveries_of(db: Database, email: str, limit: int = 200) -> list[dict
         .order_by(d.created_at.desc(), d.id.desc())
         .limit(limit)
     )
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         return [dict(row) for row in (await conn.execute(query)).mappings()]
 
 
@@ -117,7 +117,7 @@ async def titles(db: Database) -> dict[str, str]:
     """Release id → title in its original language (the text being sent, once frozen)."""
     r = releases.c
     found: dict[str, str] = {}
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         result = await conn.stream(select(r.id, func.coalesce(r.frozen_content, r.content)))
         async for row in result:
             release = release_from_json(row[1])

@@ -112,7 +112,7 @@ async def export_rows(db: Database, *, chunk: int = _CHUNK) -> AsyncIterator[lis
     last = 0
     while True:
         query = select(*columns).where(subscribers.c.id > last).order_by(subscribers.c.id)
-        async with db.engine.connect() as conn:
+        async with db.reader.connect() as conn:
             rows = (await conn.execute(query.limit(chunk))).all()
         if not rows:
             return
