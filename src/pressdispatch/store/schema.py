@@ -145,7 +145,6 @@ deliveries = Table(
     UniqueConstraint("release_id", "subscriber_id"),
     Index(None, "status", "due_at"),
     Index(None, "release_id", "status"),
-    Index(None, "worker_id", "status"),
 )
 
 # One row per running `run` or `worker` process, beating while it lives.

@@ -34,14 +34,10 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("worker_id", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("lease_token", sa.String(length=32), nullable=True))
-        batch_op.create_index(
-            batch_op.f("ix_deliveries_worker_id_status"), ["worker_id", "status"], unique=False
-        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_deliveries_worker_id_status"))
         batch_op.drop_column("lease_token")
         batch_op.drop_column("worker_id")
     op.drop_table("workers")
