@@ -29,11 +29,11 @@ from pydantic import (
 
 from pressdispatch.characters import bad_character
 from pressdispatch.durations import parse_duration
-from pressdispatch.errors import ConfigError, ContentError, Problem, UnknownLanguage
+from pressdispatch.errors import ConfigError, ContentError, UnknownLanguage
 from pressdispatch.render.i18n import normalize_language
 from pressdispatch.sizes import MiB, parse_size
-from pressdispatch.textfiles import EXAMPLE_TIME, parse_toml, read_text
-from pressdispatch.textlines import key_line
+from pressdispatch.textfiles import parse_toml, read_text
+from pressdispatch.validation import validation_problems
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -381,50 +381,3 @@ def _resolve_sqlite(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str(base / url[len(prefix) :])
     return url
-
-
-def validation_problems(
-    exc: ValidationError,
-    path: Path,
-    text: str,
-    *,
-    line_offset: int = 0,
-    missing_line: int | None = None,
-) -> list[Problem]:
-    """Turn pydantic's errors into ``path:line: field: message`` problems.
-
-    ``missing_line`` is where to point when a required key is absent (the
-    start of a front matter block, say); otherwise such problems have no line.
-    """
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif error["type"] == "missing":
-            message = "required"
-        else:
-            message = _message(error)
-        field = ".".join(loc) or "(file)"
-        field = field.replace("from_", "from")
-        line = key_line(text, loc)
-        number = line + line_offset if line else None
-        if number is None and error["type"] == "missing":
-            number = missing_line
-        problems.append(Problem(path, number, field, message))
-    return problems
-
-
-def _message(error: Any) -> str:
-    kind = str(error["type"])
-    value = error.get("input")
-    shown = value.isoformat() if hasattr(value, "isoformat") else repr(value)
-    if kind == "timezone_aware":
-        return f"needs a UTC offset ({EXAMPLE_TIME}), got {shown}"
-    if kind.startswith(("datetime", "date_")):
-        return f"expected a date and time with a UTC offset ({EXAMPLE_TIME}), got {shown}"
-    message = str(error["msg"])
-    message = message.removeprefix("Value error, ")
-    if kind != "value_error" and not isinstance(value, dict | list):
-        message = f"{message} (got {value!r})"
-    return message

@@ -18,7 +18,6 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pressdispatch.characters import bad_character
-from pressdispatch.config import validation_problems
 from pressdispatch.content.fields import SLUG, FrontMatter, ReleaseFields
 from pressdispatch.errors import ContentError, Problem, UnknownLanguage, UnknownRegion
 from pressdispatch.model import Contact, Release, Translation
@@ -28,6 +27,7 @@ from pressdispatch.render.markdown import render_markdown
 from pressdispatch.sizes import MiB, format_size
 from pressdispatch.textfiles import FILE, parse_toml, read_text
 from pressdispatch.textlines import key_line
+from pressdispatch.validation import validation_problems
 
 RELEASE_ID = SLUG
 DEFAULT_MAX_BODY = MiB  # content.max_body_size
