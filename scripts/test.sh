@@ -4,4 +4,5 @@
 ruff check src tests bench
 ruff format --check src tests bench
 mypy
+lint-imports --no-cache
 pytest "$@"

@@ -12,6 +12,7 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
+from pressdispatch import vocabulary
 from pressdispatch.errors import UnknownLanguage
 from pressdispatch.render import i18n
 
@@ -166,13 +167,13 @@ def test_unknown_message_is_returned_unchanged() -> None:
     [("fr", "fr"), ("FR", "fr"), (" fr ", "fr"), ("zh", "zh"), ("ar", "ar"), ("de", "de")],
 )
 def test_normalize_language_accepts(code: str, expected: str) -> None:
-    assert i18n.normalize_language(code) == expected
+    assert vocabulary.normalize_language(code) == expected
 
 
 @pytest.mark.parametrize("code", ["xx", "fra", "", "f1", "f", "fr-CA", "fr_CA", "12", "é"])
 def test_normalize_language_rejects(code: str) -> None:
     with pytest.raises(UnknownLanguage) as caught:
-        i18n.normalize_language(code)
+        vocabulary.normalize_language(code)
     assert caught.value.value == code
 
 

@@ -15,9 +15,9 @@ from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.dispatch.transport import Envelope
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
-from pressdispatch.render import i18n
 from pressdispatch.render.email import EmailRenderer, Recipient
 from pressdispatch.runtime import Runtime
+from pressdispatch.vocabulary import normalize_language
 
 
 async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
@@ -75,7 +75,7 @@ def test_copy(
     if isinstance(address, Wrong):
         raise Refused("bad-address", address.message)
     try:
-        language = i18n.normalize_language(lang) if lang else release.original_language
+        language = normalize_language(lang) if lang else release.original_language
     except PressDispatchError as exc:
         raise Refused("bad-language", str(exc)) from None
     if language not in release.translations:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -30,10 +29,10 @@ from pydantic import (
 from pressdispatch.characters import bad_character
 from pressdispatch.durations import parse_duration
 from pressdispatch.errors import ConfigError, ContentError, UnknownLanguage
-from pressdispatch.render.i18n import normalize_language
 from pressdispatch.sizes import MiB, parse_size
 from pressdispatch.textfiles import parse_toml, read_text
 from pressdispatch.validation import validation_problems
+from pressdispatch.vocabulary import normalize_address, normalize_language
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -63,8 +62,8 @@ def _check_address(value: str, *, display_name_allowed: bool) -> str:
     if name and not display_name_allowed:
         raise ValueError("expected a bare address")
     try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError as exc:
+        normalize_address(address)
+    except ValueError as exc:
         raise ValueError(f"not a valid address: {value!r} ({exc})") from None
     return value.strip()
 

@@ -35,11 +35,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pressdispatch.content.fields import SLUG
 from pressdispatch.errors import Problem, Refused
 from pressdispatch.runtime import Runtime
 from pressdispatch.store import imports
 from pressdispatch.store.imports import ImportJob
+from pressdispatch.vocabulary import SLUG
 
 __all__ = [
     "MAX_UPLOAD",

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DataError, IntegrityError
 
+from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings
 from pressdispatch.content.releases import ReleaseCache
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
-from pressdispatch.dispatch.engine import Clock, Engine, EngineSettings, utc_now
+from pressdispatch.dispatch.engine import Engine, EngineSettings
 from pressdispatch.dispatch.outbox import OutboxTransport
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport

@@ -26,14 +26,12 @@ from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.matching import choose_variant, plan
 from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
 from pressdispatch.regions import RegionTree, load_regions
-from pressdispatch.render import i18n
-from pressdispatch.render.email import Recipient
+from pressdispatch.render.email import SAMPLE_RECIPIENT, Recipient
 from pressdispatch.runtime import renderer_for
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.codec import digest, release_to_json
 from pressdispatch.store.db import open_database
-
-SAMPLE_RECIPIENT = Recipient("journalist@example.org", "Alex Example")
+from pressdispatch.vocabulary import normalize_language
 
 
 @app.command()
@@ -256,7 +254,7 @@ def _release(newsroom: Newsroom, release_id: str) -> Release:
 
 def _language(release: Release, lang: str) -> str:
     try:
-        code = i18n.normalize_language(lang)
+        code = normalize_language(lang)
     except PressDispatchError as exc:
         fail(str(exc), 2)
     if code not in release.translations:

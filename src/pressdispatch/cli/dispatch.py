@@ -16,9 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from pressdispatch import actions, pipeline
 from pressdispatch.cli import app, err, fail, out
 from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
+from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
 from pressdispatch.content.newsroom import load_newsroom
-from pressdispatch.dispatch.engine import RunStats, utc_now
+from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Status
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.regions import load_regions

@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch import pipeline
 from pressdispatch.cli import State, app, fail, out
+from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
-from pressdispatch.dispatch.engine import utc_now
 from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.render.feeds import FeedSite, feed_files
 from pressdispatch.runtime import database_error, open_runtime

@@ -16,8 +16,8 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.cli import State, app, fail, out
+from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
-from pressdispatch.dispatch.engine import utc_now
 from pressdispatch.durations import format_duration
 from pressdispatch.errors import PressDispatchError
 from pressdispatch.pipeline import TickReport, sync_files

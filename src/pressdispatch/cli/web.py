@@ -13,8 +13,8 @@ from pressdispatch import pipeline
 from pressdispatch.cli import app
 from pressdispatch.cli.dispatch import _runtime, _stop_on_signals
 from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
+from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
-from pressdispatch.dispatch.engine import utc_now
 from pressdispatch.web.app import create_app
 from pressdispatch.web.server import serve_web
 

@@ -5,18 +5,14 @@ Typed and strict; a value that ends up in a mail header must stay on one line.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from pressdispatch.characters import bad_character
 from pressdispatch.model import ReleaseStatus
-
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # release ids and topics
-TOPIC = SLUG
+from pressdispatch.vocabulary import TOPIC, normalize_address
 
 OneLine = Annotated[str, Field(max_length=500)]
 
@@ -54,12 +50,7 @@ class ContactFields(_Strict):
     @field_validator("email")
     @classmethod
     def _address(cls, value: str) -> str:
-        if not value:
-            return value
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(f"{value!r} is not a valid address: {exc}") from None
+        return normalize_address(value) if value else value
 
 
 class ReleaseFields(_Strict):

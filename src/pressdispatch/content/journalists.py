@@ -21,13 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
-
 from pressdispatch.characters import bad_character
-from pressdispatch.content.fields import TOPIC
 from pressdispatch.errors import UnknownLanguage, UnknownRegion
 from pressdispatch.regions import RegionTree
-from pressdispatch.render.i18n import normalize_language
+from pressdispatch.vocabulary import TOPIC, normalize_address, normalize_language
 
 __all__ = ["MAX_LENGTH", "Journalist", "Wrong", "check_address", "check_journalist", "check_text"]
 
@@ -65,16 +62,10 @@ def check_text(field: str, value: str) -> list[Wrong]:
 
 def check_address(value: str) -> str | Wrong:
     """The normalised address, or why ``value`` is not one."""
-    text = value.strip()
-    if not text:
-        return Wrong("email", "empty")
-    bad = bad_character(text, tab=False)
-    if bad is not None:
-        return Wrong("email", bad.message())
     try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        return Wrong("email", f"{text!r} is not a valid address: {exc}")
+        return normalize_address(value)
+    except ValueError as exc:
+        return Wrong("email", str(exc))
 
 
 def check_journalist(

@@ -18,16 +18,16 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pressdispatch.characters import bad_character
-from pressdispatch.content.fields import SLUG, FrontMatter, ReleaseFields
+from pressdispatch.content.fields import FrontMatter, ReleaseFields
 from pressdispatch.errors import ContentError, Problem, UnknownLanguage, UnknownRegion
 from pressdispatch.model import Contact, Release, Translation
 from pressdispatch.regions import RegionTree
-from pressdispatch.render.i18n import normalize_language
 from pressdispatch.render.markdown import render_markdown
 from pressdispatch.sizes import MiB, format_size
 from pressdispatch.textfiles import FILE, parse_toml, read_text
 from pressdispatch.textlines import key_line
 from pressdispatch.validation import validation_problems
+from pressdispatch.vocabulary import SLUG, normalize_language
 
 RELEASE_ID = SLUG
 DEFAULT_MAX_BODY = MiB  # content.max_body_size

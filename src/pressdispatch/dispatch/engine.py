@@ -29,9 +29,10 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from pressdispatch.clock import Clock, utc_now
 from pressdispatch.dispatch.holdings import Holdings, WorkersPort
 from pressdispatch.dispatch.policy import decide
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
@@ -41,13 +42,8 @@ from pressdispatch.render.email import EmailRenderer, Recipient
 from pressdispatch.store.ledger import Claim, Update
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 HORIZON = 5.0  # seconds of work the claimer holds in memory, at the senders' recent pace
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LedgerPort(Protocol):

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pressdispatch.clock import Clock
 from pressdispatch.store.ledger import Claim
 from pressdispatch.store.workers import Beat
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 DEAD_AFTER = 3  # heartbeats: a process silent for this many intervals is dead
 

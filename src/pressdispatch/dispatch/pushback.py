@@ -27,10 +27,9 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable
 from enum import StrEnum
 
-Clock = Callable[[], float]
+from pressdispatch.clock import Timer
 
 FIRST_PAUSE = 1.0  # seconds
 LONGEST_PAUSE = 60.0
@@ -75,7 +74,7 @@ class Window:
     :meth:`success` adjust the size as the relay answers.
     """
 
-    def __init__(self, ceiling: int, clock: Clock = time.monotonic) -> None:
+    def __init__(self, ceiling: int, clock: Timer = time.monotonic) -> None:
         self.ceiling = ceiling
         self._clock = clock
         self._size = float(ceiling)

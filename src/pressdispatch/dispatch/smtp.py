@@ -18,12 +18,11 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
+from pressdispatch.clock import Timer
 from pressdispatch.config import Smtp
 from pressdispatch.dispatch.pushback import Concern, Window, concern
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status
 from pressdispatch.errors import ConfigError, TransportStopped
-
-Clock = Callable[[], float]
 
 BOUNCE_CODES = frozenset({550, 551, 553})  # at RCPT: the address itself is refused
 LOGIN_REFUSED = frozenset({530, 534, 535, 538})  # AUTH: credentials or mechanism, for good
@@ -34,7 +33,7 @@ class SmtpTransport:
     """Deliver each envelope in its own MAIL/RCPT/DATA transaction over pooled connections."""
 
     def __init__(
-        self, settings: Smtp, password: str | None, *, clock: Clock = time.monotonic
+        self, settings: Smtp, password: str | None, *, clock: Timer = time.monotonic
     ) -> None:
         if settings.username and not password:
             raise ConfigError(
@@ -325,7 +324,7 @@ class _Bucket:
     The rate is read on every refill, so a throttled rate applies at once.
     """
 
-    def __init__(self, rate: Callable[[], float | None], clock: Clock) -> None:
+    def __init__(self, rate: Callable[[], float | None], clock: Timer) -> None:
         self._rate = rate
         self._clock = clock
         self._tokens = 1.0

@@ -54,6 +54,10 @@ class Recipient:
         return cls(subscriber.email, subscriber.name)
 
 
+# Whom a preview or a sample message is addressed to, where no journalist is.
+SAMPLE_RECIPIENT = Recipient("journalist@example.org", "Alex Example")
+
+
 def release_url(base_url: str, release_id: str, language: str) -> str:
     return f"{base_url}/releases/{release_id}/{language}"
 

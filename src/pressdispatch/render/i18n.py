@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from importlib import resources
@@ -25,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import babel.support
 import jinja2
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel import dates as babel_dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -33,6 +32,7 @@ from jinja2.ext import InternationalizationExtension
 
 from pressdispatch.errors import UnknownLanguage
 from pressdispatch.regions import RegionTree
+from pressdispatch.vocabulary import normalize_language
 
 __all__ = [
     "UI_LANGUAGES",
@@ -63,7 +63,6 @@ _FORMAT_LOCALES: dict[str, str] = {"en": "en_GB"}
 # and BST; plain "en" adds the North American ones (EST, PDT...).
 _ZONE_NAME_LOCALES: dict[str, tuple[str, ...]] = {"en": ("en_GB", "en")}
 
-_ISO_639_1 = re.compile(r"[a-z]{2}")
 _LRM = "\u200e"  # keeps "+3" reading left to right inside right-to-left text
 _ZONE_FIELDS = frozenset("zZOvVXx")  # time-zone letters of a CLDR date pattern
 
@@ -71,23 +70,6 @@ _ZONE_FIELDS = frozenset("zZOvVXx")  # time-zone letters of a CLDR date pattern
 # --------------------------------------------------------------------------- #
 # Languages
 # --------------------------------------------------------------------------- #
-
-
-def normalize_language(code: str) -> str:
-    """Return the ISO 639-1 code ``code`` stands for, in lower case.
-
-    Surrounding blanks and case are ignored (``" FR "`` gives ``"fr"``). The code
-    must be exactly two letters and a language Babel has data for; anything
-    else (``"xx"``, ``"fra"``, ``"fr-CA"``, ``""``) raises :class:`UnknownLanguage`.
-    """
-    candidate = code.strip().lower()
-    if not _ISO_639_1.fullmatch(candidate):
-        raise UnknownLanguage(code)
-    try:
-        Locale.parse(candidate)
-    except (UnknownLocaleError, ValueError) as exc:
-        raise UnknownLanguage(code) from exc
-    return candidate
 
 
 def _base_language(lang: str) -> str:

@@ -5,27 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings
-from pressdispatch.dispatch.engine import utc_now
 from pressdispatch.import_runner import ImportRunner
 from pressdispatch.runtime import Runtime, open_runtime
+from pressdispatch.web import admin, feeds, pages, probes, signup, subscriptions
+from pressdispatch.web.api import create_api
+from pressdispatch.web.deps import WebState
 from pressdispatch.web.proxies import ProxyHeaders
-from pressdispatch.web.public import Clock, PublicView
-
-
-@dataclass
-class WebState:
-    """Everything a route needs, reachable as ``request.app.state.web``."""
-
-    settings: Settings
-    runtime: Runtime
-    public: PublicView
-    clock: Clock
-    imports: ImportRunner  # list uploads, merged in the background
+from pressdispatch.web.public import PublicView
 
 
 def create_app(
@@ -41,7 +32,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await open_runtime(settings)
         runner = ImportRunner(rt, clock)
-        app.state.web = WebState(settings, rt, PublicView(rt.catalog, clock), clock, runner)
+        state = WebState(settings, rt, PublicView(rt.catalog, clock), clock, runner)
+        app.state.web = api.state.web = state  # the API shares the newsroom's parts
         stop = asyncio.Event()
         importing = asyncio.create_task(runner.run(stop), name="list imports")
         try:
@@ -56,15 +48,6 @@ def create_app(
     # Outermost, so every route and the API see the client a trusted proxy names.
     app.add_middleware(ProxyHeaders, trusted=settings.web.trusted_proxies)
     # Routes are registered explicitly, one module per concern.
-    from pressdispatch.web import (  # noqa: PLC0415 - they import this module
-        admin,
-        feeds,
-        pages,
-        probes,
-        signup,
-        subscriptions,
-    )
-
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.include_router(probes.router)
@@ -72,7 +55,6 @@ def create_app(
     app.include_router(signup.router)
     app.include_router(admin.router)
     app.add_exception_handler(404, pages.not_found_handler)
-    from pressdispatch.web.api import create_api  # noqa: PLC0415 - it imports this module
-
-    app.mount("/api/v1", create_api(settings, app))  # the JSON API: docs/api.md
+    api = create_api(settings)
+    app.mount("/api/v1", api)  # the JSON API: docs/api.md
     return app

@@ -48,7 +48,7 @@ from pressdispatch.render.feeds import (
     build_opml,
     normalize_topic,
 )
-from pressdispatch.web.app import WebState
+from pressdispatch.web.deps import WebState, web_state
 
 __all__ = [
     "FEED_NOT_MODIFIED",
@@ -138,7 +138,7 @@ class _FeedCache:
 
 
 def _state(request: Request) -> tuple[WebState, _FeedCache]:
-    web: WebState = request.app.state.web
+    web = web_state(request)
     cache: _FeedCache | None = getattr(request.app.state, "feed_cache", None)
     if cache is None:
         cache = _FeedCache(FeedSite.of(web.settings, web.runtime.regions))

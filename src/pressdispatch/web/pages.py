@@ -28,7 +28,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,7 @@ from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.render.email import release_url
 from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title, normalize_topic
-from pressdispatch.web.app import WebState
+from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.public import Snapshot
 
 __all__ = ["CACHE_CEILING", "not_found_handler", "page_environment", "render_page", "router"]
@@ -69,7 +69,7 @@ async def index(
     topic: str | None = None,
 ) -> Response:
     """Published releases, newest first, in the visitor's language."""
-    state = _state(request)
+    state = web_state(request)
     snapshot = await state.public.current()
     newsroom = state.settings.newsroom
     page_lang = _visitor_language(request, newsroom.languages, newsroom.default_language, lang)
@@ -133,7 +133,7 @@ async def releases(request: Request) -> Response:
 @router.api_route("/releases/{release_id}", methods=_GET, response_class=HTMLResponse)
 async def release_redirect(request: Request, release_id: str) -> Response:
     """To the version the visitor reads best, else the original language."""
-    state = _state(request)
+    state = web_state(request)
     snapshot = await state.public.current()
     release = snapshot.by_id.get(release_id)
     if release is None:
@@ -148,7 +148,7 @@ async def release_redirect(request: Request, release_id: str) -> Response:
 @router.api_route("/releases/{release_id}/{lang}", methods=_GET, response_class=HTMLResponse)
 async def release_page(request: Request, release_id: str, lang: str) -> Response:
     """One language version of a release, with links to the others."""
-    state = _state(request)
+    state = web_state(request)
     snapshot = await state.public.current()
     release = snapshot.by_id.get(release_id)
     if release is None or lang not in release.translations:
@@ -298,10 +298,6 @@ def _query(**params: str | None) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _state(request: Request) -> WebState:
-    return cast(WebState, request.app.state.web)
-
-
 def _cache_headers(state: WebState, snapshot: Snapshot, lang: str, *, vary: bool) -> dict[str, str]:
     headers = {
         "Cache-Control": f"public, max-age={state.public.max_age(snapshot, CACHE_CEILING)}",
@@ -374,7 +370,7 @@ async def not_found_handler(request: Request, exc: Exception) -> Response:
 
     For ``app.add_exception_handler(404, not_found_handler)`` in ``create_app``.
     """
-    state = _state(request)
+    state = web_state(request)
     snapshot = await state.public.current()
     return _not_found(state, snapshot, _negotiated(request, state))
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from pressdispatch.store.schema import STATUSES, UNFINISHED
 from pressdispatch.web import feeds
-from pressdispatch.web.app import WebState
+from pressdispatch.web.deps import web_state
 
 __all__ = ["CONTENT_TYPE", "FEED_FORMATS", "router"]
 
@@ -30,7 +29,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 @router.api_route("/healthz", methods=["GET", "HEAD"])
 async def healthz(request: Request) -> Response:
-    state = _state(request)
+    state = web_state(request)
     try:
         await state.runtime.catalog.next_publication(state.clock())
     except Exception:
@@ -41,7 +40,7 @@ async def healthz(request: Request) -> Response:
 
 @router.api_route("/metrics", methods=["GET", "HEAD"])
 async def metrics(request: Request) -> Response:
-    state = _state(request)
+    state = web_state(request)
     try:
         counts = await state.runtime.ledger.counts()
         snapshot = await state.public.current()
@@ -104,7 +103,3 @@ def _by_format(counter: Mapping[str, int]) -> list[tuple[str, int]]:
 def _label(value: str) -> str:
     """A label value as the exposition format writes it: backslash, quote and newline escaped."""
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _state(request: Request) -> WebState:
-    return cast(WebState, request.app.state.web)

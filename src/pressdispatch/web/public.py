@@ -10,14 +10,12 @@ in the view: no page, feed or API can leak it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pressdispatch.clock import Clock
 from pressdispatch.model import Release
 from pressdispatch.store.catalog import Catalog
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,11 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable
 from datetime import timedelta
 
-__all__ = ["RateLimiter", "admit"]
+from pressdispatch.clock import Timer
 
-Clock = Callable[[], float]  # seconds, only ever compared with each other
+__all__ = ["RateLimiter", "admit"]
 
 
 class RateLimiter:
@@ -33,7 +32,7 @@ class RateLimiter:
 
     __slots__ = ("_clock", "_next_sweep", "_uses", "limit", "window")
 
-    def __init__(self, limit: int, window: timedelta, *, clock: Clock = time.monotonic) -> None:
+    def __init__(self, limit: int, window: timedelta, *, clock: Timer = time.monotonic) -> None:
         if limit < 1 or window <= timedelta(0):
             raise ValueError("a rate limit needs a positive limit and window")
         self.limit = limit

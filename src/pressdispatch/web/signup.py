@@ -48,7 +48,6 @@ from pressdispatch.render.confirmation import render_confirmation
 from pressdispatch.render.email import PREFERENCES
 from pressdispatch.runtime import make_transport
 from pressdispatch.store import signups
-from pressdispatch.web.app import WebState
 from pressdispatch.web.choices import (
     TOO_LARGE,
     choice_options,
@@ -56,6 +55,7 @@ from pressdispatch.web.choices import (
     public_topics,
     read_form,
 )
+from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.pages import render_page
 from pressdispatch.web.ratelimit import RateLimiter, admit
 
@@ -115,14 +115,14 @@ class _Limits:
 @router.api_route("/subscribe", methods=_GET, response_class=HTMLResponse)
 async def subscribe_page(request: Request, lang: str | None = None) -> Response:
     """The empty form."""
-    state = _state(request)
+    state = web_state(request)
     return await _form(state, _visitor_language(request, state, lang), _Entry())
 
 
 @router.post("/subscribe", response_class=HTMLResponse)
 async def subscribe(request: Request) -> Response:
     """Check the form, then email the confirmation link; the same answer for every address."""
-    state = _state(request)
+    state = web_state(request)
     fields = await read_form(request)
     if fields is None:  # far larger than the form: not read, nothing sent
         lang = _visitor_language(request, state, None)
@@ -150,7 +150,7 @@ async def subscribe(request: Request) -> Response:
 @router.api_route("/confirm/{token}", methods=_GET, response_class=HTMLResponse)
 async def confirm_page(request: Request, token: str) -> Response:
     """The question and its one button; nothing changes until the button is pressed."""
-    state = _state(request)
+    state = web_state(request)
     signup = _verified(state, token)
     if signup is None:
         return _invalid(request, state)
@@ -162,7 +162,7 @@ async def confirm_page(request: Request, token: str) -> Response:
 @router.post("/confirm/{token}", response_class=HTMLResponse)
 async def confirm(request: Request, token: str) -> Response:
     """Subscribe the address the link was sent to, with the choices it carries."""
-    state = _state(request)
+    state = web_state(request)
     signup = _verified(state, token)
     if signup is None:
         return _invalid(request, state)
@@ -391,10 +391,6 @@ def _invalid(request: Request, state: WebState) -> Response:
     lang = _visitor_language(request, state, None)
     context = {"state": "invalid", "subscribe_url": "/subscribe?" + urlencode({"lang": lang})}
     return _page(state, lang, "confirm.html.j2", context, 400, headers=_PRIVATE)
-
-
-def _state(request: Request) -> WebState:
-    return cast(WebState, request.app.state.web)
 
 
 def _page(

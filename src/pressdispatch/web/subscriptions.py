@@ -29,7 +29,7 @@ Page language: the journalist's first language if the newsroom offers it, else
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -39,7 +39,6 @@ from pressdispatch.model import Subscriber
 from pressdispatch.render import i18n
 from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
 from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
-from pressdispatch.web.app import WebState
 from pressdispatch.web.choices import (
     TOO_LARGE,
     choice_options,
@@ -47,6 +46,7 @@ from pressdispatch.web.choices import (
     public_topics,
     read_form,
 )
+from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.pages import render_page
 
 __all__ = ["router"]
@@ -74,7 +74,7 @@ Person = tuple[Subscriber, str]  # as Directory.person gives it: the journalist,
 @router.api_route("/unsubscribe/{token}", methods=_GET, response_class=HTMLResponse)
 async def unsubscribe_page(request: Request, token: str) -> Response:
     """The question and its one button; nothing changes until the button is pressed."""
-    state = _state(request)
+    state = web_state(request)
     email = _subject(state, token, UNSUBSCRIBE)
     if email is None:
         return _invalid(request, state)
@@ -86,7 +86,7 @@ async def unsubscribe_page(request: Request, token: str) -> Response:
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
 async def unsubscribe(request: Request, token: str) -> Response:
     """RFC 8058 one-click, and the page's button: unsubscribe now, whatever the body."""
-    state = _state(request)
+    state = web_state(request)
     email = _subject(state, token, UNSUBSCRIBE)
     if email is None:
         return _invalid(request, state)
@@ -97,7 +97,7 @@ async def unsubscribe(request: Request, token: str) -> Response:
 @router.api_route("/preferences/{token}", methods=_GET, response_class=HTMLResponse)
 async def preferences_page(request: Request, token: str) -> Response:
     """The journalist's current choices, as a form."""
-    state = _state(request)
+    state = web_state(request)
     email = _subject(state, token, PREFERENCES)
     if email is None:
         return _invalid(request, state)
@@ -110,7 +110,7 @@ async def preferences_page(request: Request, token: str) -> Response:
 @router.post("/preferences/{token}", response_class=HTMLResponse)
 async def save_preferences(request: Request, token: str) -> Response:
     """Save the choices (all or nothing), or unsubscribe when ``action=unsubscribe``."""
-    state = _state(request)
+    state = web_state(request)
     email = _subject(state, token, PREFERENCES)
     if email is None:
         return _invalid(request, state)
@@ -231,10 +231,6 @@ def _unsubscribed(request: Request, state: WebState, email: str, person: Person 
 def _invalid(request: Request, state: WebState) -> Response:
     """The one page for a token that is not genuine, whatever is wrong with it."""
     return _page(state, _language(request, state, None), "link-invalid.html.j2", {}, 400)
-
-
-def _state(request: Request) -> WebState:
-    return cast(WebState, request.app.state.web)
 
 
 def _page(

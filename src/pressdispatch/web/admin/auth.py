@@ -42,7 +42,8 @@ from starlette.datastructures import FormData
 
 from pressdispatch.errors import TokenError
 from pressdispatch.tokens import Signer
-from pressdispatch.web.admin.common import AdminRoute, Refused, back, json_response, page, web_state
+from pressdispatch.web.admin.common import AdminRoute, Refused, back, json_response, page
+from pressdispatch.web.deps import web_state
 
 __all__ = [
     "COOKIE",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from pressdispatch.config import Settings
-from pressdispatch.web.app import WebState
+from pressdispatch.web.deps import web_state
 from pressdispatch.web.pages import page_environment
 
 HEADERS = {
@@ -84,10 +84,6 @@ class AdminRoute(APIRoute):
             return response
 
         return guarded
-
-
-def web_state(request: Request) -> WebState:
-    return cast(WebState, request.app.state.web)
 
 
 def page(

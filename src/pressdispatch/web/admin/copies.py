@@ -15,15 +15,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pressdispatch import actions
-from pressdispatch.cli.content import SAMPLE_RECIPIENT
-from pressdispatch.dispatch.engine import utc_now
+from pressdispatch.clock import utc_now
 from pressdispatch.dispatch.transport import Status
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, Tier, Variant
-from pressdispatch.render.email import EmailRenderer
+from pressdispatch.render.email import SAMPLE_RECIPIENT, EmailRenderer
 from pressdispatch.runtime import Runtime, make_transport
 from pressdispatch.web.admin.auth import Checked, PageSession
-from pressdispatch.web.admin.common import AdminRoute, back, not_found, page, web_state
+from pressdispatch.web.admin.common import AdminRoute, back, not_found, page
+from pressdispatch.web.deps import web_state
 
 __all__ = ["PREVIEW_CSP", "router"]
 

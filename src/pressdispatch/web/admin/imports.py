@@ -31,8 +31,8 @@ from pressdispatch.web.admin.common import (
     local_time,
     not_found,
     page,
-    web_state,
 )
+from pressdispatch.web.deps import web_state
 
 __all__ = ["progress", "router"]
 

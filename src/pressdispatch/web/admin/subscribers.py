@@ -17,9 +17,9 @@ from fastapi.responses import Response
 
 from pressdispatch.errors import PressDispatchError
 from pressdispatch.regions import RegionTree
-from pressdispatch.render import i18n
 from pressdispatch.store import search
 from pressdispatch.store.directory import ACTIVE, BOUNCED, UNSUBSCRIBED
+from pressdispatch.vocabulary import normalize_language
 from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import (
     AdminRoute,
@@ -27,8 +27,8 @@ from pressdispatch.web.admin.common import (
     local_time,
     not_found,
     page,
-    web_state,
 )
+from pressdispatch.web.deps import web_state
 
 __all__ = ["SUPPRESSED", "router"]
 
@@ -128,7 +128,7 @@ def _query(
             problems.append(f"unknown region {region.strip()[:60]!r}")
     if language.strip():
         try:
-            language_code = i18n.normalize_language(language)
+            language_code = normalize_language(language)
         except PressDispatchError:
             problems.append(f"unknown language {language.strip()[:60]!r}")
     if status and status not in STATUSES:

@@ -54,8 +54,8 @@ class _Api(FastAPI):
         return schema
 
 
-def create_api(settings: Settings, parent: FastAPI) -> FastAPI:
-    """The API app; ``parent`` is the newsroom app it is mounted in (its state is shared)."""
+def create_api(settings: Settings) -> FastAPI:
+    """The API app, mounted in the newsroom app, whose parts it shares (``state.web``)."""
     api = _Api(
         title=f"{settings.newsroom.name}: press release API",
         version="1",
@@ -66,7 +66,6 @@ def create_api(settings: Settings, parent: FastAPI) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    api.state.parent = parent
     api.include_router(releases.router)
     api.include_router(subscribers.router)
     api.include_router(lists.router)

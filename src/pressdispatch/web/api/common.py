@@ -17,16 +17,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Annotated, Any, cast
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from pressdispatch.errors import PressDispatchError
-from pressdispatch.web.app import WebState
+from pressdispatch.web.deps import Web, web_state
 
 __all__ = [
     "PROBLEM_JSON",
@@ -117,15 +117,6 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ProblemDetails, "description": HTTPStatus(status).phrase}
         for status in statuses
     }
-
-
-def web_state(request: Request) -> WebState:
-    """The newsroom app's state: the API is mounted in it and shares its store and clock."""
-    parent = request.app.state.parent
-    return cast(WebState, parent.state.web)
-
-
-Web = Annotated[WebState, Depends(web_state)]
 
 
 # --------------------------------------------------------------------------- #

@@ -48,7 +48,7 @@ from pressdispatch.web.api.release_models import (
     TranslationOut,
     VariantCount,
 )
-from pressdispatch.web.app import WebState
+from pressdispatch.web.deps import WebState
 
 __all__ = ["router"]
 

@@ -22,7 +22,7 @@ from pressdispatch.regions import RegionTree
 from pressdispatch.store import api_subscribers
 from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
-from pressdispatch.web.app import WebState
+from pressdispatch.web.deps import WebState
 
 __all__ = ["router"]
 

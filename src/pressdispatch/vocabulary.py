@@ -1,0 +1,55 @@
+"""The newsroom's vocabulary: what a language code, a slug and an address may be.
+
+One definition each, for every surface that takes them (config.toml, release files,
+subscriber lists, the subscription form, the API, the console's levers).
+"""
+
+from __future__ import annotations
+
+import re
+
+from babel import Locale, UnknownLocaleError
+from email_validator import EmailNotValidError, validate_email
+
+from pressdispatch.characters import bad_character
+from pressdispatch.errors import UnknownLanguage
+
+__all__ = ["SLUG", "TOPIC", "normalize_address", "normalize_language"]
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # release ids, topics, list names
+TOPIC = SLUG
+_ISO_639_1 = re.compile(r"[a-z]{2}")
+
+
+def normalize_language(code: str) -> str:
+    """Return the ISO 639-1 code ``code`` stands for, in lower case.
+
+    Surrounding blanks and case are ignored (``" FR "`` gives ``"fr"``). The code
+    must be exactly two letters and a language Babel has data for; anything
+    else (``"xx"``, ``"fra"``, ``"fr-CA"``, ``""``) raises :class:`UnknownLanguage`.
+    """
+    candidate = code.strip().lower()
+    if not _ISO_639_1.fullmatch(candidate):
+        raise UnknownLanguage(code)
+    try:
+        Locale.parse(candidate)
+    except (UnknownLocaleError, ValueError) as exc:
+        raise UnknownLanguage(code) from exc
+    return candidate
+
+
+def normalize_address(value: str) -> str:
+    """The bare address, normalised (the domain in lowercase); ValueError says what is wrong.
+
+    Syntax only (email-validator, no DNS lookup), and no control character.
+    """
+    text = value.strip()
+    if not text:
+        raise ValueError("empty")
+    bad = bad_character(text, tab=False)
+    if bad is not None:
+        raise ValueError(bad.message())
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{text!r} is not a valid address: {exc}") from None
