@@ -14,9 +14,9 @@ subscriber list of ``--recipients`` journalists, one language each, in turn.
 What it measures:
 
 - engine phase: the real pipeline in-process, as ``pressdispatch run --once``
-  does it: ``open_runtime`` (migrations), ``pipeline.tick`` (sync the files
+  does it: ``open_runtime`` (migrations, every part), ``pipeline.tick`` (sync the files
   into the store, plan every delivery: timed as "sync+plan"), then
-  ``Engine.run(until_idle=True)`` with ``make_transport`` (claim, render,
+  ``Engine.run(until_idle=True)`` on the configured transport (claim, render,
   send, record: timed as "send"). Messages per second for the sending phase
   and for sync+plan+send.
 - raw phase: the floor the engine is compared with. One message per language
@@ -76,6 +76,7 @@ from sqlalchemy.engine import make_url
 from pressdispatch import pipeline
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import load_newsroom
+from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.transport import Envelope, Outcome, Transport
 from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.regions import load_regions
@@ -235,7 +236,7 @@ def load_release(settings: Settings) -> Release:
 def sample_messages(settings: Settings) -> dict[str, bytes]:
     """One message per language, rendered with the project's renderer."""
     release = load_release(settings)
-    renderer = renderer_for(settings, load_regions())
+    renderer = renderer_for(settings, load_regions(), Credentials.read(settings))
     return {
         lang: renderer.render(
             release,
@@ -310,7 +311,8 @@ class Measuring:
 async def engine_phase(config: Path) -> dict[str, Any]:
     settings = load_settings(config)
     start = time.perf_counter()
-    rt = await open_runtime(settings)
+    transport = Measuring(make_transport(settings, Credentials.read(settings)))
+    rt = await open_runtime(settings, transport=transport)
     opened = time.perf_counter()
     try:
         report = await pipeline.tick(rt, datetime.now(UTC))
@@ -318,14 +320,10 @@ async def engine_phase(config: Path) -> dict[str, Any]:
         rss_plan = peak_rss_mib()
         for problem in report.problems:
             print(f"  problem: {problem}", file=sys.stderr)
-        transport = Measuring(make_transport(settings))
-        engine = rt.engine(transport, kind="once")
-        try:
-            send_start, cpu_start = time.perf_counter(), time.process_time()
-            stats = await engine.run(asyncio.Event(), until_idle=True)
-            sent, cpu = time.perf_counter(), time.process_time() - cpu_start
-        finally:
-            await transport.close()
+        engine = rt.engine(kind="once")
+        send_start, cpu_start = time.perf_counter(), time.process_time()
+        stats = await engine.run(asyncio.Event(), until_idle=True)
+        sent, cpu = time.perf_counter(), time.process_time() - cpu_start
     finally:
         await rt.close()
     return {
@@ -447,8 +445,7 @@ async def until_done_phase(config: Path) -> dict[str, Any]:
     rt = await open_runtime(settings)
     try:
         await pipeline.tick(rt, datetime.now(UTC))
-        transport = make_transport(settings)
-        engine = rt.engine(transport)
+        engine = rt.engine()
         stop = asyncio.Event()
         start = time.perf_counter()
         running = asyncio.create_task(engine.run(stop))
@@ -462,7 +459,6 @@ async def until_done_phase(config: Path) -> dict[str, Any]:
         finally:
             stop.set()
             await running
-            await transport.close()
         counts = await rt.ledger.counts()
     finally:
         await rt.close()

@@ -20,8 +20,9 @@ import pytest
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Transport
-from pressdispatch.pipeline import TickReport, tick
-from pressdispatch.runtime import Runtime, make_transport, open_runtime
+from pressdispatch.pipeline import TickReport
+from pressdispatch.runtime import Runtime, open_runtime
+from pressdispatch.service import Service
 
 from .conftest import ROOT
 
@@ -173,8 +174,11 @@ def utc(offset_seconds: float = 0) -> datetime:
 
 
 @asynccontextmanager
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = await open_runtime(settings)
+async def runtime(
+    settings: Settings, *, transport: Transport | None = None
+) -> AsyncIterator[Runtime]:
+    """The parts the service builds (store, renderer, transport), closed after."""
+    rt = await open_runtime(settings, transport=transport)
     try:
         yield rt
     finally:
@@ -190,17 +194,12 @@ async def run_once(
     def clock() -> datetime:  # time as the test says it is, still moving
         return utc() + offset
 
-    async with runtime(settings) as rt:
-        report = await tick(rt, clock())
-        own = transport is None
-        transport = transport or make_transport(settings)
-        try:
-            engine = rt.engine(transport, kind="once", clock=clock)
-            stats = await engine.run(asyncio.Event(), until_idle=True)
-        finally:
-            if own:
-                await transport.close()
-        return report, stats
+    service = await Service.open(settings, clock=clock, transport=transport)
+    try:
+        done = await service.run_once(asyncio.Event())
+    finally:
+        await service.close()
+    return done.scan, done.stats
 
 
 def copy_sample(root: Path) -> None:

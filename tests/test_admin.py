@@ -119,7 +119,7 @@ async def console(
         settings = newsroom.settings()
         clock = Clock(utc())
         async with runtime(settings) as rt:
-            app = create_app(settings, clock=clock, runtime=rt)
+            app = create_app(rt, clock=clock)
             async with app.router.lifespan_context(app), client_for(app) as client:
                 yield Console(newsroom, settings, rt, app, clock, server, client)
     for _ in urls:  # drop the throwaway database

@@ -71,7 +71,7 @@ async def api(newsroom: Newsroom, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     settings = newsroom.settings()
     clock = Clock(utc())
     async with runtime(settings) as rt:
-        app = create_app(settings, clock=clock, runtime=rt)
+        app = create_app(rt, clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
@@ -197,18 +197,20 @@ async def test_a_token_from_another_variable(api: Api, monkeypatch: pytest.Monke
     """``web.api_token_env`` names the variable; it is read on every request."""
     api.newsroom.write_config(web={"api_token_env": "NEWSROOM_API_KEY"})
     monkeypatch.setenv("NEWSROOM_API_KEY", "other")
-    settings = api.newsroom.settings()
-    app = create_app(settings, clock=api.clock, runtime=api.rt)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        assert (await client.get("/api/v1/releases", headers=AUTH)).status_code == 401
-        ok = await client.get("/api/v1/releases", headers={"Authorization": "bearer  other "})
-        assert ok.status_code == 200
-        monkeypatch.setenv("NEWSROOM_API_KEY", "rotated")
-        again = await client.get("/api/v1/releases", headers={"Authorization": "Bearer other"})
-        assert again.status_code == 401
+    async with runtime(api.newsroom.settings()) as rt:
+        app = create_app(rt, clock=api.clock)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t"
+            ) as client,
+        ):
+            assert (await client.get("/api/v1/releases", headers=AUTH)).status_code == 401
+            ok = await client.get("/api/v1/releases", headers={"Authorization": "bearer  other "})
+            assert ok.status_code == 200
+            monkeypatch.setenv("NEWSROOM_API_KEY", "rotated")
+            again = await client.get("/api/v1/releases", headers={"Authorization": "Bearer other"})
+            assert again.status_code == 401
 
 
 async def test_openapi_is_public_and_describes_the_api(api: Api) -> None:
@@ -810,7 +812,7 @@ async def test_a_list_may_be_larger_than_any_json_request(
     assert len(body) > 100 * 1024
     settings = newsroom.settings()
     async with runtime(settings) as rt:
-        app = create_app(settings, runtime=rt)
+        app = create_app(rt)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(

@@ -870,7 +870,7 @@ async def call_web(settings: Settings, corpus: Corpus) -> None:
     answers: dict[str, Answer] = {}
     async with runtime(settings) as rt:
         await pipeline.sync_files(rt, utc(), pipeline.TickReport())  # the lists, as a scan would
-        app_ = create_app(settings, runtime=rt)
+        app_ = create_app(rt)
         async with app_.router.lifespan_context(app_):
             transport = httpx.ASGITransport(app=app_)
             headers = {"Authorization": f"Bearer {TOKEN}"}

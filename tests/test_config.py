@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pressdispatch.config import load_settings
+from pressdispatch.credentials import Credentials
 from pressdispatch.errors import ConfigError
 
 from .conftest import ROOT
@@ -99,6 +100,6 @@ def test_secrets_come_from_the_named_environment_variable(
         write(tmp_path, MINIMAL + "\n[smtp]\npassword_env = 'RELAY_PASSWORD'\n")
     )
     monkeypatch.delenv("RELAY_PASSWORD", raising=False)
-    assert settings.secret(settings.smtp.password_env) is None
+    assert Credentials.read(settings).smtp_password is None
     monkeypatch.setenv("RELAY_PASSWORD", "s3cret")
-    assert settings.secret(settings.smtp.password_env) == "s3cret"
+    assert Credentials.read(settings).smtp_password == "s3cret"

@@ -198,7 +198,7 @@ TOKEN = "s3cret-api-token-for-imports"
 @asynccontextmanager
 async def serving(settings: Settings, rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """The web app as `serve` runs it (its lifespan runs the import jobs), and a client."""
-    app = create_app(settings, runtime=rt)
+    app = create_app(rt)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from pressdispatch.pipeline import tick
-from pressdispatch.runtime import Runtime, make_transport
+from pressdispatch.runtime import Runtime
 from pressdispatch.store.ledger import Claim, Update
 from pressdispatch.store.schema import deliveries, workers
 
@@ -124,8 +124,7 @@ async def test_a_process_taken_for_dead_sends_nothing_more_and_records_nothing(
             scheduler={"lease": "1.5s"},  # A beats every 0.5 s
         )
         async with planned(newsroom, 10) as rt:
-            transport = make_transport(rt.settings)
-            engine = rt.engine(transport)
+            engine = rt.engine()
             stop = asyncio.Event()
             running = asyncio.create_task(engine.run(stop))
             try:
@@ -152,7 +151,6 @@ async def test_a_process_taken_for_dead_sends_nothing_more_and_records_nothing(
             finally:
                 stop.set()
                 await asyncio.wait_for(running, 15)
-                await transport.close()
             state = await rows(rt)
     # B holds what it took; A recorded none of it and sent only the message it had on
     # the wire when it was taken over.

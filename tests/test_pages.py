@@ -78,7 +78,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     settings = newsroom.settings()
     clock = Clock(NOW)
     async with runtime(settings) as rt:
-        app = create_app(settings, clock=clock, runtime=rt)
+        app = create_app(rt, clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -398,7 +398,7 @@ async def test_not_found_handler_for_unknown_addresses(tmp_path: Path) -> None:
     newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
     settings = newsroom.settings()
     async with runtime(settings) as rt:
-        app = create_app(settings, clock=Clock(NOW), runtime=rt)
+        app = create_app(rt, clock=Clock(NOW))
         app.add_exception_handler(404, not_found_handler)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -48,23 +48,22 @@ async def served(newsroom: Newsroom, **web: Any) -> AsyncIterator[httpx.AsyncCli
     newsroom.write_config(web=web)
     port = free_port()
     stop = asyncio.Event()
-    server = asyncio.create_task(
-        serve_web(create_app(newsroom.settings()), "127.0.0.1", port, stop)
-    )
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base, trust_env=False) as client:
-        try:
-            for _ in range(200):
-                try:
-                    await client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    assert not server.done(), "the web app did not start"
-                    await asyncio.sleep(0.05)
-            yield client
-        finally:
-            stop.set()
-            assert await server
+    async with runtime(newsroom.settings()) as rt:
+        server = asyncio.create_task(serve_web(create_app(rt), "127.0.0.1", port, stop))
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, trust_env=False) as client:
+            try:
+                for _ in range(200):
+                    try:
+                        await client.get("/healthz")
+                        break
+                    except httpx.TransportError:
+                        assert not server.done(), "the web app did not start"
+                        await asyncio.sleep(0.05)
+                yield client
+            finally:
+                stop.set()
+                assert await server
 
 
 async def login(
@@ -178,7 +177,7 @@ async def test_proxies_on_ipv6_and_several_hops(newsroom: Newsroom) -> None:
     newsroom.write_config(web={"trusted_proxies": ["fd00::/8", "10.0.0.0/8"]})
     settings = newsroom.settings()
     async with runtime(settings) as rt:
-        app = create_app(settings, runtime=rt)
+        app = create_app(rt)
         async with app.router.lifespan_context(app):
 
             def via(peer: str) -> httpx.AsyncClient:

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 
 from pressdispatch.pipeline import tick
-from pressdispatch.runtime import make_transport
 from pressdispatch.store.schema import UNFINISHED, deliveries, subscribers
 
 from .dispatching import Newsroom, runtime, utc
@@ -64,8 +63,7 @@ async def send_all(newsroom: Newsroom, limit: float) -> Finished:
     settings = newsroom.settings()
     async with runtime(settings) as rt:
         await tick(rt, utc())
-        transport = make_transport(settings)
-        engine = rt.engine(transport)
+        engine = rt.engine()
         stop = asyncio.Event()
         start = time.monotonic()
         running = asyncio.create_task(engine.run(stop))
@@ -79,7 +77,6 @@ async def send_all(newsroom: Newsroom, limit: float) -> Finished:
         finally:
             stop.set()
             await running
-            await transport.close()
         async with rt.db.engine.connect() as conn:
             result = await conn.execute(
                 select(

@@ -53,7 +53,7 @@ async def client(
     newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
     settings = newsroom.settings()
     async with runtime(settings) as rt:
-        app = create_app(settings, clock=Clock(NOW), runtime=rt)
+        app = create_app(rt, clock=Clock(NOW))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

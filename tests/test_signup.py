@@ -144,7 +144,7 @@ async def open_site(newsroom: Newsroom) -> AsyncIterator[Site]:
     settings = newsroom.settings()
     clock = Clock(utc())
     async with runtime(settings) as rt, AsyncExitStack() as clients:
-        app = create_app(settings, clock=clock, runtime=rt)
+        app = create_app(rt, clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:

@@ -120,7 +120,7 @@ async def site(newsroom: Newsroom) -> AsyncIterator[Site]:
     newsroom.subscribers("press", PEOPLE, header=HEADER)
     settings = newsroom.settings()
     async with runtime(settings) as rt:
-        app = create_app(settings, runtime=rt)
+        app = create_app(rt)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:

@@ -8,7 +8,6 @@ never stored here: the config names the environment variable that holds each.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from datetime import timedelta
 from email.utils import parseaddr
@@ -330,10 +329,6 @@ class Settings(_Section):
     feeds: Feeds = Feeds()
     content: Content = Content()
     config_path: Path = Path("config.toml")
-
-    def secret(self, env_name: str) -> str | None:
-        """The value of a secret's environment variable, or None when unset or empty."""
-        return os.environ.get(env_name) or None
 
 
 def load_settings(path: Path) -> Settings:

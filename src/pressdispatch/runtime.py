@@ -1,4 +1,8 @@
-"""Build the running parts from Settings: store, renderer, transport. Used by the CLI."""
+"""The running parts, built once from Settings and the environment: store, renderer, transport.
+
+``open_runtime`` builds them; the composition root (service.py) owns the result and
+hands it to the pipeline, the press office's levers and the web app.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings
 from pressdispatch.content.releases import ReleaseCache
+from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
 from pressdispatch.dispatch.engine import Engine, EngineSettings
 from pressdispatch.dispatch.outbox import OutboxTransport
@@ -27,12 +32,13 @@ from pressdispatch.store.directory import Directory
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.workers import Workers
-from pressdispatch.tokens import Signer, load_signing_key
+from pressdispatch.tokens import Signer
 
 
 @dataclass
 class Runtime:
     settings: Settings
+    credentials: Credentials
     regions: RegionTree
     db: Database
     catalog: Catalog
@@ -40,6 +46,7 @@ class Runtime:
     ledger: Ledger
     workers: Workers
     renderer: EmailRenderer
+    transport: Transport  # the engine's, the test copies' and the confirmation emails'
     releases: ReleaseCache = field(default_factory=ReleaseCache)  # parsed files, between scans
 
     def message_id(self, release_id: str, language: str, address: str) -> str:
@@ -51,19 +58,18 @@ class Runtime:
 
     def engine(
         self,
-        transport: Transport,
         *,
         kind: str = "service",
         clock: Clock = utc_now,
         on_result: Callable[[str, str], None] | None = None,
     ) -> Engine:
-        """The dispatch engine on this runtime's store, sending through ``transport``."""
+        """The dispatch engine on this runtime's store and transport."""
         settings = dataclasses.replace(self.engine_settings(), kind=kind)
         return Engine(
             self.ledger,
             self.workers,
             self.catalog,
-            transport,
+            self.transport,
             self.renderer,
             settings,
             clock=clock,
@@ -85,28 +91,39 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        await self.db.dispose()
+        try:
+            await self.transport.close()
+        finally:
+            await self.db.dispose()
 
 
-def renderer_for(settings: Settings, regions: RegionTree) -> EmailRenderer:
-    key = load_signing_key(settings.secret(settings.web.signing_key_env), settings.paths.data)
-    return EmailRenderer(settings.newsroom, settings.paths.templates, Signer(key), regions)
+def renderer_for(
+    settings: Settings, regions: RegionTree, credentials: Credentials
+) -> EmailRenderer:
+    signer = Signer(credentials.signing_key)
+    return EmailRenderer(settings.newsroom, settings.paths.templates, signer, regions)
 
 
-async def open_runtime(settings: Settings) -> Runtime:
-    """Migrate the database to the current schema, then connect."""
+async def open_runtime(settings: Settings, *, transport: Transport | None = None) -> Runtime:
+    """Migrate the database to the current schema, connect, and build every part once.
+
+    ``transport`` replaces the configured one (a benchmark's counting wrapper, say).
+    """
+    credentials = Credentials.read(settings)
     await upgrade(settings.database.url)
     db = open_database(settings.database.url)
     regions = load_regions()
     return Runtime(
         settings,
+        credentials,
         regions,
         db,
         Catalog(db),
         Directory(db),
         Ledger(db),
         Workers(db),
-        renderer_for(settings, regions),
+        renderer_for(settings, regions, credentials),
+        transport or make_transport(settings, credentials),
     )
 
 
@@ -130,11 +147,10 @@ def driver_reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def make_transport(settings: Settings) -> Transport:
+def make_transport(settings: Settings, credentials: Credentials) -> Transport:
     transport: Transport
     if settings.transport.kind == "smtp":
-        password = settings.secret(settings.smtp.password_env)
-        transport = SmtpTransport(settings.smtp, password)
+        transport = SmtpTransport(settings.smtp, credentials.smtp_password)
     else:
         transport = OutboxTransport(settings.paths.data / "outbox")
     if settings.dkim.enabled:

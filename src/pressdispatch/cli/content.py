@@ -22,6 +22,7 @@ from pressdispatch.cli import State, app, fail, out
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.content.newsroom import Newsroom, load_newsroom
+from pressdispatch.credentials import Credentials
 from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.matching import choose_variant, plan
 from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
@@ -98,7 +99,7 @@ def _template_problems(
     settings: Settings, regions: RegionTree, newsroom: Newsroom
 ) -> list[Problem]:
     """Render every variant of every release once, so a broken template shows up now."""
-    renderer = renderer_for(settings, regions)
+    renderer = renderer_for(settings, regions, Credentials.read(settings))
     problems: list[Problem] = []
     for release in newsroom.releases.values():
         for language in release.languages:
@@ -169,7 +170,9 @@ def preview(
         fail(f"release {release_id!r} has no embargo_send_at: there is no embargoed copy")
     tier = Tier.EMBARGOED if embargo else Tier.PUBLIC
     try:
-        data = renderer_for(settings, regions).render(release, Variant(language, tier), recipient)
+        data = renderer_for(settings, regions, Credentials.read(settings)).render(
+            release, Variant(language, tier), recipient
+        )
     except PressDispatchError as exc:
         fail(str(exc))
     if fmt is Format.eml:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch import actions, pipeline
@@ -19,21 +19,14 @@ from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
 from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
 from pressdispatch.content.newsroom import load_newsroom
+from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Status
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.regions import load_regions
-from pressdispatch.runtime import (
-    Runtime,
-    database_error,
-    make_transport,
-    open_runtime,
-    renderer_for,
-)
-from pressdispatch.schedule import Scheduler
+from pressdispatch.runtime import database_error, make_transport, renderer_for
+from pressdispatch.service import Service
 from pressdispatch.store.schema import UNFINISHED
-from pressdispatch.web.app import create_app
-from pressdispatch.web.server import serve_web
 
 log = logging.getLogger("pressdispatch")
 
@@ -77,86 +70,48 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 
 
 async def _serve(settings: Settings, *, scheduler: bool) -> int:
-    rt = await _runtime(settings)
-    transport = make_transport(settings)
-    engine = rt.engine(transport, kind="service" if scheduler else "worker")
-
-    async def tick():  # type: ignore[no-untyped-def]
-        report = await pipeline.tick(rt, utc_now())
-        for due in report.late:
-            log.warning(
-                "%s is overdue (%s copy): start it with `pressdispatch send %s`",
-                due.release_id,
-                due.tier.value,
-                due.release_id,
-            )
-        engine.wakeup.set()
-        return await rt.catalog.next_time(utc_now())
-
-    clock = Scheduler(tick, settings.scheduler.scan_interval, utc_now) if scheduler else None
-    stop = asyncio.Event()
-    try:
+    async with _service(settings) as service:
+        stop = asyncio.Event()
         with _stop_on_signals(stop):
-            if clock is not None:
-                clock.start()
-            log.info(
-                "pressdispatch %s started (%s transport)",
-                "service" if scheduler else "worker",
-                settings.transport.kind,
-            )
-            if scheduler:  # the service also serves the newsroom web app
-                app = create_app(settings, runtime=rt)
-                web = asyncio.create_task(
-                    serve_web(app, settings.web.host, settings.web.port, stop)
-                )
-                log.info("newsroom at http://%s:%d/", settings.web.host, settings.web.port)
-                await engine.run(stop)
-                await web
-            else:
-                await engine.run(stop)
-    finally:
-        if clock is not None:
-            await clock.shutdown()
-        await transport.close()
-        await rt.close()
-    log.info("stopped: %s", dict(engine.stats.outcomes))
+            stats = await service.run(stop, worker=not scheduler)
+    log.info("stopped: %s", dict(stats.outcomes))
     return 0
 
 
 async def _once(settings: Settings) -> int:
-    rt = await _runtime(settings)
-    transport = make_transport(settings)
-    try:
-        report = await pipeline.tick(rt, utc_now())
-        for problem in report.problems:
-            err.print(f"problem: {problem}", markup=False)
-        for due in report.late:
-            err.print(
-                f"late: {due.release_id} ({due.tier.value} copy) is overdue by more than "
-                f"{settings.scheduler.max_lateness}; start it with "
-                f"`pressdispatch send {due.release_id}`",
-                markup=False,
-            )
+    async with _service(settings) as service:
         stop = asyncio.Event()
-        with _stop_on_signals(stop), _progress(rt) as progress:
-            counts = await rt.ledger.counts()
-            pending = _pending(counts)
-            tasks = {rid: progress.add_task(rid, total=n) for rid, n in sorted(pending.items())}
+        with _stop_on_signals(stop), _progress() as progress:
+            tasks: dict[str, TaskID] = {}
+
+            async def track(report: pipeline.TickReport) -> None:
+                _problems(report, settings)
+                pending = _pending(await service.rt.ledger.counts())
+                for rid, n in sorted(pending.items()):
+                    tasks[rid] = progress.add_task(rid, total=n)
 
             def advance(release_id: str, _status: str) -> None:
                 if release_id in tasks:
                     progress.advance(tasks[release_id])
 
-            engine = rt.engine(transport, kind="once", on_result=advance)
-            stats = await engine.run(stop, until_idle=True)
-    finally:
-        await transport.close()
-        await rt.close()
-    _summary(stats, report)
-    if engine.problem is not None:
-        err.print(f"error: sending stopped: {engine.problem}", markup=False)
+            done = await service.run_once(stop, on_scan=track, on_result=advance)
+    _summary(done.stats, done.scan)
+    if done.stopped is not None:
+        err.print(f"error: sending stopped: {done.stopped}", markup=False)
         return 1
-    return 1 if stats.outcomes["failed"] else 0
+    return 1 if done.stats.outcomes["failed"] else 0
+
+
+def _problems(report: pipeline.TickReport, settings: Settings) -> None:
+    for problem in report.problems:
+        err.print(f"problem: {problem}", markup=False)
+    for due in report.late:
+        err.print(
+            f"late: {due.release_id} ({due.tier.value} copy) is overdue by more than "
+            f"{settings.scheduler.max_lateness}; start it with "
+            f"`pressdispatch send {due.release_id}`",
+            markup=False,
+        )
 
 
 def _pending(counts: dict[tuple[str, str, str, str], int]) -> dict[str, int]:
@@ -168,7 +123,7 @@ def _pending(counts: dict[tuple[str, str, str, str], int]) -> dict[str, int]:
 
 
 @contextmanager
-def _progress(rt: Runtime) -> Iterator[Progress]:
+def _progress() -> Iterator[Progress]:
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -201,11 +156,18 @@ def _summary(stats: RunStats, report: pipeline.TickReport) -> None:
     )
 
 
-async def _runtime(settings: Settings) -> Runtime:
+@asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[Service]:
+    """The service, opened for one command and closed after it; a store that cannot be
+    opened is one line naming the setting."""
     try:
-        return await open_runtime(settings)
+        service = await Service.open(settings)
     except (PressDispatchError, SQLAlchemyError, OSError) as exc:
         fail(database_error(settings, exc))
+    try:
+        yield service
+    finally:
+        await service.close()
 
 
 @app.command()
@@ -213,11 +175,9 @@ def send(ctx: typer.Context, release_id: str) -> None:
     """Start a release whose time has passed but which was not sent (overdue, or missed)."""
 
     async def go() -> None:
-        settings = ctx.obj.settings()
-        rt = await _runtime(settings)
-        try:
+        async with _service(ctx.obj.settings()) as service:
             try:
-                await actions.request_send(rt, release_id, utc_now())
+                await actions.request_send(service.rt, release_id, service.clock())
             except Refused as exc:
                 fail(str(exc))
             out.print(
@@ -225,8 +185,6 @@ def send(ctx: typer.Context, release_id: str) -> None:
                 "`pressdispatch run --once`",
                 markup=False,
             )
-        finally:
-            await rt.close()
 
     asyncio.run(go())
 
@@ -236,17 +194,14 @@ def cancel(ctx: typer.Context, release_id: str) -> None:
     """Stop everything not yet sent of a release. Messages already sent stay sent."""
 
     async def go() -> None:
-        rt = await _runtime(ctx.obj.settings())
-        try:
+        async with _service(ctx.obj.settings()) as service:
             try:
-                stopped = await actions.cancel(rt, release_id, utc_now())
+                stopped = await actions.cancel(service.rt, release_id, service.clock())
             except Refused as exc:
                 fail(str(exc))
             out.print(
                 f"{release_id}: cancelled; {stopped} pending deliveries stopped", markup=False
             )
-        finally:
-            await rt.close()
 
     asyncio.run(go())
 
@@ -256,15 +211,12 @@ def retry(ctx: typer.Context, release_id: str) -> None:
     """Put a release's failed and deferred deliveries back in the queue, due now."""
 
     async def go() -> None:
-        rt = await _runtime(ctx.obj.settings())
-        try:
+        async with _service(ctx.obj.settings()) as service:
             try:
-                again = await actions.retry(rt, release_id, utc_now())
+                again = await actions.retry(service.rt, release_id, service.clock())
             except Refused as exc:
                 fail(str(exc))
             out.print(f"{release_id}: {again} deliveries queued again", markup=False)
-        finally:
-            await rt.close()
 
     asyncio.run(go())
 
@@ -283,7 +235,9 @@ def send_test(
     release = load_newsroom(settings, regions, subscribers=False).releases.get(release_id)
     if release is None:
         fail(f"no valid release {release_id!r} (run `pressdispatch check`)")
-    renderer = renderer_for(settings, regions)
+    # No store needed: a test copy is rendered from the files and sent outside the ledger.
+    credentials = Credentials.read(settings)
+    renderer = renderer_for(settings, regions, credentials)
     try:
         envelope = actions.test_copy(
             settings, renderer, release, to, lang, embargo=embargo, now=utc_now()
@@ -292,7 +246,7 @@ def send_test(
         fail(str(exc), 2 if exc.reason in ("bad-address", "bad-language") else 1)
 
     async def go() -> Status:
-        transport = make_transport(settings)
+        transport = make_transport(settings, credentials)
         try:
             outcome = await transport.send(envelope)
         finally:

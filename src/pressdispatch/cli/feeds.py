@@ -23,7 +23,8 @@ from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
 from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.render.feeds import FeedSite, feed_files
-from pressdispatch.runtime import database_error, open_runtime
+from pressdispatch.runtime import database_error
+from pressdispatch.service import Service
 from pressdispatch.web.public import PublicView
 
 __all__ = ["export", "feeds"]
@@ -59,14 +60,15 @@ async def export(
     server sends as ``Last-Modified``, stays). Returns how many files were
     written, how many were unchanged, and the problems found in the files.
     """
-    rt = await open_runtime(settings)
+    service = await Service.open(settings, clock=clock)
     try:
+        rt = service.rt
         report = pipeline.TickReport()
         await pipeline.sync_files(rt, clock(), report)
         snapshot = await PublicView(rt.catalog, clock).current()
         site = FeedSite.of(settings, rt.regions)
     finally:
-        await rt.close()
+        await service.close()
     written = unchanged = 0
     for relative, data in feed_files(site, snapshot.releases):
         if _write(out_dir / relative, data):

@@ -21,7 +21,8 @@ from pressdispatch.config import Settings
 from pressdispatch.durations import format_duration
 from pressdispatch.errors import PressDispatchError
 from pressdispatch.pipeline import TickReport, sync_files
-from pressdispatch.runtime import database_error, open_runtime
+from pressdispatch.runtime import database_error
+from pressdispatch.service import Service
 from pressdispatch.status import ReleaseReport, report
 from pressdispatch.store.workers import Stoppage, Worker
 
@@ -103,7 +104,8 @@ def _sending_json(sending: Sending) -> dict[str, Any]:
 async def _collect(
     settings: Settings, release_id: str | None
 ) -> tuple[list[ReleaseReport], list[str], Sending]:
-    rt = await open_runtime(settings)
+    service = await Service.open(settings)
+    rt = service.rt
     try:
         now = utc_now()
         tick = TickReport()
@@ -116,7 +118,7 @@ async def _collect(
         sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now)
         return reports, [str(p) for p in tick.problems], sending
     finally:
-        await rt.close()
+        await service.close()
 
 
 def _when(moment: datetime | None, settings: Settings) -> str:

@@ -1,4 +1,4 @@
-"""The ASGI app: built from Settings, reading the same store as the dispatch engine."""
+"""The ASGI app, on the running parts the composition root built (service.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pressdispatch.clock import Clock, utc_now
-from pressdispatch.config import Settings
 from pressdispatch.import_runner import ImportRunner
-from pressdispatch.runtime import Runtime, open_runtime
+from pressdispatch.runtime import Runtime
 from pressdispatch.web import admin, feeds, pages, probes, signup, subscriptions
 from pressdispatch.web.api import create_api
 from pressdispatch.web.deps import WebState
@@ -19,18 +18,16 @@ from pressdispatch.web.proxies import ProxyHeaders
 from pressdispatch.web.public import PublicView
 
 
-def create_app(
-    settings: Settings, *, clock: Clock = utc_now, runtime: Runtime | None = None
-) -> FastAPI:
-    """The newsroom web app. Pass ``runtime`` to share an open store (as `run` does).
+def create_app(rt: Runtime, *, clock: Clock = utc_now) -> FastAPI:
+    """The newsroom web app, on ``rt``'s store, renderer and transport.
 
     While it runs, it also merges the list uploads of the console and the API
     (``ImportRunner``), whether `run` or `serve` serves it.
     """
+    settings = rt.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or await open_runtime(settings)
         runner = ImportRunner(rt, clock)
         state = WebState(settings, rt, PublicView(rt.catalog, clock), clock, runner)
         app.state.web = api.state.web = state  # the API shares the newsroom's parts
@@ -41,8 +38,6 @@ def create_app(
         finally:
             stop.set()  # the job under way lets go at its next step; the next start resumes it
             await importing
-            if runtime is None:
-                await rt.close()
 
     app = FastAPI(title=settings.newsroom.name, lifespan=lifespan, docs_url=None, redoc_url=None)
     # Outermost, so every route and the API see the client a trusted proxy names.
@@ -55,6 +50,6 @@ def create_app(
     app.include_router(signup.router)
     app.include_router(admin.router)
     app.add_exception_handler(404, pages.not_found_handler)
-    api = create_api(settings)
+    api = create_api(rt)
     app.mount("/api/v1", api)  # the JSON API: docs/api.md
     return app

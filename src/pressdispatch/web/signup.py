@@ -46,7 +46,6 @@ from pressdispatch.model import Subscriber
 from pressdispatch.render import i18n
 from pressdispatch.render.confirmation import render_confirmation
 from pressdispatch.render.email import PREFERENCES
-from pressdispatch.runtime import make_transport
 from pressdispatch.store import signups
 from pressdispatch.web.choices import (
     TOO_LARGE,
@@ -289,11 +288,7 @@ async def _send_confirmation(state: WebState, signup: Subscriber, lang: str) -> 
             message_id=mail.message_id,
             release_id=OUTBOX_FOLDER,
         )
-        transport = make_transport(settings)
-        try:
-            outcome = await transport.send(envelope)
-        finally:
-            await transport.close()
+        outcome = await state.runtime.transport.send(envelope)
     except (PressDispatchError, OSError):
         log.exception("subscribe: the confirmation email could not be sent")
         return

@@ -221,8 +221,7 @@ async def logout(request: Request, done: Checked) -> Response:
 
 
 def _password(request: Request) -> str | None:
-    settings = web_state(request).settings
-    return settings.secret(settings.web.admin_token_env)
+    return web_state(request).runtime.credentials.admin_token()
 
 
 def _signer(request: Request) -> Signer:

@@ -15,12 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pressdispatch import actions
-from pressdispatch.clock import utc_now
 from pressdispatch.dispatch.transport import Status
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.render.email import SAMPLE_RECIPIENT, EmailRenderer
-from pressdispatch.runtime import Runtime, make_transport
+from pressdispatch.runtime import Runtime
 from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import AdminRoute, back, not_found, page
 from pressdispatch.web.deps import web_state
@@ -78,17 +77,13 @@ async def send_test(request: Request, release_id: str, done: Checked) -> Respons
             to,
             lang if isinstance(lang, str) else None,
             embargo=embargo,
-            now=utc_now(),
+            now=state.clock(),
         )
     except Refused as exc:
         return back(here, error="no-language" if exc.reason == "bad-language" else exc.reason)
     except PressDispatchError as exc:
         return _problem(request, "The email cannot be rendered", str(exc), done.session.csrf)
-    transport = make_transport(settings)
-    try:
-        outcome = await transport.send(envelope)
-    finally:
-        await transport.close()
+    outcome = await rt.transport.send(envelope)
     if outcome.status is not Status.SENT:
         return back(here, error="test-failed", n=outcome.code or 0)
     return back(here, done="test-sent")

@@ -13,8 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pressdispatch.config import Settings
 from pressdispatch.list_imports import MAX_UPLOAD
+from pressdispatch.runtime import Runtime
 from pressdispatch.web.api import lists, releases, subscribers
 from pressdispatch.web.api.auth import BearerToken
 from pressdispatch.web.api.common import PROBLEM_JSON, install_handlers
@@ -54,8 +54,9 @@ class _Api(FastAPI):
         return schema
 
 
-def create_api(settings: Settings) -> FastAPI:
+def create_api(rt: Runtime) -> FastAPI:
     """The API app, mounted in the newsroom app, whose parts it shares (``state.web``)."""
+    settings = rt.settings
     api = _Api(
         title=f"{settings.newsroom.name}: press release API",
         version="1",
@@ -72,5 +73,5 @@ def create_api(settings: Settings) -> FastAPI:
     install_handlers(api)
     # The last added runs first: the token is checked before the body's size.
     api.add_middleware(BodyLimit, limit=request_limit(settings), uploads=MAX_UPLOAD)
-    api.add_middleware(BearerToken, settings=settings, public=frozenset({OPENAPI}))
+    api.add_middleware(BearerToken, credentials=rt.credentials, public=frozenset({OPENAPI}))
     return api

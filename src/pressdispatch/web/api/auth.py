@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pressdispatch.config import Settings
+from pressdispatch.credentials import Credentials
 from pressdispatch.web.api.common import problem_response
 
 __all__ = ["REALM", "BearerToken", "refusal"]
@@ -27,23 +27,23 @@ REALM = "pressdispatch"
 class BearerToken:
     """ASGI middleware: answers 401 unless the request carries the API token."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, public: Collection[str]) -> None:
+    def __init__(self, app: ASGIApp, *, credentials: Credentials, public: Collection[str]) -> None:
         self.app = app
-        self.settings = settings
+        self.credentials = credentials
         self.public = public  # paths inside the API that need no token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _route_path(scope) not in self.public:
-            refused = refusal(self.settings, Headers(scope=scope).get("authorization"))
+            refused = refusal(self.credentials, Headers(scope=scope).get("authorization"))
             if refused is not None:
                 await refused(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def refusal(settings: Settings, authorization: str | None) -> Response | None:
+def refusal(credentials: Credentials, authorization: str | None) -> Response | None:
     """The 401 answer for this ``Authorization`` header, or None when the token is right."""
-    expected = settings.secret(settings.web.api_token_env)
+    expected = credentials.api_token()
     if expected is None:
         return _unauthorized("the API is off: no API token is configured on this server")
     scheme, _, token = (authorization or "").strip().partition(" ")

@@ -1,0 +1,139 @@
+"""The composition root: every running part built once, and the ways to run them.
+
+``Service.open`` reads the settings' secrets, migrates and opens the store, and
+builds the renderer and the transport (runtime.py). Then one of:
+
+- ``run``: the service. The scheduler scans the files (pipeline.tick) and wakes
+  up at each send time; the engine sends; the newsroom web app serves. Without
+  the scheduler and the web app, it is a ``worker``.
+- ``run_once``: one scan, then send what is due now, and stop.
+- ``serve_web``: the web app alone, with a scan of the files now and then.
+
+The command line calls these and prints; the web app and the press office's
+levers get the parts (``Runtime``) from here, never building their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from pressdispatch import pipeline
+from pressdispatch.clock import Clock, utc_now
+from pressdispatch.config import Settings
+from pressdispatch.dispatch.engine import RunStats
+from pressdispatch.dispatch.transport import Transport
+from pressdispatch.runtime import Runtime, open_runtime
+from pressdispatch.schedule import Scheduler
+from pressdispatch.web.app import create_app
+from pressdispatch.web.server import serve_web
+
+__all__ = ["OnceReport", "Service"]
+
+log = logging.getLogger("pressdispatch")
+
+
+@dataclass
+class OnceReport:
+    """What `run --once` did: the scan's report, the engine's outcomes, why it stopped."""
+
+    scan: pipeline.TickReport
+    stats: RunStats
+    stopped: str | None  # the transport cannot work as configured: why
+
+
+class Service:
+    def __init__(self, rt: Runtime, *, clock: Clock = utc_now) -> None:
+        self.rt = rt
+        self.settings = rt.settings
+        self.clock = clock
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, clock: Clock = utc_now, transport: Transport | None = None
+    ) -> Service:
+        return cls(await open_runtime(settings, transport=transport), clock=clock)
+
+    async def close(self) -> None:
+        await self.rt.close()
+
+    async def run(self, stop: asyncio.Event, *, worker: bool = False) -> RunStats:
+        """Until ``stop``: scan and send on time and serve the newsroom, or (``worker``)
+        only send what others queued."""
+        rt, settings = self.rt, self.settings
+        engine = rt.engine(kind="worker" if worker else "service", clock=self.clock)
+        if worker:
+            log.info("pressdispatch worker started (%s transport)", settings.transport.kind)
+            return await engine.run(stop)
+
+        async def scan() -> datetime | None:
+            report = await pipeline.tick(rt, self.clock())
+            for due in report.late:
+                log.warning(
+                    "%s is overdue (%s copy): start it with `pressdispatch send %s`",
+                    due.release_id,
+                    due.tier.value,
+                    due.release_id,
+                )
+            engine.wakeup.set()
+            return await rt.catalog.next_time(self.clock())
+
+        scheduler = Scheduler(scan, settings.scheduler.scan_interval, self.clock)
+        scheduler.start()
+        log.info("pressdispatch service started (%s transport)", settings.transport.kind)
+        try:
+            web = asyncio.create_task(
+                serve_web(self.web_app(), settings.web.host, settings.web.port, stop)
+            )
+            log.info("newsroom at http://%s:%d/", settings.web.host, settings.web.port)
+            stats = await engine.run(stop)
+            await web
+        finally:
+            await scheduler.shutdown()
+        return stats
+
+    async def run_once(
+        self,
+        stop: asyncio.Event,
+        *,
+        on_scan: Callable[[pipeline.TickReport], Awaitable[None]] | None = None,
+        on_result: Callable[[str, str], None] | None = None,
+    ) -> OnceReport:
+        """One scan (``on_scan`` sees its report before sending starts), then send what
+        is due now; ``on_result`` hears of each outcome."""
+        report = await pipeline.tick(self.rt, self.clock())
+        if on_scan is not None:
+            await on_scan(report)
+        engine = self.rt.engine(kind="once", clock=self.clock, on_result=on_result)
+        stats = await engine.run(stop, until_idle=True)
+        return OnceReport(report, stats, engine.problem)
+
+    async def serve_web(self, stop: asyncio.Event, host: str, port: int) -> None:
+        """Until ``stop``: the newsroom web app alone, reflecting the files (no sending)."""
+
+        async def keep_in_sync() -> None:
+            while not stop.is_set():
+                try:
+                    await pipeline.sync_files(self.rt, self.clock(), pipeline.TickReport())
+                except Exception:
+                    log.exception("could not sync the files into the store")
+                with contextlib.suppress(TimeoutError):
+                    interval = self.settings.scheduler.scan_interval.total_seconds()
+                    await asyncio.wait_for(stop.wait(), interval)
+
+        syncing = asyncio.create_task(keep_in_sync())
+        log.info("newsroom at http://%s:%d/", host, port)
+        try:
+            await serve_web(self.web_app(), host, port, stop)
+        finally:
+            stop.set()
+            await syncing
+
+    def web_app(self) -> FastAPI:
+        return create_app(self.rt, clock=self.clock)
