@@ -17,7 +17,7 @@ from typing import Any
 import dkim
 import pytest
 
-from pressdispatch.config import Dkim, Smtp
+from pressdispatch.config import DkimSection, SmtpSection
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
 from pressdispatch.dispatch.outbox import OutboxTransport
 from pressdispatch.dispatch.pushback import (
@@ -60,14 +60,14 @@ def envelope(recipient: str = "alice@example.com", n: int = 0, **kwargs: Any) ->
     return Envelope(SENDER, recipient, data, mid, "2026-12-01-launch")
 
 
-def settings(server: SmtpServer, **overrides: Any) -> Smtp:
+def settings(server: SmtpServer, **overrides: Any) -> SmtpSection:
     values: dict[str, Any] = {
         "host": server.host,
         "port": server.port,
         "security": "none",
         "timeout": timedelta(seconds=5),
     }
-    return Smtp(**(values | overrides))
+    return SmtpSection(**(values | overrides))
 
 
 class Clock:
@@ -271,7 +271,9 @@ async def test_a_slow_server_is_deferred_after_the_timeout() -> None:
 
 @pytest.mark.asyncio
 async def test_an_unreachable_server_is_deferred() -> None:
-    transport = SmtpTransport(Smtp(host="127.0.0.1", port=free_port(), security="none"), None)
+    transport = SmtpTransport(
+        SmtpSection(host="127.0.0.1", port=free_port(), security="none"), None
+    )
     outcome = await transport.send(envelope())
     await transport.close()
     assert outcome.status is Status.DEFERRED
@@ -543,7 +545,7 @@ async def test_a_wrong_password_stops_the_transport_with_the_servers_reply() -> 
 
 def test_a_username_without_a_password_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="PRESSDISPATCH_SMTP_PASSWORD"):
-        SmtpTransport(Smtp(username="press"), None)
+        SmtpTransport(SmtpSection(username="press"), None)
 
 
 # --- Outbox -----------------------------------------------------------------------------
@@ -617,8 +619,8 @@ def dns(record: bytes) -> Callable[..., bytes | None]:
     return lookup
 
 
-def dkim_settings(key: Path) -> Dkim:
-    return Dkim(domain="example.org", selector="s1", private_key_file=key)
+def dkim_settings(key: Path) -> DkimSection:
+    return DkimSection(domain="example.org", selector="s1", private_key_file=key)
 
 
 def test_a_signed_message_verifies(rsa_key: tuple[Path, bytes]) -> None:

@@ -67,7 +67,7 @@ def _check_address(value: str, *, display_name_allowed: bool) -> str:
     return value.strip()
 
 
-class Newsroom(_Section):
+class NewsroomSection(_Section):
     name: str = Field(min_length=1)
     base_url: str = "http://127.0.0.1:8000"
     default_language: str = "en"
@@ -123,7 +123,7 @@ class Newsroom(_Section):
         return _check_address(value, display_name_allowed=True) if value else value
 
     @model_validator(mode="after")
-    def _default_offered(self) -> Newsroom:
+    def _default_offered(self) -> NewsroomSection:
         if self.default_language not in self.languages:
             raise ValueError(
                 f"default_language {self.default_language!r} "
@@ -151,22 +151,22 @@ def _language_or_error(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-class Paths(_Section):
+class PathsSection(_Section):
     releases: Path = Path("releases")
     subscribers: Path = Path("subscribers")
     templates: Path = Path("templates")
     data: Path = Path("var")
 
 
-class Database(_Section):
+class DatabaseSection(_Section):
     url: str = "sqlite:///var/pressdispatch.db"
 
 
-class Transport(_Section):
+class TransportSection(_Section):
     kind: Literal["outbox", "smtp"] = "outbox"
 
 
-class Smtp(_Section):
+class SmtpSection(_Section):
     host: str = "localhost"
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
@@ -193,7 +193,7 @@ class Smtp(_Section):
         return _env_name(value)
 
 
-class Web(_Section):
+class WebSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port
     signing_key_env: str = "PRESSDISPATCH_SIGNING_KEY"
@@ -217,7 +217,7 @@ class Web(_Section):
         return tuple(_network(item) for item in value)
 
 
-class Scheduler(_Section):
+class SchedulerSection(_Section):
     scan_interval: Duration = timedelta(seconds=15)
     max_lateness: Duration = timedelta(hours=24)
     batch_size: int = Field(default=200, ge=1, le=10_000)
@@ -234,7 +234,7 @@ class Scheduler(_Section):
         return value
 
 
-class Dkim(_Section):
+class DkimSection(_Section):
     """DKIM signing; off unless ``domain`` is set."""
 
     domain: str = ""
@@ -255,7 +255,7 @@ class Dkim(_Section):
     )
 
     @model_validator(mode="after")
-    def _complete(self) -> Dkim:
+    def _complete(self) -> DkimSection:
         if self.domain and (not self.selector or self.private_key_file == Path()):
             raise ValueError("with domain set, selector and private_key_file are required")
         return self
@@ -265,7 +265,7 @@ class Dkim(_Section):
         return bool(self.domain)
 
 
-class Content(_Section):
+class ContentSection(_Section):
     """Limits on what the newsroom's files and the API may hold."""
 
     max_body_size: Size = MiB
@@ -278,7 +278,7 @@ class Content(_Section):
         return value
 
 
-class Feeds(_Section):
+class FeedsSection(_Section):
     """Atom and RSS feeds, the OPML list of them, and the optional WebSub hub."""
 
     max_entries: int = Field(default=50, ge=1, le=1000)
@@ -318,16 +318,16 @@ def _env_name(value: str) -> str:
 class Settings(_Section):
     """Everything config.toml says, with paths made absolute."""
 
-    newsroom: Newsroom
-    paths: Paths = Paths()
-    database: Database = Database()
-    transport: Transport = Transport()
-    smtp: Smtp = Smtp()
-    web: Web = Web()
-    scheduler: Scheduler = Scheduler()
-    dkim: Dkim = Dkim()
-    feeds: Feeds = Feeds()
-    content: Content = Content()
+    newsroom: NewsroomSection
+    paths: PathsSection = PathsSection()
+    database: DatabaseSection = DatabaseSection()
+    transport: TransportSection = TransportSection()
+    smtp: SmtpSection = SmtpSection()
+    web: WebSection = WebSection()
+    scheduler: SchedulerSection = SchedulerSection()
+    dkim: DkimSection = DkimSection()
+    feeds: FeedsSection = FeedsSection()
+    content: ContentSection = ContentSection()
     config_path: Path = Path("config.toml")
 
 
@@ -355,13 +355,13 @@ def _resolve(settings: Settings, config_path: Path) -> Settings:
     def absolute(p: Path) -> Path:
         return p if p.is_absolute() else (base / p)
 
-    paths = Paths(
+    paths = PathsSection(
         releases=absolute(settings.paths.releases),
         subscribers=absolute(settings.paths.subscribers),
         templates=absolute(settings.paths.templates),
         data=absolute(settings.paths.data),
     )
-    database = Database(url=_resolve_sqlite(settings.database.url, base))
+    database = DatabaseSection(url=_resolve_sqlite(settings.database.url, base))
     dkim = settings.dkim
     if dkim.enabled:
         dkim = dkim.model_copy(update={"private_key_file": absolute(dkim.private_key_file)})

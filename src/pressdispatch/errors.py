@@ -3,8 +3,8 @@
     PressDispatchError
     ├── ConfigError          config.toml is missing, malformed or has a wrong key
     │   └── TransportStopped the mail relay cannot be used as configured (TLS, login)
-    ├── ContentError         a release or subscriber file cannot be used
-    │   └── UnknownRegion    a region code or name not in the M49 hierarchy
+    ├── ContentError         a release or subscriber file cannot be read at all
+    ├── UnknownRegion        a region code or name not in the M49 hierarchy
     ├── UnknownLanguage      not an ISO 639-1 code Babel knows
     ├── HeaderInjection      a header value carries CR or LF
     ├── RenderError          a template a press office edited fails to render
@@ -16,6 +16,9 @@
 Errors about user files carry the path, line and field so a press officer can
 fix the input; :class:`Problem` is the same information as a value, used where
 we report many problems and carry on.
+
+The web layer's own answers (``web.api.common.ApiProblem``,
+``web.admin.common.ConsoleRefusal``) are not domain errors and stay out of it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import dataclasses
 import dkim
 import dkim.crypto
 
-from pressdispatch.config import Dkim
+from pressdispatch.config import DkimSection
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
 from pressdispatch.errors import ConfigError
 
@@ -16,7 +16,7 @@ from pressdispatch.errors import ConfigError
 class DkimSigner:
     """Sign with rsa-sha256, relaxed/relaxed, over the configured headers a message has."""
 
-    def __init__(self, settings: Dkim) -> None:
+    def __init__(self, settings: DkimSection) -> None:
         path = settings.private_key_file
         try:
             # dkimpy finds the PEM body by "--\n", so a key saved with CRLF would not parse.

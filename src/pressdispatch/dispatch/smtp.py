@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import aiosmtplib
 
 from pressdispatch.clock import Timer
-from pressdispatch.config import Smtp
+from pressdispatch.config import SmtpSection
 from pressdispatch.dispatch.pushback import Concern, Window, concern
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status
 from pressdispatch.errors import ConfigError, TransportStopped
@@ -33,7 +33,7 @@ class SmtpTransport:
     """Deliver each envelope in its own MAIL/RCPT/DATA transaction over pooled connections."""
 
     def __init__(
-        self, settings: Smtp, password: str | None, *, clock: Timer = time.monotonic
+        self, settings: SmtpSection, password: str | None, *, clock: Timer = time.monotonic
     ) -> None:
         if settings.username and not password:
             raise ConfigError(

@@ -18,7 +18,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from pressdispatch.config import Newsroom
+from pressdispatch.config import NewsroomSection
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
@@ -37,7 +37,7 @@ class Confirmation:
 
 
 def render_confirmation(
-    newsroom: Newsroom,
+    newsroom: NewsroomSection,
     templates: Path,
     regions: RegionTree,
     signup: Subscriber,

@@ -25,7 +25,7 @@ import css_inline
 import jinja2
 from markupsafe import Markup
 
-from pressdispatch.config import Newsroom
+from pressdispatch.config import NewsroomSection
 from pressdispatch.errors import NotFound, RenderError
 from pressdispatch.model import Release, Subscriber, Tier, Variant
 from pressdispatch.regions import RegionTree
@@ -161,7 +161,7 @@ class PreparedMessage:
         *,
         release: Release,
         variant: Variant,
-        newsroom: Newsroom,
+        newsroom: NewsroomSection,
         subject: str,
         text: str,
         html: str,
@@ -187,7 +187,7 @@ class PreparedMessage:
         self._head = self._common_headers(release, variant, newsroom, subject)
 
     def _common_headers(
-        self, release: Release, variant: Variant, newsroom: Newsroom, subject: str
+        self, release: Release, variant: Variant, newsroom: NewsroomSection, subject: str
     ) -> bytes:
         lines = [headers.mailbox("From", newsroom.from_)]
         if newsroom.reply_to:
@@ -256,7 +256,7 @@ class EmailRenderer:
     """Renders variants with the press office's templates; caches each variant once."""
 
     def __init__(
-        self, newsroom: Newsroom, templates: Path, signer: Signer, regions: RegionTree
+        self, newsroom: NewsroomSection, templates: Path, signer: Signer, regions: RegionTree
     ) -> None:
         self.newsroom = newsroom
         self.templates = templates / "email"

@@ -60,7 +60,7 @@ from feedgen.ext.base import BaseExtension
 from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 
-from pressdispatch.config import Newsroom, Settings
+from pressdispatch.config import NewsroomSection, Settings
 from pressdispatch.model import Release, Translation
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import i18n
@@ -131,7 +131,7 @@ class FeedSpec:
 class FeedSite:
     """What every feed of one newsroom shares: built once from Settings."""
 
-    newsroom: Newsroom
+    newsroom: NewsroomSection
     regions: RegionTree
     max_entries: int = 50
     hub: str = ""
@@ -244,7 +244,7 @@ def region_name(regions: RegionTree, slug: str, lang: str) -> str:
     return name[:1].upper() + name[1:]  # CLDR English says "world"; a title wants "World"
 
 
-def feed_language(spec: FeedSpec, newsroom: Newsroom) -> str:
+def feed_language(spec: FeedSpec, newsroom: NewsroomSection) -> str:
     """The language of the feed's own text: its language, or the default for ``all``."""
     return newsroom.default_language if spec.language == ALL else spec.language
 
@@ -356,7 +356,7 @@ def _generator(spec: FeedSpec, site: FeedSite, updated: datetime) -> FeedGenerat
     return fg
 
 
-def _press_address(newsroom: Newsroom) -> str:
+def _press_address(newsroom: NewsroomSection) -> str:
     return parseaddr(newsroom.reply_to)[1] if newsroom.reply_to else newsroom.from_address
 
 
@@ -404,7 +404,7 @@ def _category(entry: _Entry, term: str, scheme: str, label: str | None) -> None:
         entry.category(term=term, scheme=scheme, label=label)
 
 
-def _content_html(release: Release, t: Translation, newsroom: Newsroom) -> str:
+def _content_html(release: Release, t: Translation, newsroom: NewsroomSection) -> str:
     """The sanitised body, after the dateline as the email shows it: ``MINSK, 2 December 2026``."""
     if not t.dateline:
         return t.body_html

@@ -36,14 +36,17 @@ from pressdispatch.vocabulary import normalize_language
 
 __all__ = [
     "UI_LANGUAGES",
+    "colon",
+    "comma",
     "format_date",
     "format_datetime",
     "gettext",
     "is_rtl",
     "jinja_install",
     "language_name",
+    "negotiate",
     "ngettext",
-    "normalize_language",
+    "region_name",
     "text_direction",
     "translations",
 ]

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, or_, select, update
 from pressdispatch.store.db import Database
 from pressdispatch.store.schema import UNFINISHED_IMPORTS, imports
 
-__all__ = ["ImportJob", "Job"]
+__all__ = ["ImportJob", "Job", "claim", "create", "get", "recent", "unfinished"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from starlette.datastructures import FormData
 
 from pressdispatch.errors import TokenError
 from pressdispatch.tokens import Signer
-from pressdispatch.web.admin.common import AdminRoute, Refused, back, json_response, page
+from pressdispatch.web.admin.common import AdminRoute, ConsoleRefusal, back, json_response, page
 from pressdispatch.web.deps import web_state
 
 __all__ = [
@@ -165,7 +165,7 @@ async def page_session(request: Request) -> Session:
     """For pages: the session, or a redirect to the login form."""
     session = _session(request)
     if session is None:
-        raise Refused(back("/admin/login"))
+        raise ConsoleRefusal(back("/admin/login"))
     return session
 
 
@@ -173,7 +173,7 @@ async def api_session(request: Request) -> Session:
     """For JSON: the session, or 401."""
     session = _session(request)
     if session is None:
-        raise Refused(json_response({"error": "log in at /admin/login"}, 401))
+        raise ConsoleRefusal(json_response({"error": "log in at /admin/login"}, 401))
     return session
 
 
@@ -184,17 +184,17 @@ async def action(request: Request) -> AsyncIterator[Action]:
     """
     session = _session(request)
     if session is None:
-        raise Refused(_refusal(request, "Your session has expired: log in again.", 401))
+        raise ConsoleRefusal(_refusal(request, "Your session has expired: log in again.", 401))
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > _MAX_BODY:
-        raise Refused(_refusal(request, "This upload is too large.", 413))
+        raise ConsoleRefusal(_refusal(request, "This upload is too large.", 413))
     form = await request.form(max_files=1, max_fields=50)
     try:
         token = form.get("csrf")
         if not isinstance(token, str) or not hmac.compare_digest(
             token.encode("utf-8", "surrogatepass"), session.csrf.encode()
         ):
-            raise Refused(_refusal(request, "This form has expired: reload the page.", 403))
+            raise ConsoleRefusal(_refusal(request, "This form has expired: reload the page.", 403))
         yield Action(session, form)
     finally:
         await form.close()

@@ -60,7 +60,7 @@ ERRORS = {
 }
 
 
-class Refused(Exception):
+class ConsoleRefusal(Exception):
     """Raised by a route's dependencies to answer at once (login page, 401, 403)."""
 
     def __init__(self, response: Response) -> None:
@@ -69,7 +69,7 @@ class Refused(Exception):
 
 
 class AdminRoute(APIRoute):
-    """Answers ``Refused`` with its response; adds the console's headers to every answer."""
+    """Answers ``ConsoleRefusal`` with its response; adds the console's headers to every answer."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -77,7 +77,7 @@ class AdminRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 response = await handler(request)
-            except Refused as refused:
+            except ConsoleRefusal as refused:
                 response = refused.response
             for name, value in HEADERS.items():
                 response.headers.setdefault(name, value)

@@ -25,7 +25,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from pressdispatch.errors import PressDispatchError
 from pressdispatch.web.deps import Web, web_state
 
 __all__ = [
@@ -69,8 +68,11 @@ class ProblemDetails(BaseModel):
     errors: list[ProblemItem] | None = None
 
 
-class ApiProblem(PressDispatchError):
-    """Raised by a route: answered as problem details with this status."""
+class ApiProblem(Exception):
+    """Raised by a route: answered as problem details with this status.
+
+    A web answer, not a domain error: it stays out of errors.py's tree.
+    """
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from pressdispatch.store import imports
 from pressdispatch.store.imports import ImportJob
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems
 
-__all__ = ["router"]
+__all__ = ["ImportOut", "ImportProblem", "router"]
 
 router = APIRouter(tags=["lists"])
 

@@ -24,7 +24,7 @@ from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.deps import WebState
 
-__all__ = ["router"]
+__all__ = ["SubscriberIn", "SubscriberOut", "SubscriberSaved", "router"]
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"])
 
