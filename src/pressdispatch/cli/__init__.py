@@ -1,4 +1,4 @@
-"""The `pressdispatch` command: parse arguments, build the parts, call the pipeline.
+"""The `pressdispatch` command: parse arguments, call the service (service.py), print.
 
 Each submodule registers its commands on ``app``: content (check, preview,
 plan), dispatch (run, worker, send, cancel, retry, send-test), status, db.

@@ -1,1 +1,1 @@
-"""The web app: public newsroom pages and feeds (and, later, subscriptions and admin)."""
+"""The web app: the public newsroom and its feeds, subscriptions, the console and the API."""
