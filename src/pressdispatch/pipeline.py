@@ -20,7 +20,7 @@ from pressdispatch.content.subscribers import Row, read_lists
 from pressdispatch.dispatch.planner import plan_tier
 from pressdispatch.dispatch.websub import ping_hub
 from pressdispatch.errors import Busy, Problem
-from pressdispatch.model import Tier
+from pressdispatch.model import Release, Tier
 from pressdispatch.render.feeds import FeedSite, feed_urls_for
 from pressdispatch.runtime import Runtime, driver_reason
 from pressdispatch.store.catalog import DueTier
@@ -104,7 +104,7 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
         if due.late:
             report.late.append(due)
             continue
-        queued = await plan_tier(
+        release, queued = await plan_tier(
             due.release_id,
             due.tier,
             now,
@@ -117,12 +117,11 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
         log.info("%s: %s copy queued for %d journalists", due.release_id, due.tier.value, queued)
         report.started.append((due, queued))
         if due.tier is Tier.PUBLIC and rt.settings.feeds.websub_hub:
-            await _announce(rt, due.release_id)
+            await _announce(rt, release)
 
 
-async def _announce(rt: Runtime, release_id: str) -> None:
+async def _announce(rt: Runtime, release: Release) -> None:
     """Tell the WebSub hub which feeds now carry the release (failures are only logged)."""
-    release = await rt.catalog.snapshot(release_id)
     site = FeedSite.of(rt.settings, rt.regions)
     await ping_hub(rt.settings.feeds.websub_hub, feed_urls_for(release, site))
 

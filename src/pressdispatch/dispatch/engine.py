@@ -266,7 +266,11 @@ class Engine:
                     claim.release_id
                 )
             prepared = self.renderer.prepare(release, Variant(claim.language, claim.tier))
-            message = prepared.personalise(Recipient(claim.address, claim.name), date=self.clock())
+            message = prepared.personalise(
+                Recipient(claim.address, claim.name),
+                date=self.clock(),
+                message_id=claim.message_id,
+            )
         except PressDispatchError as exc:
             log.error("cannot render delivery %d of %s: %s", claim.id, claim.release_id, exc)
             return Outcome(Status.DEFERRED, reply=f"not rendered: {exc}")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pressdispatch.matching import choose_variant
-from pressdispatch.model import Tier
+from pressdispatch.model import Release, Tier
 from pressdispatch.regions import RegionTree
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.directory import Directory
@@ -25,8 +25,9 @@ async def plan_tier(
     ledger: Ledger,
     regions: RegionTree,
     message_id: MessageId,
-) -> int:
-    """Queue this tier's recipients; returns how many were newly queued.
+) -> tuple[Release, int]:
+    """Queue this tier's recipients; returns the release as frozen, and how many were
+    newly queued.
 
     Safe to repeat: a journalist already in the ledger for this release (say,
     with the embargoed copy) is skipped, so a crash while planning is repaired
@@ -50,4 +51,4 @@ async def plan_tier(
             )
         queued += await ledger.plan(release.id, rows, now)
     await catalog.mark_started(release_id, tier, now)
-    return queued
+    return release, queued

@@ -223,8 +223,18 @@ class PreparedMessage:
             self._last_date = (second, format_datetime(moment.astimezone(self._zone)))
         return self._last_date[1]
 
-    def personalise(self, recipient: Recipient, *, date: datetime | None = None) -> bytes:
-        """The complete message for one recipient, as CRLF-terminated bytes."""
+    def personalise(
+        self,
+        recipient: Recipient,
+        *,
+        date: datetime | None = None,
+        message_id: str | None = None,
+    ) -> bytes:
+        """The complete message for one recipient, as CRLF-terminated bytes.
+
+        ``message_id`` is the one the ledger holds for this delivery (set when it was
+        planned); without it (a preview, a test copy) it is derived the same way.
+        """
         email = headers.safe("To", recipient.email)
         name = " ".join(recipient.name.split())
         unsubscribe = self.unsubscribe_url(email)
@@ -241,7 +251,7 @@ class PreparedMessage:
             [
                 headers.address("To", name, email),
                 f"Date: {self._date(moment)}",
-                f"Message-ID: {self.message_id(email)}",
+                f"Message-ID: {message_id or self.message_id(email)}",
                 f"List-Unsubscribe: <{unsubscribe}>,{headers.LINESEP} <{mailto}>",
                 f'Content-Type: multipart/alternative; boundary="{self._boundary}"',
             ]
