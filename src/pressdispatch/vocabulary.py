@@ -14,7 +14,14 @@ from email_validator import EmailNotValidError, validate_email
 from pressdispatch.characters import bad_character
 from pressdispatch.errors import UnknownLanguage
 
-__all__ = ["SLUG", "TOPIC", "normalize_address", "normalize_language"]
+__all__ = [
+    "SLUG",
+    "TOPIC",
+    "check_topic",
+    "normalize_address",
+    "normalize_language",
+    "normalize_topic",
+]
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # release ids, topics, list names
 TOPIC = SLUG
@@ -36,6 +43,21 @@ def normalize_language(code: str) -> str:
     except (UnknownLocaleError, ValueError) as exc:
         raise UnknownLanguage(code) from exc
     return candidate
+
+
+def check_topic(topic: str) -> str:
+    """``" Health "`` → ``"health"``. Raises ValueError for anything but a slug."""
+    text = topic.strip().lower()
+    if not TOPIC.match(text):
+        raise ValueError(f"{text!r} must be a slug: lowercase letters, digits, hyphens")
+    return text
+
+
+def normalize_topic(topic: str | None) -> str | None:
+    """An optional topic (a query parameter, a form field): empty → None, else ``check_topic``."""
+    if topic is None or not topic.strip():
+        return None
+    return check_topic(topic)
 
 
 def normalize_address(value: str) -> str:

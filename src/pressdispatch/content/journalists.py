@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pressdispatch.characters import bad_character
 from pressdispatch.errors import UnknownLanguage, UnknownRegion
 from pressdispatch.regions import RegionTree
-from pressdispatch.vocabulary import TOPIC, normalize_address, normalize_language
+from pressdispatch.vocabulary import check_topic, normalize_address, normalize_language
 
 __all__ = ["MAX_LENGTH", "Journalist", "Wrong", "check_address", "check_journalist", "check_text"]
 
@@ -96,11 +96,12 @@ def check_journalist(
             slugs.append(tree.resolve(value))
         except UnknownRegion as exc:
             wrong.append(Wrong("regions", str(exc), n))
-    keywords = [topic.strip().lower() for topic in topics]
-    for n, topic in enumerate(keywords):
-        if not TOPIC.match(topic):
-            message = f"{topic!r} must be a slug: lowercase letters, digits, hyphens"
-            wrong.append(Wrong("topics", message, n))
+    keywords: list[str] = []
+    for n, topic in enumerate(topics):
+        try:
+            keywords.append(check_topic(topic))
+        except ValueError as exc:
+            wrong.append(Wrong("topics", str(exc), n))
     if wrong or isinstance(address, Wrong):
         return wrong
     return Journalist(

@@ -84,7 +84,6 @@ __all__ = [
     "feed_title",
     "feed_updated",
     "feed_urls_for",
-    "normalize_topic",
     "page_url",
     "region_name",
     "select_entries",
@@ -105,7 +104,6 @@ OPML_PATH = "feeds.opml"
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +157,6 @@ class FeedSite:
     def knows(self, language: str, region: str) -> bool:
         """True if ``/feeds/<language>/<region>`` exists (exact, canonical spelling)."""
         return language in self.languages() and (region == ALL or region in self.regions)
-
-
-def normalize_topic(topic: str | None) -> str | None:
-    """``" Health "`` → ``"health"``; empty → None. Raises ValueError for a non-slug."""
-    if topic is None or not topic.strip():
-        return None
-    text = topic.strip().lower()
-    if not set(text) <= _TOPIC_CHARS or text.startswith("-") or text.endswith("-") or "--" in text:
-        raise ValueError(f"topic {topic!r} must be a slug: lowercase letters, digits, hyphens")
-    return text
 
 
 def feed_specs(site: FeedSite) -> Iterator[FeedSpec]:

@@ -19,7 +19,7 @@ from pressdispatch.characters import printable
 from pressdispatch.errors import UnknownRegion
 from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
-from pressdispatch.render.feeds import normalize_topic
+from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState
 
 MAX_BODY = 64 * 1024  # bytes of a form; the real ones are a few hundred

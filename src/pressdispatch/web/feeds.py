@@ -46,8 +46,8 @@ from pressdispatch.render.feeds import (
     FeedSpec,
     build_feed,
     build_opml,
-    normalize_topic,
 )
+from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState, web_state
 
 __all__ = [

@@ -42,7 +42,8 @@ from pressdispatch.model import Release
 from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.render.email import release_url
-from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title, normalize_topic
+from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title
+from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.public import Snapshot
 
