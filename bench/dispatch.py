@@ -78,11 +78,10 @@ from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.transport import Envelope, Outcome, Transport
-from pressdispatch.model import Release, Tier, Variant
+from pressdispatch.model import UNFINISHED, Release, Tier, Variant
 from pressdispatch.regions import load_regions
 from pressdispatch.render.email import Recipient
 from pressdispatch.runtime import make_transport, open_runtime, renderer_for
-from pressdispatch.store.schema import UNFINISHED
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "releases" / "minsk-vaccination-campaign"

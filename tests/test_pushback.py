@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from pressdispatch.model import UNFINISHED
 from pressdispatch.pipeline import tick
-from pressdispatch.store.schema import UNFINISHED, deliveries, subscribers
+from pressdispatch.store.schema import deliveries, subscribers
 
 from .dispatching import Newsroom, runtime, utc
 from .smtpd import Fault, SmtpServer, free_port, smtp_server

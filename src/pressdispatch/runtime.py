@@ -23,6 +23,7 @@ from pressdispatch.dispatch.outbox import OutboxTransport
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport
 from pressdispatch.errors import PressDispatchError
+from pressdispatch.model import DeliveryStatus
 from pressdispatch.regions import RegionTree, load_regions
 from pressdispatch.render import headers
 from pressdispatch.render.email import EmailRenderer
@@ -61,7 +62,7 @@ class Runtime:
         *,
         kind: str = "service",
         clock: Clock = utc_now,
-        on_result: Callable[[str, str], None] | None = None,
+        on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> Engine:
         """The dispatch engine on this runtime's store and transport."""
         settings = dataclasses.replace(self.engine_settings(), kind=kind)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pressdispatch.store.schema import UNFINISHED
+from pressdispatch.model import UNFINISHED
 
 
 @dataclass

@@ -37,7 +37,7 @@ from pressdispatch.dispatch.holdings import Holdings, WorkersPort
 from pressdispatch.dispatch.policy import decide
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
 from pressdispatch.errors import PressDispatchError, TransportStopped
-from pressdispatch.model import Release, Variant
+from pressdispatch.model import DeliveryStatus, Release, Variant
 from pressdispatch.render.email import EmailRenderer, Recipient
 from pressdispatch.store.ledger import Claim, Update
 
@@ -75,10 +75,10 @@ class EngineSettings:
 
 @dataclass
 class RunStats:
-    outcomes: Counter[str] = field(default_factory=Counter)
-    by_release: Counter[tuple[str, str]] = field(default_factory=Counter)
+    outcomes: Counter[DeliveryStatus] = field(default_factory=Counter)
+    by_release: Counter[tuple[str, DeliveryStatus]] = field(default_factory=Counter)
 
-    def add(self, release_id: str, status: str) -> None:
+    def add(self, release_id: str, status: DeliveryStatus) -> None:
         self.outcomes[status] += 1
         self.by_release[(release_id, status)] += 1
 
@@ -94,7 +94,7 @@ class Engine:
         settings: EngineSettings,
         *,
         clock: Clock = utc_now,
-        on_result: Callable[[str, str], None] | None = None,
+        on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.workers = workers

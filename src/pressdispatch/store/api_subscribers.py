@@ -12,19 +12,20 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from pressdispatch.model import Subscriber
+from pressdispatch.model import Source, Subscriber, SubscriberStatus
 from pressdispatch.store.codec import storable, subscriber_columns
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.directory import ACTIVE
 from pressdispatch.store.schema import subscribers
 
 __all__ = ["API", "find", "save"]
 
-API = "api"  # the ``source`` of these journalists, and the name of their list
+API = Source.API.value  # the name of these journalists' list
 
 
-async def save(db: Database, subscriber: Subscriber, now: datetime) -> tuple[bool, str]:
+async def save(
+    db: Database, subscriber: Subscriber, now: datetime
+) -> tuple[bool, SubscriberStatus]:
     """Insert or update one journalist; returns (created, their status)."""
     return await db.transaction(lambda conn: _save(conn, subscriber, now))
 
@@ -39,18 +40,20 @@ async def find(db: Database, email: str) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def _save(conn: Connection, subscriber: Subscriber, now: datetime) -> tuple[bool, str]:
-    columns = subscriber_columns(subscriber) | {"source": API, "updated_at": now}
+def _save(conn: Connection, subscriber: Subscriber, now: datetime) -> tuple[bool, SubscriberStatus]:
+    columns = subscriber_columns(subscriber) | {"source": Source.API, "updated_at": now}
     c = subscribers.c
     known = conn.execute(select(c.id, c.status).where(c.email == columns["email"])).first()
     if known is not None:
         conn.execute(update(subscribers).where(c.id == known.id).values(columns))
-        return False, str(known.status)
+        return False, SubscriberStatus(known.status)
     changes = {key: value for key, value in columns.items() if key != "email"}
     conn.execute(
         insert(subscribers, conn.dialect.name)
-        .values(columns | {"status": ACTIVE, "status_reason": "", "created_at": now})
+        .values(
+            columns | {"status": SubscriberStatus.ACTIVE, "status_reason": "", "created_at": now}
+        )
         # Another request may have inserted the address meanwhile: update it then.
         .on_conflict_do_update(index_elements=["email"], set_=changes)
     )
-    return True, ACTIVE
+    return True, SubscriberStatus.ACTIVE

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
-from pressdispatch.model import Release, ReleaseStatus, Tier
+from pressdispatch.model import WAITING, DeliveryStatus, Release, ReleaseStatus, Tier
 from pressdispatch.store.codec import digest, release_from_json, release_to_json, storable
 from pressdispatch.store.db import Database
-from pressdispatch.store.schema import WAITING, deliveries, releases
+from pressdispatch.store.schema import deliveries, releases
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +261,6 @@ async def _cancel(conn: Any, release_id: str, now: datetime) -> int:
     result = await conn.execute(
         update(deliveries)
         .where(deliveries.c.release_id == release_id, deliveries.c.status.in_(WAITING))
-        .values(status="cancelled", lease_until=None)
+        .values(status=DeliveryStatus.CANCELLED, lease_until=None)
     )
     return int(result.rowcount)

@@ -14,34 +14,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.content.subscribers import Row
 from pressdispatch.errors import Busy
-from pressdispatch.model import Subscriber
+from pressdispatch.model import (
+    OWN_LISTS,
+    WAITING,
+    DeliveryStatus,
+    Source,
+    Subscriber,
+    SubscriberStatus,
+)
 from pressdispatch.store import leases
 from pressdispatch.store.codec import storable, subscriber_from_row
 from pressdispatch.store.db import Database
 from pressdispatch.store.listsync import FINGERPRINT, LEASE, ListSync, Progress
-from pressdispatch.store.schema import (
-    ACTIVE,
-    BOUNCED,
-    OWN_LISTS,
-    SELF,
-    UNSUBSCRIBED,
-    WAITING,
-    deliveries,
-    state,
-    subscribers,
-)
+from pressdispatch.store.schema import deliveries, state, subscribers
 
-__all__ = [
-    "ACTIVE",
-    "BOUNCED",
-    "OWN_LISTS",
-    "SELF",
-    "UNSUBSCRIBED",
-    "Directory",
-    "ListSync",
-    "Person",
-    "set_status",
-]
+__all__ = ["Directory", "ListSync", "Person", "set_status"]
 
 _CHUNK = 1000
 _LEASE_TTL = timedelta(seconds=60)
@@ -108,7 +95,7 @@ class Directory:
                             select(subscribers)
                             .where(
                                 subscribers.c.id > last,
-                                subscribers.c.status == ACTIVE,
+                                subscribers.c.status == SubscriberStatus.ACTIVE,
                                 subscribers.c.lists != "",
                             )
                             .order_by(subscribers.c.id)
@@ -123,7 +110,9 @@ class Directory:
             last = rows[-1]["id"]
             yield [Person(row["id"], subscriber_from_row(dict(row))) for row in rows]
 
-    async def set_status(self, email: str, status: str, reason: str, now: datetime) -> bool:
+    async def set_status(
+        self, email: str, status: SubscriberStatus, reason: str, now: datetime
+    ) -> bool:
         """Unsubscribe, bounce or reactivate one address; pending deliveries to it stop."""
         if not storable(email):
             return False  # no stored address holds such a character
@@ -131,7 +120,7 @@ class Directory:
             lambda conn: set_status(conn, email.lower(), status, reason, now)
         )
 
-    async def person(self, email: str) -> tuple[Subscriber, str] | None:
+    async def person(self, email: str) -> tuple[Subscriber, SubscriberStatus] | None:
         """The journalist with this address (in any case) and their status; None if unknown."""
         if not storable(email):
             return None
@@ -140,7 +129,7 @@ class Directory:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             return None
-        return subscriber_from_row(dict(row)), str(row["status"])
+        return subscriber_from_row(dict(row)), SubscriberStatus(row["status"])
 
     async def set_preferences(
         self,
@@ -152,7 +141,7 @@ class Directory:
     ) -> bool:
         """Store the journalist's own choices (empty regions or topics: all); False if unknown.
 
-        ``source`` becomes ``SELF``: the choices are the journalist's, not a list's.
+        ``source`` becomes ``self``: the choices are the journalist's, not a list's.
         """
         values = {
             "languages": " ".join(dict.fromkeys(languages)),  # order of preference, once each
@@ -160,7 +149,9 @@ class Directory:
             "topics": " ".join(sorted(set(topics))),
             # A list journalist's choices become their own; a web or API subscriber
             # keeps their source, and with it their own list.
-            "source": case((subscribers.c.source.in_(OWN_LISTS), subscribers.c.source), else_=SELF),
+            "source": case(
+                (subscribers.c.source.in_(OWN_LISTS), subscribers.c.source), else_=Source.SELF
+            ),
             "updated_at": now,
         }
 
@@ -173,17 +164,19 @@ class Directory:
         return await self.db.transaction(work)
 
 
-def set_status(conn: Connection, email: str, status: str, reason: str, now: datetime) -> bool:
+def set_status(
+    conn: Connection, email: str, status: SubscriberStatus, reason: str, now: datetime
+) -> bool:
     result = conn.execute(
         update(subscribers)
         .where(subscribers.c.email == email)
         .values(status=status, status_reason=reason, updated_at=now)
     )
-    if status != ACTIVE:
+    if status != SubscriberStatus.ACTIVE:
         ids = select(subscribers.c.id).where(subscribers.c.email == email).scalar_subquery()
         conn.execute(
             update(deliveries)
             .where(deliveries.c.subscriber_id == ids, deliveries.c.status.in_(WAITING))
-            .values(status="cancelled", last_reply=f"subscriber {status}")
+            .values(status=DeliveryStatus.CANCELLED, last_reply=f"subscriber {status}")
         )
     return bool(result.rowcount)

@@ -20,13 +20,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
-from pressdispatch.model import Tier
+from pressdispatch.model import WAITING, DeliveryStatus, SubscriberStatus, Tier
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.directory import ACTIVE, BOUNCED, set_status
+from pressdispatch.store.directory import set_status
 from pressdispatch.store.schema import (
-    STATUSES,
-    WAITING,
     UtcDateTime,
     deliveries,
     releases,
@@ -35,7 +33,7 @@ from pressdispatch.store.schema import (
     workers,
 )
 
-__all__ = ["STATUSES", "Claim", "Ledger", "Planned", "Update"]
+__all__ = ["Claim", "Ledger", "Planned", "Update"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +64,7 @@ class Update:
 
     id: int
     token: str
-    status: str  # sent, deferred, failed
+    status: DeliveryStatus  # sent, deferred, failed
     code: int | None
     reply: str
     at: datetime
@@ -94,7 +92,7 @@ class Ledger:
                 "language": p.language,
                 "tier": p.tier.value,
                 "message_id": p.message_id,
-                "status": "queued",
+                "status": DeliveryStatus.QUEUED,
                 "attempts": 0,
                 "due_at": now,
                 "created_at": now,
@@ -154,7 +152,7 @@ class Ledger:
                 "u_status": u.status,
                 "u_code": u.code,
                 "u_reply": u.reply[:1000],
-                "u_sent_at": u.at if u.status == "sent" else None,
+                "u_sent_at": u.at if u.status is DeliveryStatus.SENT else None,
                 "u_due_at": u.due_at,
             }
             for u in updates
@@ -177,7 +175,7 @@ class Ledger:
                 if u.bounce and u.id not in lost:
                     address = conn.scalar(_EMAIL_OF, {"id": u.id})
                     if address is not None:
-                        set_status(conn, address, BOUNCED, u.reply[:500], u.at)
+                        set_status(conn, address, SubscriberStatus.BOUNCED, u.reply[:500], u.at)
             return lost
 
         return await self.db.transaction(work)
@@ -192,10 +190,13 @@ class Ledger:
             .where(
                 d.id == bindparam("c_id"),
                 d.lease_token == bindparam("c_token"),
-                d.status == "sending",
+                d.status == DeliveryStatus.SENDING,
             )
             .values(
-                status=case((d.attempts > 1, "deferred"), else_="queued"),
+                status=case(
+                    (d.attempts > 1, DeliveryStatus.DEFERRED.value),
+                    else_=DeliveryStatus.QUEUED.value,
+                ),
                 attempts=d.attempts - 1,
                 # Never tried: the retry age (smtp.max_retry_age) has not started either.
                 first_attempt_at=case((d.attempts > 1, d.first_attempt_at), else_=None),
@@ -213,13 +214,15 @@ class Ledger:
                 update(deliveries)
                 .where(
                     d.release_id == release_id,
-                    d.status.in_(("failed", "deferred")),
+                    d.status.in_(_RETRIED),
                     # a bounced or unsubscribed address is never mailed again, retry or not
                     d.subscriber_id.in_(
-                        select(subscribers.c.id).where(subscribers.c.status == ACTIVE)
+                        select(subscribers.c.id).where(
+                            subscribers.c.status == SubscriberStatus.ACTIVE
+                        )
                     ),
                 )
-                .values(status="queued", due_at=now, first_attempt_at=None)
+                .values(status=DeliveryStatus.QUEUED, due_at=now, first_attempt_at=None)
             )
         return int(result.rowcount)
 
@@ -229,7 +232,9 @@ class Ledger:
         pending = select(func.min(d.due_at)).where(d.status.in_(WAITING)).scalar_subquery()
         unowned = or_(d.worker_id.is_(None), d.worker_id.not_in(select(workers.c.id)))
         leased = (
-            select(func.min(d.lease_until)).where(d.status == "sending", unowned).scalar_subquery()
+            select(func.min(d.lease_until))
+            .where(d.status == DeliveryStatus.SENDING, unowned)
+            .scalar_subquery()
         )
         row = await self.db.transaction(lambda conn: conn.execute(select(pending, leased)).one())
         found = [t for t in row if t is not None]
@@ -248,7 +253,7 @@ class Ledger:
                 d.last_attempt_at,
             )
             .join(subscribers, subscribers.c.id == d.subscriber_id)
-            .where(d.release_id == release_id, d.status.in_(("failed", "deferred")))
+            .where(d.release_id == release_id, d.status.in_(_RETRIED))
             .order_by(d.last_attempt_at.desc(), d.id.desc())
             .limit(limit)
         )
@@ -267,6 +272,8 @@ class Ledger:
             return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in await conn.execute(query)}
 
 
+_RETRIED = (DeliveryStatus.FAILED, DeliveryStatus.DEFERRED)  # what `retry` queues again
+
 # The engine's statements, built once: building and caching a statement costs more
 # than running it, and these run for every batch.
 _d = deliveries.c
@@ -277,10 +284,13 @@ _PICK = (
     .where(
         or_(
             and_(_d.status.in_(WAITING), _d.due_at <= bindparam("now", type_=UtcDateTime)),
-            and_(_d.status == "sending", _d.lease_until < bindparam("now", type_=UtcDateTime)),
+            and_(
+                _d.status == DeliveryStatus.SENDING,
+                _d.lease_until < bindparam("now", type_=UtcDateTime),
+            ),
         ),
         releases.c.cancelled_at.is_(None),
-        subscribers.c.status == ACTIVE,
+        subscribers.c.status == SubscriberStatus.ACTIVE,
     )
     .order_by(_d.due_at, _d.id)
     .limit(bindparam("limit"))
@@ -290,7 +300,7 @@ _MARK_SENDING = (
     update(deliveries)
     .where(_d.id.in_(bindparam("ids", expanding=True)))
     .values(
-        status="sending",
+        status=DeliveryStatus.SENDING,
         worker_id=bindparam("worker_id"),
         lease_token=bindparam("token"),
         lease_until=bindparam("lease_until", type_=UtcDateTime),

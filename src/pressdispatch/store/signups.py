@@ -21,16 +21,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from pressdispatch.model import Subscriber
+from pressdispatch.model import Source, Subscriber, SubscriberStatus
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.directory import ACTIVE
 from pressdispatch.store.schema import subscribers
 
-__all__ = ["EXPORT_COLUMNS", "SOURCE", "WEB_LIST", "confirm", "export_rows"]
+__all__ = ["EXPORT_COLUMNS", "WEB_LIST", "confirm", "export_rows"]
 
-WEB_LIST = "web"  # the list every web signup is on
-SOURCE = "web"  # ``source`` of a journalist who subscribed on the web
+WEB_LIST = Source.WEB.value  # the list every web signup is on
 CONFIRMED = "confirmed on the web"  # status_reason, for the press office
 EXPORT_COLUMNS = (
     "email",
@@ -57,9 +55,9 @@ async def confirm(db: Database, signup: Subscriber, now: datetime) -> None:
         "languages": " ".join(dict.fromkeys(signup.languages)),
         "regions": " ".join(sorted(signup.regions)),
         "topics": " ".join(sorted(signup.topics)),
-        "status": ACTIVE,
+        "status": SubscriberStatus.ACTIVE,
         "status_reason": CONFIRMED,
-        "source": SOURCE,
+        "source": Source.WEB,
         "updated_at": now,
     }
     new = choices | {

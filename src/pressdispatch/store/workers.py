@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Select, delete, exists, func, select, update
 
+from pressdispatch.model import DeliveryStatus
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.schema import deliveries, state, workers
@@ -67,7 +68,8 @@ def _row(worker_id: str, kind: str, now: datetime) -> dict[str, object]:
 def _unlocked(owner: ColumnElement[bool]) -> Select[tuple[int]]:
     """The ids of the ``sending`` deliveries of ``owner`` that no transaction has locked."""
     d = deliveries.c
-    return select(d.id).where(owner, d.status == "sending").with_for_update(skip_locked=True)
+    sending = d.status == DeliveryStatus.SENDING
+    return select(d.id).where(owner, sending).with_for_update(skip_locked=True)
 
 
 class Workers:
@@ -118,7 +120,7 @@ class Workers:
     async def held(self, worker_id: str) -> set[int]:
         """The deliveries ``worker_id`` holds now (its leases not taken over)."""
         d = deliveries.c
-        query = select(d.id).where(d.worker_id == worker_id, d.status == "sending")
+        query = select(d.id).where(d.worker_id == worker_id, d.status == DeliveryStatus.SENDING)
         return await self.db.transaction(lambda conn: set(conn.scalars(query)))
 
     async def takeover_at(
@@ -130,7 +132,7 @@ class Workers:
         a live one beats well within that.
         """
         d = deliveries.c
-        holds = exists().where(d.worker_id == workers.c.id, d.status == "sending")
+        holds = exists().where(d.worker_id == workers.c.id, d.status == DeliveryStatus.SENDING)
         query = select(func.min(workers.c.heartbeat_at)).where(
             workers.c.id != worker_id, workers.c.heartbeat_at < silent_before, holds
         )

@@ -35,10 +35,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pressdispatch.errors import TokenError
-from pressdispatch.model import Subscriber
+from pressdispatch.model import Subscriber, SubscriberStatus
 from pressdispatch.render import i18n
 from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
-from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.choices import (
     TOO_LARGE,
     choice_options,
@@ -63,7 +62,9 @@ _HEADERS = {
 _BY_LINK = "unsubscribe link"
 _BY_PREFERENCES = "preferences page"
 
-Person = tuple[Subscriber, str]  # as Directory.person gives it: the journalist, their status
+Person = tuple[
+    Subscriber, SubscriberStatus
+]  # as Directory.person gives it: the journalist, their status
 
 
 # --------------------------------------------------------------------------- #
@@ -102,7 +103,7 @@ async def preferences_page(request: Request, token: str) -> Response:
     if email is None:
         return _invalid(request, state)
     person = await state.runtime.directory.person(email)
-    if person is None or person[1] != ACTIVE:
+    if person is None or person[1] is not SubscriberStatus.ACTIVE:
         return _unsubscribed(request, state, email, person)
     return await _preferences(request, state, token, person)
 
@@ -120,7 +121,7 @@ async def save_preferences(request: Request, token: str) -> Response:
         person = await _unsubscribe(state, email, _BY_PREFERENCES)
         return _unsubscribed(request, state, email, person)
     person = await directory.person(email)
-    if person is None or person[1] != ACTIVE:
+    if person is None or person[1] is not SubscriberStatus.ACTIVE:
         return _unsubscribed(request, state, email, person)
 
     if form is None:  # far larger than the form: nothing saved
@@ -161,8 +162,8 @@ async def _unsubscribe(state: WebState, email: str, reason: str) -> Person | Non
     """Unsubscribe ``email`` unless it already is; the journalist as they were before."""
     directory = state.runtime.directory
     person = await directory.person(email)
-    if person is not None and person[1] != UNSUBSCRIBED:
-        await directory.set_status(email, UNSUBSCRIBED, reason, state.clock())
+    if person is not None and person[1] is not SubscriberStatus.UNSUBSCRIBED:
+        await directory.set_status(email, SubscriberStatus.UNSUBSCRIBED, reason, state.clock())
     return person
 
 

@@ -19,11 +19,10 @@ from pressdispatch import actions
 from pressdispatch.config import Settings
 from pressdispatch.errors import Refused
 from pressdispatch.matching import count_variants, plan
-from pressdispatch.model import Release, Tier, Variant
+from pressdispatch.model import UNFINISHED, Release, Tier, Variant
 from pressdispatch.runtime import Runtime
 from pressdispatch.status import ReleaseReport, report
 from pressdispatch.store import search
-from pressdispatch.store.schema import UNFINISHED
 from pressdispatch.web.admin.auth import ApiSession, Checked, PageSession
 from pressdispatch.web.admin.common import (
     AdminRoute,

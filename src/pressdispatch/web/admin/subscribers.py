@@ -16,9 +16,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from pressdispatch.errors import PressDispatchError
+from pressdispatch.model import SubscriberStatus
 from pressdispatch.regions import RegionTree
 from pressdispatch.store import search
-from pressdispatch.store.directory import ACTIVE, BOUNCED, UNSUBSCRIBED
 from pressdispatch.vocabulary import normalize_language
 from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import (
@@ -36,7 +36,6 @@ router = APIRouter(route_class=AdminRoute)
 
 SUPPRESSED = "suppressed by the press office"
 REACTIVATED = "reactivated by the press office"
-STATUSES = (ACTIVE, UNSUBSCRIBED, BOUNCED)
 _MAX_TEXT = 200
 _MAX_PAGE = 1_000_000
 
@@ -65,7 +64,7 @@ async def subscribers(
 
     context: dict[str, Any] = {
         "filters": filters,
-        "statuses": STATUSES,
+        "statuses": list(SubscriberStatus),
         "languages": state.settings.newsroom.languages,
         "problems": problems,
         "rows": found.rows,
@@ -98,16 +97,18 @@ async def subscriber(request: Request, email: str, session: PageSession) -> Resp
 
 @router.post("/admin/subscribers/{email}/suppress", name="admin.subscriber_suppress")
 async def suppress(request: Request, email: str, done: Checked) -> Response:
-    return await _set(request, email, UNSUBSCRIBED, SUPPRESSED, "suppressed", done.session.csrf)
+    unsubscribed = SubscriberStatus.UNSUBSCRIBED
+    return await _set(request, email, unsubscribed, SUPPRESSED, "suppressed", done.session.csrf)
 
 
 @router.post("/admin/subscribers/{email}/reactivate", name="admin.subscriber_reactivate")
 async def reactivate(request: Request, email: str, done: Checked) -> Response:
-    return await _set(request, email, ACTIVE, REACTIVATED, "reactivated", done.session.csrf)
+    active = SubscriberStatus.ACTIVE
+    return await _set(request, email, active, REACTIVATED, "reactivated", done.session.csrf)
 
 
 async def _set(
-    request: Request, email: str, status: str, reason: str, flash: str, csrf: str
+    request: Request, email: str, status: SubscriberStatus, reason: str, flash: str, csrf: str
 ) -> Response:
     state = web_state(request)
     if not await state.runtime.directory.set_status(email, status, reason, state.clock()):
@@ -131,7 +132,7 @@ def _query(
             language_code = normalize_language(language)
         except PressDispatchError:
             problems.append(f"unknown language {language.strip()[:60]!r}")
-    if status and status not in STATUSES:
+    if status and status not in set(SubscriberStatus):
         problems.append(f"unknown status {status[:60]!r}")
     return search.SubscriberQuery(q, region_slug, language_code, status), problems
 

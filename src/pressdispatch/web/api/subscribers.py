@@ -17,10 +17,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pressdispatch.content.journalists import Wrong, check_address, check_journalist
-from pressdispatch.model import Subscriber
+from pressdispatch.model import Subscriber, SubscriberStatus
 from pressdispatch.regions import RegionTree
 from pressdispatch.store import api_subscribers
-from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.deps import WebState
 
@@ -104,9 +103,10 @@ async def unsubscribe(email: str, state: Web) -> SubscriberOut:
     An address already unsubscribed or bounced is left as it is (with its reason).
     """
     row = await _find(state, email)
-    if row["status"] == ACTIVE:
+    if row["status"] == SubscriberStatus.ACTIVE:
         directory = state.runtime.directory
-        await directory.set_status(row["email"], UNSUBSCRIBED, _REASON, state.clock())
+        unsubscribed = SubscriberStatus.UNSUBSCRIBED
+        await directory.set_status(row["email"], unsubscribed, _REASON, state.clock())
         row = await _find(state, email)
     return _out(row)
 
@@ -158,7 +158,7 @@ def _subscriber(email: str, body: SubscriberIn, tree: RegionTree) -> Subscriber 
 def _out(row: dict[str, Any]) -> SubscriberOut:
     status = str(row["status"])
     notice = None
-    if status != ACTIVE:
+    if status != SubscriberStatus.ACTIVE:
         notice = (
             f"this address is {status}: it stays {status} and is not mailed, whatever is saved here"
         )
