@@ -35,8 +35,7 @@ async def find(db: Database, email: str) -> dict[str, Any] | None:
     if not storable(email):
         return None
     query = select(subscribers).where(subscribers.c.email == email.lower())
-    async with db.reader.connect() as conn:
-        row = (await conn.execute(query)).mappings().first()
+    row = await db.read(lambda conn: conn.execute(query).mappings().first())
     return dict(row) if row is not None else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -9,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, RowMapping, case, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.content.subscribers import Row
@@ -48,8 +49,8 @@ class Directory:
         self.db = db
 
     async def fingerprint(self) -> str | None:
-        async with self.db.reader.connect() as conn:
-            value = await conn.scalar(select(state.c.value).where(state.c.key == FINGERPRINT))
+        query = select(state.c.value).where(state.c.key == FINGERPRINT)
+        value = await self.db.read(lambda conn: conn.scalar(query))
         return str(value) if value is not None else None
 
     @asynccontextmanager
@@ -88,23 +89,7 @@ class Directory:
         """Active journalists on at least one list, in chunks, streamed by id."""
         last = 0
         while True:
-            async with self.db.reader.connect() as conn:
-                rows = (
-                    (
-                        await conn.execute(
-                            select(subscribers)
-                            .where(
-                                subscribers.c.id > last,
-                                subscribers.c.status == SubscriberStatus.ACTIVE,
-                                subscribers.c.lists != "",
-                            )
-                            .order_by(subscribers.c.id)
-                            .limit(_CHUNK)
-                        )
-                    )
-                    .mappings()
-                    .all()
-                )
+            rows = await self.db.read(functools.partial(_mailable, after=last))
             if not rows:
                 return
             last = rows[-1]["id"]
@@ -125,8 +110,7 @@ class Directory:
         if not storable(email):
             return None
         query = select(subscribers).where(subscribers.c.email == email.lower())
-        async with self.db.reader.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
+        row = await self.db.read(lambda conn: conn.execute(query).mappings().first())
         if row is None:
             return None
         return subscriber_from_row(dict(row)), SubscriberStatus(row["status"])
@@ -162,6 +146,20 @@ class Directory:
             return bool(result.rowcount)
 
         return await self.db.transaction(work)
+
+
+def _mailable(conn: Connection, *, after: int) -> Sequence[RowMapping]:
+    query = (
+        select(subscribers)
+        .where(
+            subscribers.c.id > after,
+            subscribers.c.status == SubscriberStatus.ACTIVE,
+            subscribers.c.lists != "",
+        )
+        .order_by(subscribers.c.id)
+        .limit(_CHUNK)
+    )
+    return conn.execute(query).mappings().all()
 
 
 def set_status(

@@ -111,23 +111,21 @@ async def create(
 
 
 async def get(db: Database, job_id: int) -> ImportJob | None:
-    async with db.reader.connect() as conn:
-        row = (await conn.execute(select(imports).where(imports.c.id == job_id))).first()
+    query = select(imports).where(imports.c.id == job_id)
+    row = await db.read(lambda conn: conn.execute(query).first())
     return None if row is None else _job(row)
 
 
 async def recent(db: Database, limit: int = 20) -> list[ImportJob]:
     """The latest jobs, newest first."""
     query = select(imports).order_by(imports.c.id.desc()).limit(limit)
-    async with db.reader.connect() as conn:
-        return [_job(row) for row in await conn.execute(query)]
+    return await db.read(lambda conn: [_job(row) for row in conn.execute(query)])
 
 
 async def unfinished(db: Database) -> list[ImportJob]:
     """Every job not done or failed, oldest first."""
     query = select(imports).where(imports.c.state.in_(UNFINISHED_IMPORTS)).order_by(imports.c.id)
-    async with db.reader.connect() as conn:
-        return [_job(row) for row in await conn.execute(query)]
+    return await db.read(lambda conn: [_job(row) for row in conn.execute(query)])
 
 
 async def claim(db: Database, job_id: int, owner: str, now: datetime, stale: datetime) -> bool:

@@ -209,22 +209,22 @@ class Ledger:
     async def retry(self, release_id: str, now: datetime) -> int:
         """Failed and deferred deliveries of a release back to the queue, due now."""
         d = deliveries.c
-        async with self.db.engine.begin() as conn:
-            result = await conn.execute(
-                update(deliveries)
-                .where(
-                    d.release_id == release_id,
-                    d.status.in_(_RETRIED),
-                    # a bounced or unsubscribed address is never mailed again, retry or not
-                    d.subscriber_id.in_(
-                        select(subscribers.c.id).where(
-                            subscribers.c.status == SubscriberStatus.ACTIVE
-                        )
-                    ),
-                )
-                .values(status=DeliveryStatus.QUEUED, due_at=now, first_attempt_at=None)
+        statement = (
+            update(deliveries)
+            .where(
+                d.release_id == release_id,
+                d.status.in_(_RETRIED),
+                # a bounced or unsubscribed address is never mailed again, retry or not
+                d.subscriber_id.in_(
+                    select(subscribers.c.id).where(subscribers.c.status == SubscriberStatus.ACTIVE)
+                ),
             )
-        return int(result.rowcount)
+            .values(status=DeliveryStatus.QUEUED, due_at=now, first_attempt_at=None)
+        )
+        # A release may have tens of thousands of deliveries to retry: off the event loop.
+        return await self.db.transaction(
+            lambda conn: int(conn.execute(statement).rowcount), long=True
+        )
 
     async def next_due(self) -> datetime | None:
         """When the earliest queued/deferred delivery, or lease no live process renews, is due."""
@@ -236,7 +236,7 @@ class Ledger:
             .where(d.status == DeliveryStatus.SENDING, unowned)
             .scalar_subquery()
         )
-        row = await self.db.transaction(lambda conn: conn.execute(select(pending, leased)).one())
+        row = await self.db.read(lambda conn: conn.execute(select(pending, leased)).one())
         found = [t for t in row if t is not None]
         return min(found) if found else None
 
@@ -257,8 +257,9 @@ class Ledger:
             .order_by(d.last_attempt_at.desc(), d.id.desc())
             .limit(limit)
         )
-        async with self.db.reader.connect() as conn:
-            return [dict(row) for row in (await conn.execute(query)).mappings()]
+        return await self.db.read(
+            lambda conn: [dict(row) for row in conn.execute(query).mappings()]
+        )
 
     async def counts(self, release_id: str | None = None) -> dict[tuple[str, str, str, str], int]:
         """(release, status, language, tier) → count."""
@@ -268,8 +269,9 @@ class Ledger:
         )
         if release_id is not None:
             query = query.where(d.release_id == release_id)
-        async with self.db.reader.connect() as conn:
-            return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in await conn.execute(query)}
+        return await self.db.read(
+            lambda conn: {(r[0], r[1], r[2], r[3]): int(r[4]) for r in conn.execute(query)}
+        )
 
 
 _RETRIED = (DeliveryStatus.FAILED, DeliveryStatus.DEFERRED)  # what `retry` queues again

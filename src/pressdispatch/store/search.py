@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, func, literal, or_, select
 
 from pressdispatch.store.codec import release_from_json, storable
 from pressdispatch.store.db import Database
@@ -71,10 +71,12 @@ async def find(
         .offset((max(page, 1) - 1) * per_page)
     )
     count_query = select(func.count()).select_from(subscribers).where(*where)
-    async with db.reader.connect() as conn:
-        total = int(await conn.scalar(count_query) or 0)
-        rows = [dict(row) for row in (await conn.execute(rows_query)).mappings()]
-    return Found(rows, total)
+
+    def work(conn: Connection) -> Found:
+        total = int(conn.scalar(count_query) or 0)
+        return Found([dict(row) for row in conn.execute(rows_query).mappings()], total)
+
+    return await db.read(work)
 
 
 async def journalist(db: Database, email: str) -> dict[str, Any] | None:
@@ -82,8 +84,7 @@ async def journalist(db: Database, email: str) -> dict[str, Any] | None:
     if not storable(email):
         return None
     query = select(subscribers).where(subscribers.c.email == email.lower())
-    async with db.reader.connect() as conn:
-        row = (await conn.execute(query)).mappings().first()
+    row = await db.read(lambda conn: conn.execute(query).mappings().first())
     return dict(row) if row is not None else None
 
 
@@ -109,20 +110,22 @@ async def deliveries_of(db: Database, email: str, limit: int = 200) -> list[dict
         .order_by(d.created_at.desc(), d.id.desc())
         .limit(limit)
     )
-    async with db.reader.connect() as conn:
-        return [dict(row) for row in (await conn.execute(query)).mappings()]
+    return await db.read(lambda conn: [dict(row) for row in conn.execute(query).mappings()])
 
 
 async def titles(db: Database) -> dict[str, str]:
     """Release id → title in its original language (the text being sent, once frozen)."""
     r = releases.c
-    found: dict[str, str] = {}
-    async with db.reader.connect() as conn:
-        result = await conn.stream(select(r.id, func.coalesce(r.frozen_content, r.content)))
-        async for row in result:
+    query = select(r.id, func.coalesce(r.frozen_content, r.content))
+
+    def work(conn: Connection) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for row in conn.execute(query):
             release = release_from_json(row[1])
             found[row[0]] = release.translations[release.original_language].title
-    return found
+        return found
+
+    return await db.read(work)
 
 
 def _conditions(query: SubscriberQuery) -> list[ColumnElement[bool]]:

@@ -15,11 +15,12 @@ In every case the languages, regions and topics become the confirmed ones.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, select, update
 
 from pressdispatch.model import Source, Subscriber, SubscriberStatus
 from pressdispatch.store.db import Database
@@ -107,15 +108,19 @@ async def export_rows(db: Database, *, chunk: int = _CHUNK) -> AsyncIterator[lis
         subscribers.c.status,
         subscribers.c.source,
     ]
+    query = select(*columns).where(subscribers.c.id > bindparam("after")).order_by(subscribers.c.id)
     last = 0
     while True:
-        query = select(*columns).where(subscribers.c.id > last).order_by(subscribers.c.id)
-        async with db.reader.connect() as conn:
-            rows = (await conn.execute(query.limit(chunk))).all()
+        page = {"after": last}
+        rows = await db.read(functools.partial(_page, query.limit(chunk), page))
         if not rows:
             return
         last = rows[-1].id
         yield [_cells(row) for row in rows]
+
+
+def _page(query: Select[Any], values: dict[str, int], conn: Connection) -> Sequence[Row[Any]]:
+    return conn.execute(query, values).all()
 
 
 def _cells(row: Any) -> list[str]:

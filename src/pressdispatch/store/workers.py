@@ -121,7 +121,7 @@ class Workers:
         """The deliveries ``worker_id`` holds now (its leases not taken over)."""
         d = deliveries.c
         query = select(d.id).where(d.worker_id == worker_id, d.status == DeliveryStatus.SENDING)
-        return await self.db.transaction(lambda conn: set(conn.scalars(query)))
+        return await self.db.read(lambda conn: set(conn.scalars(query)))
 
     async def takeover_at(
         self, worker_id: str, silent_before: datetime, dead_after: timedelta
@@ -136,7 +136,7 @@ class Workers:
         query = select(func.min(workers.c.heartbeat_at)).where(
             workers.c.id != worker_id, workers.c.heartbeat_at < silent_before, holds
         )
-        last = await self.db.transaction(lambda conn: conn.scalar(query))
+        last = await self.db.read(lambda conn: conn.scalar(query))
         return None if last is None else last + dead_after
 
     async def leave(self, worker_id: str) -> None:
@@ -145,7 +145,7 @@ class Workers:
 
     async def alive(self) -> list[Worker]:
         query = select(workers).order_by(workers.c.started_at)
-        rows = await self.db.transaction(lambda conn: conn.execute(query).all())
+        rows = await self.db.read(lambda conn: conn.execute(query).all())
         return [Worker(**row._mapping) for row in rows]
 
     async def note_stoppage(self, message: str | None, now: datetime) -> None:
@@ -165,7 +165,7 @@ class Workers:
 
     async def stoppage(self) -> Stoppage | None:
         query = select(state.c.value).where(state.c.key == _STOPPAGE)
-        value = await self.db.transaction(lambda conn: conn.scalar(query))
+        value = await self.db.read(lambda conn: conn.scalar(query))
         if value is None:
             return None
         data = json.loads(value)
