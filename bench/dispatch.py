@@ -328,7 +328,7 @@ async def engine_phase(config: Path) -> dict[str, Any]:
     return {
         "phase": "engine",
         "queued": sum(count for _, count in report.started),
-        "outcomes": dict(stats.outcomes),
+        "outcomes": {status.value: n for status, n in stats.outcomes.items()},
         "messages": transport.messages,
         "mean_size": transport.bytes / max(transport.messages, 1),
         "open_s": opened - start,
@@ -451,7 +451,7 @@ async def until_done_phase(config: Path) -> dict[str, Any]:
         try:
             while not running.done():
                 counts = await rt.ledger.counts()
-                if not any(n for (_, s, _, _), n in counts.items() if s in UNFINISHED):
+                if not any(n for group, n in counts.items() if group.status in UNFINISHED):
                     break
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - start
@@ -462,9 +462,10 @@ async def until_done_phase(config: Path) -> dict[str, Any]:
     finally:
         await rt.close()
     ledger: dict[str, int] = {}
-    for (_, status, _, _), n in counts.items():
-        ledger[status] = ledger.get(status, 0) + n
-    return {"seconds": elapsed, "ledger": ledger, "outcomes": dict(engine.stats.outcomes)}
+    for group, n in counts.items():
+        ledger[group.status.value] = ledger.get(group.status.value, 0) + n
+    outcomes = {status.value: n for status, n in engine.stats.outcomes.items()}
+    return {"seconds": elapsed, "ledger": ledger, "outcomes": outcomes}
 
 
 def fault_bench(args: argparse.Namespace) -> None:

@@ -76,7 +76,7 @@ class Console:
 
     async def cancelled(self, release_id: str) -> bool:
         rows = await self.rt.catalog.rows(release_id)
-        return rows[0]["cancelled_at"] is not None
+        return rows[0].cancelled_at is not None
 
 
 def client_for(
@@ -293,8 +293,8 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
         assert response.headers["cache-control"] == "no-store", path
 
     rows = (await console.rt.catalog.rows("launch"))[0]
-    assert rows["cancelled_at"] is None
-    assert rows["send_requested_at"] is None
+    assert rows.cancelled_at is None
+    assert rows.send_requested_at is None
     assert await console.status("ana@example.org") == "active"
     assert console.server.messages == []
     assert (console.newsroom.root / "subscribers" / "press.csv").read_text().count("\n") == 4

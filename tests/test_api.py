@@ -187,7 +187,7 @@ async def test_every_route_needs_the_token(api: Api, monkeypatch: pytest.MonkeyP
         assert "no API token is configured" in problem(response, 401)["detail"]
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert sorted(p.name for p in api.releases.iterdir()) == before
-    assert (await api.rt.catalog.rows("clean-water"))[0]["cancelled_at"] is None
+    assert (await api.rt.catalog.rows("clean-water"))[0].cancelled_at is None
     assert not (api.releases.parent / "subscribers" / ".imports").exists()  # nothing uploaded
     ana = await api_subscribers.find(api.rt.db, "ana@example.org")  # synced by create()
     assert ana is not None and (ana["name"], ana["source"]) == ("Ana Lima", "csv")
@@ -529,7 +529,7 @@ async def test_schedule_rewrites_only_the_times(api: Api) -> None:
     assert after[2] == "embargo_send_at = 2030-05-31T09:00:00+00:00"
     assert after[:1] + after[3:] == before[:1] + before[2:]
     row = (await api.rt.catalog.rows("by-hand"))[0]  # synced at once
-    assert row["publish_at"] == datetime(2030, 6, 1, 8, tzinfo=UTC)
+    assert row.publish_at == datetime(2030, 6, 1, 8, tzinfo=UTC)
 
     # Left out, the embargo stays; null removes it.
     kept = await api.client.post(

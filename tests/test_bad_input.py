@@ -1113,6 +1113,6 @@ async def test_a_lookup_by_a_value_no_database_holds_finds_nothing(newsroom: New
             assert await rt.directory.person(odd) is None
             assert not await rt.directory.set_status(odd, "unsubscribed", "test", utc())
             assert await search.journalist(rt.db, odd) is None
-            assert await search.deliveries_of(rt.db, odd) == []
+            assert await rt.ledger.deliveries_to(odd) == []
             assert await search.find(rt.db, search.SubscriberQuery(text=odd)) == search.Found([], 0)
         assert (await rt.directory.person("ana@example.org")) is not None

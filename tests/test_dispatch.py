@@ -209,7 +209,7 @@ async def test_edits_after_the_dispatch_started_are_reported_not_applied(
     assert titles == {"First words (fr)", "First words (en)"}
     async with runtime(newsroom.settings()) as rt:
         row = (await rt.catalog.rows("launch"))[0]
-    assert row["frozen_hash"] != row["content_hash"]
+    assert row.frozen_hash != row.content_hash
 
 
 async def test_embargoed_copy_goes_only_to_cleared_journalists_before_publication(

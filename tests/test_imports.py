@@ -258,7 +258,7 @@ async def test_a_console_upload_is_merged_in_the_background_while_pages_answer(
     assert job.state == "done", job
     assert (job.rows_read, job.problem_count, job.rows_merged) == (20_000, 2, 20_001)
     assert stored == 20_001
-    assert {(p["line"], p["field"]) for p in job.problems} == {
+    assert {(p.line, p.field) for p in job.problems} == {
         (10_002, "email"),
         (10_003, "languages"),
     }

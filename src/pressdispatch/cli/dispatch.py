@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
@@ -27,6 +27,7 @@ from pressdispatch.model import UNFINISHED, DeliveryStatus
 from pressdispatch.regions import load_regions
 from pressdispatch.runtime import database_error, make_transport, renderer_for
 from pressdispatch.service import Service
+from pressdispatch.store.ledger import DeliveryGroup
 
 log = logging.getLogger("pressdispatch")
 
@@ -116,11 +117,11 @@ def _problems(report: pipeline.TickReport, settings: Settings) -> None:
         )
 
 
-def _pending(counts: dict[tuple[str, str, str, str], int]) -> dict[str, int]:
+def _pending(counts: Mapping[DeliveryGroup, int]) -> dict[str, int]:
     pending: dict[str, int] = {}
-    for (release_id, status, _lang, _tier), n in counts.items():
-        if status in UNFINISHED:
-            pending[release_id] = pending.get(release_id, 0) + n
+    for group, n in counts.items():
+        if group.status in UNFINISHED:
+            pending[group.release_id] = pending.get(group.release_id, 0) + n
     return pending
 
 

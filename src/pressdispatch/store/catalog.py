@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from pressdispatch.model import WAITING, DeliveryStatus, Release, ReleaseStatus, Tier
 from pressdispatch.store.codec import digest, release_from_json, release_to_json, storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.schema import deliveries, releases
+
+__all__ = ["Catalog", "DueTier", "ReleaseRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRecord:
+    """Where a release stands in the store: its times and marks, not its text."""
+
+    id: str
+    status: ReleaseStatus  # as the files say
+    publish_at: datetime
+    embargo_send_at: datetime | None
+    present: bool  # its folder is still there
+    content_hash: str  # of the files now
+    frozen_hash: str | None  # of the text being sent, once the dispatch started
+    embargo_started_at: datetime | None  # when the embargoed tier was planned
+    public_started_at: datetime | None  # when the public tier was planned
+    send_requested_at: datetime | None  # `pressdispatch send`: start even if late
+    cancelled_at: datetime | None
+
+    @classmethod
+    def unsynced(cls, release: Release) -> ReleaseRecord:
+        """The record ``release`` gets on its first sync (for when that sync failed)."""
+        return cls(
+            id=release.id,
+            status=release.status,
+            publish_at=release.publish_at,
+            embargo_send_at=release.embargo_send_at,
+            present=True,
+            content_hash=digest(release_to_json(release)),
+            frozen_hash=None,
+            embargo_started_at=None,
+            public_started_at=None,
+            send_requested_at=None,
+            cancelled_at=None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,29 +162,29 @@ class Catalog:
         # A release may have tens of thousands of deliveries left: off the event loop.
         return await self.db.transaction(lambda conn: _cancel(conn, release_id, now), long=True)
 
-    async def rows(self, release_id: str | None = None) -> list[dict[str, Any]]:
-        """Every release's scheduling columns (no content), by publication time."""
+    async def rows(self, release_id: str | None = None) -> list[ReleaseRecord]:
+        """Every release's record (``release_id``: that one's, if stored), by publication time."""
         r = releases.c
-        query = select(
-            r.id,
-            r.status,
-            r.publish_at,
-            r.embargo_send_at,
-            r.present,
-            r.content_hash,
-            r.frozen_hash,
-            r.embargo_started_at,
-            r.public_started_at,
-            r.send_requested_at,
-            r.cancelled_at,
-        ).order_by(r.publish_at, r.id)
+        query = select(*_RECORD).order_by(r.publish_at, r.id)
         if release_id is not None:
             if not storable(release_id):
                 return []
             query = query.where(r.id == release_id)
-        return await self.db.read(
-            lambda conn: [dict(row) for row in conn.execute(query).mappings()]
-        )
+        return await self.db.read(lambda conn: [_record(row) for row in conn.execute(query)])
+
+    async def titles(self) -> dict[str, str]:
+        """Release id → title in its original language (the text being sent, once frozen)."""
+        r = releases.c
+        query = select(r.id, func.coalesce(r.frozen_content, r.content))
+
+        def work(conn: Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for row in conn.execute(query):
+                release = release_from_json(row[1])
+                found[row[0]] = release.translations[release.original_language].title
+            return found
+
+        return await self.db.read(work)
 
     async def public(self, now: datetime) -> list[Release]:
         """Releases the public may see at ``now``, newest first (the text that was sent)."""
@@ -235,6 +272,13 @@ def _sync(conn: Connection, loaded: list[tuple[Release, str]], now: datetime) ->
             update(releases).where(releases.c.id.in_(gone)).values(present=False, updated_at=now)
         )
     return changed
+
+
+_RECORD = tuple(releases.c[f.name] for f in dataclasses.fields(ReleaseRecord))
+
+
+def _record(row: Row[Any]) -> ReleaseRecord:
+    return ReleaseRecord(**{**row._mapping, "status": ReleaseStatus(row.status)})
 
 
 def _public_at(now: datetime) -> tuple[Any, ...]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
 from pressdispatch.model import WAITING, DeliveryStatus, SubscriberStatus, Tier
+from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.directory import set_status
@@ -33,7 +34,7 @@ from pressdispatch.store.schema import (
     workers,
 )
 
-__all__ = ["Claim", "Ledger", "Planned", "Update"]
+__all__ = ["Claim", "Delivery", "DeliveryGroup", "Ledger", "Planned", "Update"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,32 @@ class Update:
     at: datetime
     due_at: datetime | None = None  # for deferred
     bounce: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryGroup:
+    """The deliveries of one release in one status, language and tier: ``counts``' key."""
+
+    release_id: str
+    status: DeliveryStatus
+    language: str
+    tier: Tier
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery as `status` and the console show it: where it stands, its last attempt."""
+
+    release_id: str
+    address: str  # the journalist's, as written
+    language: str
+    tier: Tier
+    status: DeliveryStatus
+    attempts: int
+    last_code: int | None
+    last_reply: str
+    last_attempt_at: datetime | None
+    sent_at: datetime | None
 
 
 class Ledger:
@@ -240,29 +267,30 @@ class Ledger:
         found = [t for t in row if t is not None]
         return min(found) if found else None
 
-    async def last_errors(self, release_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    async def last_errors(self, release_id: str, limit: int = 5) -> list[Delivery]:
         """The latest failed or deferred deliveries of a release, newest first."""
         d = deliveries.c
         query = (
-            select(
-                subscribers.c.address,
-                d.status,
-                d.attempts,
-                d.last_code,
-                d.last_reply,
-                d.last_attempt_at,
-            )
-            .join(subscribers, subscribers.c.id == d.subscriber_id)
-            .where(d.release_id == release_id, d.status.in_(_RETRIED))
+            _DELIVERIES.where(d.release_id == release_id, d.status.in_(_RETRIED))
             .order_by(d.last_attempt_at.desc(), d.id.desc())
             .limit(limit)
         )
-        return await self.db.read(
-            lambda conn: [dict(row) for row in conn.execute(query).mappings()]
-        )
+        return await self.db.read(lambda conn: [_delivery(row) for row in conn.execute(query)])
 
-    async def counts(self, release_id: str | None = None) -> dict[tuple[str, str, str, str], int]:
-        """(release, status, language, tier) → count."""
+    async def deliveries_to(self, email: str, limit: int = 200) -> list[Delivery]:
+        """A journalist's latest deliveries (address in any case), newest first."""
+        if not storable(email):
+            return []  # no stored address holds such a character
+        d = deliveries.c
+        query = (
+            _DELIVERIES.where(subscribers.c.email == email.lower())
+            .order_by(d.created_at.desc(), d.id.desc())
+            .limit(limit)
+        )
+        return await self.db.read(lambda conn: [_delivery(row) for row in conn.execute(query)])
+
+    async def counts(self, release_id: str | None = None) -> dict[DeliveryGroup, int]:
+        """How many deliveries each release has in each status, language and tier."""
         d = deliveries.c
         query = select(d.release_id, d.status, d.language, d.tier, func.count()).group_by(
             d.release_id, d.status, d.language, d.tier
@@ -270,11 +298,33 @@ class Ledger:
         if release_id is not None:
             query = query.where(d.release_id == release_id)
         return await self.db.read(
-            lambda conn: {(r[0], r[1], r[2], r[3]): int(r[4]) for r in conn.execute(query)}
+            lambda conn: {
+                DeliveryGroup(r[0], DeliveryStatus(r[1]), r[2], Tier(r[3])): int(r[4])
+                for r in conn.execute(query)
+            }
         )
 
 
 _RETRIED = (DeliveryStatus.FAILED, DeliveryStatus.DEFERRED)  # what `retry` queues again
+_DELIVERIES = select(
+    deliveries.c.release_id,
+    subscribers.c.address,
+    deliveries.c.language,
+    deliveries.c.tier,
+    deliveries.c.status,
+    deliveries.c.attempts,
+    deliveries.c.last_code,
+    deliveries.c.last_reply,
+    deliveries.c.last_attempt_at,
+    deliveries.c.sent_at,
+).join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        **{**row._mapping, "tier": Tier(row.tier), "status": DeliveryStatus(row.status)}
+    )
+
 
 # The engine's statements, built once: building and caching a statement costs more
 # than running it, and these run for every batch.

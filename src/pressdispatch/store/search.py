@@ -1,7 +1,7 @@
 """Read-only queries for the press office console: one page of journalists at a time.
 
 Nothing here loads a whole table: the journalist search returns one page (``LIMIT``)
-and a count, and a journalist's deliveries are capped. Writes go through
+and a count. Writes go through
 ``Directory`` and ``Catalog``, as they do for the CLI.
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, literal, or_, select
 
-from pressdispatch.store.codec import release_from_json, storable
+from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
-from pressdispatch.store.schema import deliveries, releases, subscribers
+from pressdispatch.store.schema import subscribers
 
-__all__ = ["PER_PAGE", "Found", "SubscriberQuery", "deliveries_of", "find", "journalist", "titles"]
+__all__ = ["PER_PAGE", "Found", "SubscriberQuery", "find", "journalist"]
 
 PER_PAGE = 50
 _ESCAPE = "\\"
@@ -86,46 +86,6 @@ async def journalist(db: Database, email: str) -> dict[str, Any] | None:
     query = select(subscribers).where(subscribers.c.email == email.lower())
     row = await db.read(lambda conn: conn.execute(query).mappings().first())
     return dict(row) if row is not None else None
-
-
-async def deliveries_of(db: Database, email: str, limit: int = 200) -> list[dict[str, Any]]:
-    """A journalist's latest deliveries, newest first, at most ``limit``."""
-    if not storable(email):
-        return []
-    d = deliveries.c
-    query = (
-        select(
-            d.release_id,
-            d.language,
-            d.tier,
-            d.status,
-            d.attempts,
-            d.last_code,
-            d.last_reply,
-            d.sent_at,
-            d.last_attempt_at,
-        )
-        .join(subscribers, subscribers.c.id == d.subscriber_id)
-        .where(subscribers.c.email == email.lower())
-        .order_by(d.created_at.desc(), d.id.desc())
-        .limit(limit)
-    )
-    return await db.read(lambda conn: [dict(row) for row in conn.execute(query).mappings()])
-
-
-async def titles(db: Database) -> dict[str, str]:
-    """Release id → title in its original language (the text being sent, once frozen)."""
-    r = releases.c
-    query = select(r.id, func.coalesce(r.frozen_content, r.content))
-
-    def work(conn: Connection) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for row in conn.execute(query):
-            release = release_from_json(row[1])
-            found[row[0]] = release.translations[release.original_language].title
-        return found
-
-    return await db.read(work)
 
 
 def _conditions(query: SubscriberQuery) -> list[ColumnElement[bool]]:

@@ -50,8 +50,8 @@ async def metrics(request: Request) -> Response:
             "# the store does not answer\n", status_code=503, headers=_NO_STORE
         )
     by_status: dict[str, int] = dict.fromkeys(DeliveryStatus, 0)
-    for (_release, status, _language, _tier), count in counts.items():
-        by_status[status] = by_status.get(status, 0) + count
+    for group, count in counts.items():
+        by_status[group.status] += count
     lines = [
         *_family(
             "pressdispatch_deliveries",

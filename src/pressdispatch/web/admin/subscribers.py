@@ -24,7 +24,6 @@ from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import (
     AdminRoute,
     back,
-    local_time,
     not_found,
     page,
 )
@@ -83,14 +82,7 @@ async def subscriber(request: Request, email: str, session: PageSession) -> Resp
     row = await search.journalist(state.runtime.db, email)
     if row is None:
         return not_found(request, f"journalist {email!r}", session.csrf)
-    deliveries = [
-        {
-            **d,
-            "sent": local_time(d["sent_at"], state.settings),
-            "tried": local_time(d["last_attempt_at"], state.settings),
-        }
-        for d in await search.deliveries_of(state.runtime.db, email)
-    ]
+    deliveries = await state.runtime.ledger.deliveries_to(email)
     context = {"j": row, "deliveries": deliveries, "url": _url(row["email"])}
     return page(request, "subscriber.html.j2", context, csrf=session.csrf)
 
