@@ -7,7 +7,7 @@ one at a time, oldest first:
 1. **checking**: the upload is read as ``pressdispatch check`` reads a list; the
    report keeps the first problems, each with its line and field. An upload with no
    valid row fails here and is not saved.
-2. **merging**: under the list sync's lease (``Directory.exclusive``), the upload is
+2. **merging**: under the list sync's lease (``Journalists.exclusive``), the upload is
    placed as ``subscribers/<list>.csv`` in one step, then every list is merged into
    the store as at every scan, in short transactions. A scan meanwhile leaves the
    lists alone; the lease is waited for while another sync has it.

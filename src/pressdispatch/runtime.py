@@ -29,7 +29,7 @@ from pressdispatch.render import headers
 from pressdispatch.render.email import EmailRenderer
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.db import Database, open_database
-from pressdispatch.store.directory import Directory
+from pressdispatch.store.journalists import Journalists
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.workers import Workers
@@ -43,7 +43,7 @@ class Runtime:
     regions: RegionTree
     db: Database
     catalog: Catalog
-    directory: Directory
+    journalists: Journalists
     ledger: Ledger
     workers: Workers
     renderer: EmailRenderer
@@ -120,7 +120,7 @@ async def open_runtime(settings: Settings, *, transport: Transport | None = None
         regions,
         db,
         Catalog(db),
-        Directory(db),
+        Journalists(db),
         Ledger(db),
         Workers(db),
         renderer_for(settings, regions, credentials),

@@ -9,7 +9,7 @@ from pressdispatch.matching import choose_variant
 from pressdispatch.model import Tier
 from pressdispatch.regions import RegionTree
 from pressdispatch.store.catalog import Catalog
-from pressdispatch.store.directory import Directory
+from pressdispatch.store.journalists import Journalists
 from pressdispatch.store.ledger import Ledger, Planned
 
 MessageId = Callable[[str, str, str], str]  # (release id, language, address) -> Message-ID
@@ -21,7 +21,7 @@ async def plan_tier(
     now: datetime,
     *,
     catalog: Catalog,
-    directory: Directory,
+    journalists: Journalists,
     ledger: Ledger,
     regions: RegionTree,
     message_id: MessageId,
@@ -34,18 +34,18 @@ async def plan_tier(
     """
     release = await catalog.freeze(release_id, now)
     queued = 0
-    async for people in directory.mailable():
+    async for chunk in journalists.mailable():
         rows: list[Planned] = []
-        for person in people:
-            variant = choose_variant(release, person.subscriber, regions)
+        for journalist in chunk:
+            variant = choose_variant(release, journalist.subscriber, regions)
             if variant is None or (tier is Tier.EMBARGOED and variant.tier is not Tier.EMBARGOED):
                 continue
             rows.append(
                 Planned(
-                    person.id,
+                    journalist.id,
                     variant.language,
                     tier,  # at publication, cleared journalists not yet served get the public copy
-                    message_id(release.id, variant.language, person.subscriber.email),
+                    message_id(release.id, variant.language, journalist.subscriber.email),
                 )
             )
         queued += await ledger.plan(release.id, rows, now)

@@ -24,7 +24,7 @@ from pressdispatch.model import WAITING, DeliveryStatus, SubscriberStatus, Tier
 from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.directory import set_status
+from pressdispatch.store.journalists.writes import set_status
 from pressdispatch.store.schema import (
     UtcDateTime,
     deliveries,

@@ -2,7 +2,7 @@
 
 Each transaction stages, merges or delists up to 500 journalists and commits,
 so other writers (the ledger, the web form, a release sync) and, on SQLite, readers
-wait a fraction of a second at most. Only one sync runs at a time (``Directory.exclusive``
+wait a fraction of a second at most. Only one sync runs at a time (``Journalists.exclusive``
 holds a lease). The fingerprint of the lists is stored only once the whole merge is
 done: a sync cut short (stopped, crashed) leaves nothing a complete one would not
 write, and the next one does the work again from the start.

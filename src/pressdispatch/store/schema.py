@@ -158,7 +158,7 @@ state = Table(
     Column("value", Text, nullable=False),
 )
 
-# The rows of every list, staged for the list sync in progress (store/directory.py):
+# The rows of every list, staged for the list sync in progress (store/listsync.py):
 # a real table, not a temporary one, so the sync can commit every few hundred rows.
 # Emptied before and after each sync; only one sync runs at a time (``leases``).
 list_rows = Table(

@@ -188,8 +188,8 @@ async def _report(
 async def _plan(rt: Runtime, release: Release) -> Counter[Variant]:
     """Recipients per language and tier among the active journalists, a chunk at a time."""
     total: Counter[Variant] = Counter()
-    async for people in rt.directory.mailable():
-        subscribers = (person.subscriber for person in people)
+    async for journalists in rt.journalists.mailable():
+        subscribers = (journalist.subscriber for journalist in journalists)
         total += count_variants(plan(release, subscribers, rt.regions))
     return total
 

@@ -1,9 +1,9 @@
 """The journalists: search, one journalist's deliveries, suppress and reactivate.
 
-The search reads one page (50) at a time from the store (``store/search.py``). A
+The search reads one page (50) at a time from the store (``Journalists.search``). A
 filter that names an unknown region, language or status says so and finds nobody,
 rather than quietly showing everyone. Suppressing sets the status ``unsubscribed``
-through ``Directory.set_status`` (pending deliveries to the address stop, and the
+through ``Journalists.set_status`` (pending deliveries to the address stop, and the
 lists cannot bring it back); reactivating sets ``active`` again.
 """
 
@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pressdispatch.errors import PressDispatchError
 from pressdispatch.model import SubscriberStatus
 from pressdispatch.regions import RegionTree
-from pressdispatch.store import search
+from pressdispatch.store.journalists import PER_PAGE, Found, SubscriberQuery
 from pressdispatch.vocabulary import normalize_language
 from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import (
@@ -54,8 +54,8 @@ async def subscribers(
     raw = request.query_params.get("page", "1")
     number = min(max(int(raw), 1), _MAX_PAGE) if raw.isdigit() and len(raw) < 9 else 1
     query, problems = _query(rt.regions, q, region, language, status)
-    found = search.Found([], 0) if problems else await search.find(rt.db, query, page=number)
-    pages = max((found.total + search.PER_PAGE - 1) // search.PER_PAGE, 1)
+    found = Found([], 0) if problems else await rt.journalists.search(query, page=number)
+    pages = max((found.total + PER_PAGE - 1) // PER_PAGE, 1)
     filters = {"q": q, "region": region.strip(), "language": language.strip(), "status": status}
 
     def link(n: int) -> str:
@@ -66,7 +66,7 @@ async def subscribers(
         "statuses": list(SubscriberStatus),
         "languages": state.settings.newsroom.languages,
         "problems": problems,
-        "rows": found.rows,
+        "journalists": found.journalists,
         "total": found.total,
         "page_number": number,
         "pages": pages,
@@ -79,11 +79,11 @@ async def subscribers(
 @router.get("/admin/subscribers/{email}", name="admin.subscriber")
 async def subscriber(request: Request, email: str, session: PageSession) -> Response:
     state = web_state(request)
-    row = await search.journalist(state.runtime.db, email)
-    if row is None:
+    journalist = await state.runtime.journalists.find(email)
+    if journalist is None:
         return not_found(request, f"journalist {email!r}", session.csrf)
     deliveries = await state.runtime.ledger.deliveries_to(email)
-    context = {"j": row, "deliveries": deliveries, "url": _url(row["email"])}
+    context = {"j": journalist, "deliveries": deliveries, "url": _url(journalist.email)}
     return page(request, "subscriber.html.j2", context, csrf=session.csrf)
 
 
@@ -103,16 +103,17 @@ async def _set(
     request: Request, email: str, status: SubscriberStatus, reason: str, flash: str, csrf: str
 ) -> Response:
     state = web_state(request)
-    if not await state.runtime.directory.set_status(email, status, reason, state.clock()):
+    if not await state.runtime.journalists.set_status(email, status, reason, state.clock()):
         return not_found(request, f"journalist {email!r}", csrf)
     return back(_url(email.lower()), done=flash)
 
 
 def _query(
     tree: RegionTree, q: str, region: str, language: str, status: str
-) -> tuple[search.SubscriberQuery, list[str]]:
+) -> tuple[SubscriberQuery, list[str]]:
     """The search's filters in canonical form, and what is wrong with them."""
     problems: list[str] = []
+    known = {s.value: s for s in SubscriberStatus}
     region_slug = language_code = ""
     if region.strip():
         try:
@@ -124,9 +125,9 @@ def _query(
             language_code = normalize_language(language)
         except PressDispatchError:
             problems.append(f"unknown language {language.strip()[:60]!r}")
-    if status and status not in set(SubscriberStatus):
+    if status and status not in known:
         problems.append(f"unknown status {status[:60]!r}")
-    return search.SubscriberQuery(q, region_slug, language_code, status), problems
+    return SubscriberQuery(q, region_slug, language_code, known.get(status)), problems
 
 
 def _url(email: str) -> str:
