@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from pressdispatch.model import DeliveryStatus
 from pressdispatch.pipeline import tick
 from pressdispatch.runtime import Runtime
-from pressdispatch.store.ledger import Claim, Update
+from pressdispatch.store.ports import Claim, Update
 from pressdispatch.store.schema import deliveries, workers
 
 from .dispatching import Newsroom, runtime, utc

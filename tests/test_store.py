@@ -15,8 +15,9 @@ from pressdispatch.pipeline import tick
 from pressdispatch.regions import load_regions
 from pressdispatch.store.codec import subscriber_from_row
 from pressdispatch.store.db import open_database
-from pressdispatch.store.ledger import Ledger, Planned, Update
+from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
+from pressdispatch.store.ports import Planned, Update
 from pressdispatch.store.schema import deliveries, releases, subscribers
 
 from .dispatching import Newsroom, runtime, utc

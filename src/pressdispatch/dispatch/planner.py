@@ -8,9 +8,7 @@ from datetime import datetime
 from pressdispatch.matching import choose_variant
 from pressdispatch.model import Tier
 from pressdispatch.regions import RegionTree
-from pressdispatch.store.catalog import Catalog
-from pressdispatch.store.journalists import Journalists
-from pressdispatch.store.ledger import Ledger, Planned
+from pressdispatch.store.ports import PlanLedger, Planned, Recipients, ReleasesToPlan
 
 MessageId = Callable[[str, str, str], str]  # (release id, language, address) -> Message-ID
 
@@ -20,9 +18,9 @@ async def plan_tier(
     tier: Tier,
     now: datetime,
     *,
-    catalog: Catalog,
-    journalists: Journalists,
-    ledger: Ledger,
+    catalog: ReleasesToPlan,
+    journalists: Recipients,
+    ledger: PlanLedger,
     regions: RegionTree,
     message_id: MessageId,
 ) -> int:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from pressdispatch.dispatch.transport import Outcome, Status
 from pressdispatch.model import DeliveryStatus
-from pressdispatch.store.ledger import Claim, Update
+from pressdispatch.store.ports import Claim, Update
 
 
 def backoff(attempts: int, initial: timedelta, ceiling: timedelta) -> timedelta:

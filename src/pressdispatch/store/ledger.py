@@ -25,6 +25,7 @@ from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.journalists.writes import set_status
+from pressdispatch.store.ports import Claim, Planned, Update
 from pressdispatch.store.schema import (
     UtcDateTime,
     deliveries,
@@ -34,43 +35,7 @@ from pressdispatch.store.schema import (
     workers,
 )
 
-__all__ = ["Claim", "Delivery", "DeliveryGroup", "Ledger", "Planned", "Update"]
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    subscriber_id: int
-    language: str
-    tier: Tier
-    message_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    id: int
-    release_id: str
-    language: str
-    tier: Tier
-    message_id: str
-    attempts: int  # including this one
-    first_attempt_at: datetime
-    address: str
-    name: str
-    token: str  # the claim's lease token: outcomes are recorded only with it
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    """What the engine decided after one attempt."""
-
-    id: int
-    token: str
-    status: DeliveryStatus  # sent, deferred, failed
-    code: int | None
-    reply: str
-    at: datetime
-    due_at: datetime | None = None  # for deferred
-    bounce: bool = False
+__all__ = ["Delivery", "DeliveryGroup", "Ledger"]
 
 
 @dataclass(frozen=True, slots=True)

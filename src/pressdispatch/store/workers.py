@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Connection, Select, delete, exists, func, 
 from pressdispatch.model import DeliveryStatus
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
+from pressdispatch.store.ports import Beat
 from pressdispatch.store.schema import deliveries, state, workers
 
 _STOPPAGE = "dispatch.stopped"
@@ -38,12 +39,6 @@ class Worker:
     kind: str  # service, worker, once
     started_at: datetime
     heartbeat_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Beat:
-    held: int  # deliveries the process still holds, their leases renewed
-    revived: bool  # it had been taken for dead, its row removed
 
 
 @dataclass(frozen=True, slots=True)
