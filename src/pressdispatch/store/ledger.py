@@ -137,6 +137,16 @@ class Ledger:
         """
         if not updates:
             return set()
+        if self.db.dialect == "sqlite" and not any(u.bounce for u in updates):
+            # The hottest statement (once per message): straight to the driver.
+            values = [_sqlite_record(u) for u in updates]
+
+            def fast(raw: sqlite3.Connection) -> set[int]:
+                written = raw.executemany(_RECORD_SQLITE, values).rowcount
+                return set() if written == len(values) else _fenced(raw, updates)
+
+            return await self.db.driver_transaction(fast)
+
         rows = [
             {
                 "u_id": u.id,
@@ -149,16 +159,6 @@ class Ledger:
             }
             for u in updates
         ]
-
-        if self.db.dialect == "sqlite" and not any(u.bounce for u in updates):
-            # The hottest statement (once per message): straight to the driver.
-            values = [_sqlite_record(row) for row in rows]
-
-            def fast(raw: sqlite3.Connection) -> set[int]:
-                written = raw.executemany(_RECORD_SQLITE, values).rowcount
-                return set() if written == len(values) else _fenced(raw, updates)
-
-            return await self.db.driver_transaction(fast)
 
         def work(conn: Connection) -> set[int]:
             written = conn.execute(_RECORD, rows).rowcount  # one statement for every outcome
@@ -361,15 +361,16 @@ _RECORD_SQLITE = (
 )
 
 
-def _sqlite_record(row: dict[str, Any]) -> tuple[Any, ...]:
+def _sqlite_record(u: Update) -> tuple[Any, ...]:
+    """``_RECORD_SQLITE``'s parameters for one outcome, as ``_RECORD`` would bind them."""
     return (
-        row["u_status"],
-        row["u_code"],
-        row["u_reply"],
-        sqlite_time(row["u_sent_at"]),
-        sqlite_time(row["u_due_at"]),
-        row["u_id"],
-        row["u_token"],
+        u.status.value,
+        u.code,
+        u.reply[:1000],
+        sqlite_time(u.at if u.status is DeliveryStatus.SENT else None),
+        sqlite_time(u.due_at),
+        u.id,
+        u.token,
     )
 
 
