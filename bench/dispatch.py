@@ -78,11 +78,10 @@ from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.transport import Envelope, Outcome, Transport
-from pressdispatch.model import Release, Tier, Variant
+from pressdispatch.model import UNFINISHED, Release, Tier, Variant
 from pressdispatch.regions import load_regions
 from pressdispatch.render.email import Recipient
 from pressdispatch.runtime import make_transport, open_runtime, renderer_for
-from pressdispatch.store.schema import UNFINISHED
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "releases" / "minsk-vaccination-campaign"
@@ -329,7 +328,7 @@ async def engine_phase(config: Path) -> dict[str, Any]:
     return {
         "phase": "engine",
         "queued": sum(count for _, count in report.started),
-        "outcomes": dict(stats.outcomes),
+        "outcomes": {status.value: n for status, n in stats.outcomes.items()},
         "messages": transport.messages,
         "mean_size": transport.bytes / max(transport.messages, 1),
         "open_s": opened - start,
@@ -452,7 +451,7 @@ async def until_done_phase(config: Path) -> dict[str, Any]:
         try:
             while not running.done():
                 counts = await rt.ledger.counts()
-                if not any(n for (_, s, _, _), n in counts.items() if s in UNFINISHED):
+                if not any(n for group, n in counts.items() if group.status in UNFINISHED):
                     break
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - start
@@ -463,9 +462,10 @@ async def until_done_phase(config: Path) -> dict[str, Any]:
     finally:
         await rt.close()
     ledger: dict[str, int] = {}
-    for (_, status, _, _), n in counts.items():
-        ledger[status] = ledger.get(status, 0) + n
-    return {"seconds": elapsed, "ledger": ledger, "outcomes": dict(engine.stats.outcomes)}
+    for group, n in counts.items():
+        ledger[group.status.value] = ledger.get(group.status.value, 0) + n
+    outcomes = {status.value: n for status, n in engine.stats.outcomes.items()}
+    return {"seconds": elapsed, "ledger": ledger, "outcomes": outcomes}
 
 
 def fault_bench(args: argparse.Namespace) -> None:

@@ -71,12 +71,12 @@ class Console:
         assert not report.problems, report.problems
 
     async def status(self, email: str) -> str | None:
-        found = await self.rt.directory.person(email)
-        return None if found is None else found[1]
+        found = await self.rt.journalists.find(email)
+        return None if found is None else found.status
 
     async def cancelled(self, release_id: str) -> bool:
         rows = await self.rt.catalog.rows(release_id)
-        return rows[0]["cancelled_at"] is not None
+        return rows[0].cancelled_at is not None
 
 
 def client_for(
@@ -293,8 +293,8 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
         assert response.headers["cache-control"] == "no-store", path
 
     rows = (await console.rt.catalog.rows("launch"))[0]
-    assert rows["cancelled_at"] is None
-    assert rows["send_requested_at"] is None
+    assert rows.cancelled_at is None
+    assert rows.send_requested_at is None
     assert await console.status("ana@example.org") == "active"
     assert console.server.messages == []
     assert (console.newsroom.root / "subscribers" / "press.csv").read_text().count("\n") == 4
@@ -533,7 +533,7 @@ async def test_search_by_outlet_language_status_and_region_one_page_at_a_time(
     third = await emails("language=es&page=3")
     assert third == [f"reporter{n:03}@example.net" for n in range(100, 120)]
 
-    await console.rt.directory.set_status("chen@example.org", "bounced", "550", utc())
+    await console.rt.journalists.set_status("chen@example.org", "bounced", "550", utc())
     assert await emails("status=bounced") == ["chen@example.org"]
     assert len(await emails("status=active")) == 50
 

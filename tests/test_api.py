@@ -30,7 +30,6 @@ from pressdispatch.content.releases import load_releases
 from pressdispatch.regions import load_regions
 from pressdispatch.runtime import Runtime
 from pressdispatch.status import report
-from pressdispatch.store import api_subscribers
 from pressdispatch.web.app import create_app
 
 from .dispatching import Clock, Newsroom, dedent, run_once, runtime, utc
@@ -187,10 +186,10 @@ async def test_every_route_needs_the_token(api: Api, monkeypatch: pytest.MonkeyP
         assert "no API token is configured" in problem(response, 401)["detail"]
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert sorted(p.name for p in api.releases.iterdir()) == before
-    assert (await api.rt.catalog.rows("clean-water"))[0]["cancelled_at"] is None
+    assert (await api.rt.catalog.rows("clean-water"))[0].cancelled_at is None
     assert not (api.releases.parent / "subscribers" / ".imports").exists()  # nothing uploaded
-    ana = await api_subscribers.find(api.rt.db, "ana@example.org")  # synced by create()
-    assert ana is not None and (ana["name"], ana["source"]) == ("Ana Lima", "csv")
+    ana = await api.rt.journalists.find("ana@example.org")  # synced by create()
+    assert ana is not None and (ana.subscriber.name, ana.source) == ("Ana Lima", "csv")
 
 
 async def test_a_token_from_another_variable(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -529,7 +528,7 @@ async def test_schedule_rewrites_only_the_times(api: Api) -> None:
     assert after[2] == "embargo_send_at = 2030-05-31T09:00:00+00:00"
     assert after[:1] + after[3:] == before[:1] + before[2:]
     row = (await api.rt.catalog.rows("by-hand"))[0]  # synced at once
-    assert row["publish_at"] == datetime(2030, 6, 1, 8, tzinfo=UTC)
+    assert row.publish_at == datetime(2030, 6, 1, 8, tzinfo=UTC)
 
     # Left out, the embargo stays; null removes it.
     kept = await api.client.post(
@@ -663,8 +662,8 @@ async def test_subscriber_upsert_get_and_unsubscribe(api: Api) -> None:
     saved = again.json()
     assert (saved["status"], saved["name"], saved["created"]) == ("unsubscribed", "Carla R.", False)
     assert "stays unsubscribed" in saved["notice"]
-    person = await api.rt.directory.person("carla@example.org")
-    assert person is not None and person[1] == "unsubscribed"
+    person = await api.rt.journalists.find("carla@example.org")
+    assert person is not None and person.status == "unsubscribed"
     # A second unsubscribe changes nothing.
     twice = await api.client.post(f"{url}/unsubscribe")
     assert twice.json()["status_reason"] == "unsubscribed through the API"
@@ -675,7 +674,9 @@ async def test_subscriber_upsert_get_and_unsubscribe(api: Api) -> None:
 
 async def test_an_unsubscribed_journalist_from_a_list_stays_out(api: Api) -> None:
     await api.sync()  # ana and ben from subscribers/press.csv
-    await api.rt.directory.set_status("ana@example.org", "unsubscribed", "unsubscribe link", utc())
+    await api.rt.journalists.set_status(
+        "ana@example.org", "unsubscribed", "unsubscribe link", utc()
+    )
     response = await api.client.put("/api/v1/subscribers/ana@example.org", json={"name": "Ana"})
     assert response.status_code == 200
     body = response.json()
@@ -707,13 +708,13 @@ async def test_invalid_subscriber_fields_are_422_and_nothing_is_stored(api: Api)
     assert set(found) == {"email", "languages.1", "regions.0", "topics.1", "name"}
     assert found["languages.1"] == "unknown language 'xx' (use an ISO 639-1 code such as 'fr')"
     assert found["email"].startswith("'not-an-address' is not a valid address")
-    assert await api.rt.directory.person("not-an-address") is None
+    assert await api.rt.journalists.find("not-an-address") is None
 
     wrong = await api.client.put("/api/v1/subscribers/x@example.org", json={"embargo": "maybe"})
     assert set(fields(problem(wrong, 422))) == {"embargo"}
     extra = await api.client.put("/api/v1/subscribers/x@example.org", json={"list": "vip"})
     assert fields(problem(extra, 422)) == {"list": "unknown key"}
-    assert await api.rt.directory.person("x@example.org") is None
+    assert await api.rt.journalists.find("x@example.org") is None
 
 
 # -- the writer, on its own ------------------------------------------------------------

@@ -40,7 +40,7 @@ from pressdispatch.content.subscribers import Row
 from pressdispatch.model import Subscriber
 from pressdispatch.render.email import PREFERENCES
 from pressdispatch.runtime import Runtime, database_error
-from pressdispatch.store import search
+from pressdispatch.store.journalists import Found, SubscriberQuery
 from pressdispatch.store.listsync import ListSync
 from pressdispatch.web.app import create_app
 
@@ -897,8 +897,8 @@ async def call_web(settings: Settings, corpus: Corpus) -> None:
                 created = await client.post("/api/v1/releases", json=release_json("api-neighbour"))
                 assert created.status_code == 201, created.text
                 corpus.forms = await send_forms(client, rt)
-        person = await rt.directory.person("ben@example.org")
-        corpus.ben = person[0] if person else None
+        person = await rt.journalists.find("ben@example.org")
+        corpus.ben = person.subscriber if person else None
     corpus.api = answers
 
 
@@ -1077,7 +1077,7 @@ async def test_postgresql_refuses_nul_and_it_is_not_blamed_on_database_url(
     row = Row(1, Subscriber("ana@example.org", name="Ana\x00", lists=("press",)), True, True)
     async with runtime(newsroom.settings()) as rt:
         with pytest.raises(DataError) as caught:
-            await rt.directory.sync([row], "fingerprint", utc())
+            await rt.journalists.sync([row], "fingerprint", utc())
     message = database_error(newsroom.settings(), caught.value)
     assert message.startswith("the database refused a value (PostgreSQL text fields cannot")
     assert message.endswith("database.url is fine")
@@ -1110,9 +1110,8 @@ async def test_a_lookup_by_a_value_no_database_holds_finds_nothing(newsroom: New
         await pipeline.sync_files(rt, utc(), pipeline.TickReport())
         for odd in ("ana@example.org\x00", "ana\ud800@example.org"):
             assert await rt.catalog.rows(odd) == []
-            assert await rt.directory.person(odd) is None
-            assert not await rt.directory.set_status(odd, "unsubscribed", "test", utc())
-            assert await search.journalist(rt.db, odd) is None
-            assert await search.deliveries_of(rt.db, odd) == []
-            assert await search.find(rt.db, search.SubscriberQuery(text=odd)) == search.Found([], 0)
-        assert (await rt.directory.person("ana@example.org")) is not None
+            assert await rt.journalists.find(odd) is None  # the pages', the API's, the console's
+            assert not await rt.journalists.set_status(odd, "unsubscribed", "test", utc())
+            assert await rt.ledger.deliveries_to(odd) == []
+            assert await rt.journalists.search(SubscriberQuery(text=odd)) == Found([], 0)
+        assert (await rt.journalists.find("ana@example.org")) is not None

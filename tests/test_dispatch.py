@@ -147,7 +147,7 @@ async def test_bounced_and_unsubscribed_addresses_stay_out_even_if_a_list_names_
     newsroom.subscribers("press", PEOPLE)
     await run_once(newsroom.settings())
     async with runtime(newsroom.settings()) as rt:
-        assert await rt.directory.set_status("ANA@example.org", "unsubscribed", "asked", utc())
+        assert await rt.journalists.set_status("ANA@example.org", "unsubscribed", "asked", utc())
     newsroom.release("second", publish_at=utc(-30))
     newsroom.subscribers("press", [*PEOPLE, "new@example.org,New,en,,,no"])  # the list changes
     await run_once(newsroom.settings())
@@ -209,7 +209,7 @@ async def test_edits_after_the_dispatch_started_are_reported_not_applied(
     assert titles == {"First words (fr)", "First words (en)"}
     async with runtime(newsroom.settings()) as rt:
         row = (await rt.catalog.rows("launch"))[0]
-    assert row["frozen_hash"] != row["content_hash"]
+    assert row.frozen_hash != row.content_hash
 
 
 async def test_embargoed_copy_goes_only_to_cleared_journalists_before_publication(

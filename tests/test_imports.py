@@ -121,7 +121,7 @@ async def test_a_sync_cut_short_is_finished_by_the_next_scan(newsroom: Newsroom)
         (settings.paths.subscribers / "old.csv").unlink()
         newsroom.subscribers("wire", crowd(2500), header=HEADER)
         newsroom.subscribers("zz-desk", ["reporter000007@outlet7.example.org,,,es,,,yes"], HEADER)
-        before = await rt.directory.fingerprint()
+        before = await rt.journalists.fingerprint()
 
         stop = asyncio.Event()
 
@@ -130,10 +130,10 @@ async def test_a_sync_cut_short_is_finished_by_the_next_scan(newsroom: Newsroom)
                 stop.set()  # as a shutdown would, half-way through the merge
 
         rows = pipeline.rows_only(read_lists(settings.paths.subscribers, rt.regions), [])
-        async with rt.directory.exclusive() as sync:
+        async with rt.journalists.exclusive() as sync:
             done = await sync.run(rows, "unused", utc(), progress=progress, stop=stop)
         assert done is None
-        assert await rt.directory.fingerprint() == before  # not recorded as done
+        assert await rt.journalists.fingerprint() == before  # not recorded as done
         half = await _stored(rt)
         assert 1000 <= sum(1 for person in half.values() if "wire" in person.lists) < 2500
         assert half["gone@example.org"].lists == ("old",)  # the delisting had not begun
@@ -157,11 +157,11 @@ async def test_one_sync_at_a_time_the_other_is_skipped_without_an_error(
     newsroom.subscribers("press", ["ana@example.org,Ana,fr,,,no"])
     settings = newsroom.settings()
     async with runtime(settings) as rt:
-        async with rt.directory.exclusive():  # an import, or another process's scan
+        async with rt.journalists.exclusive():  # an import, or another process's scan
             report = await pipeline.tick(rt, utc())
             assert report.lists_busy
             with pytest.raises(Busy):
-                async with rt.directory.exclusive():
+                async with rt.journalists.exclusive():
                     pass
         assert await _stored(rt) == {}
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -258,7 +258,7 @@ async def test_a_console_upload_is_merged_in_the_background_while_pages_answer(
     assert job.state == "done", job
     assert (job.rows_read, job.problem_count, job.rows_merged) == (20_000, 2, 20_001)
     assert stored == 20_001
-    assert {(p["line"], p["field"]) for p in job.problems} == {
+    assert {(p.line, p.field) for p in job.problems} == {
         (10_002, "email"),
         (10_003, "languages"),
     }
@@ -287,7 +287,7 @@ async def test_an_import_is_taken_up_again_after_a_stop_or_a_crash(
         stopped = await imports.get(rt.db, job_id)
         assert stopped is not None
         assert (stopped.state, stopped.owner) == ("merging", None)
-        assert await rt.directory.fingerprint() is None
+        assert await rt.journalists.fingerprint() is None
         async with serving(settings, rt):
             done = await job_when(rt, job_id, lambda job: job.finished)
         assert (done.state, done.rows_read, done.rows_merged) == ("done", 20000, 20000)

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from pressdispatch.model import DeliveryStatus
 from pressdispatch.pipeline import tick
 from pressdispatch.runtime import Runtime
-from pressdispatch.store.ledger import Claim, Update
+from pressdispatch.store.ports import Claim, Update
 from pressdispatch.store.schema import deliveries, workers
 
 from .dispatching import Newsroom, runtime, utc
@@ -40,7 +41,7 @@ async def rows(rt: Runtime) -> dict[int, tuple[str, str | None, str | None]]:
 
 
 def sent(claim: Claim, at: datetime) -> Update:
-    return Update(claim.id, claim.token, "sent", 250, "250 OK", at)
+    return Update(claim.id, claim.token, DeliveryStatus.SENT, 250, "250 OK", at)
 
 
 async def test_an_outcome_is_recorded_only_with_the_token_it_was_claimed_with(

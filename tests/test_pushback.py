@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from pressdispatch.model import UNFINISHED
 from pressdispatch.pipeline import tick
-from pressdispatch.store.schema import UNFINISHED, deliveries, subscribers
+from pressdispatch.store.schema import deliveries, subscribers
 
 from .dispatching import Newsroom, runtime, utc
 from .smtpd import Fault, SmtpServer, free_port, smtp_server
@@ -70,7 +71,7 @@ async def send_all(newsroom: Newsroom, limit: float) -> Finished:
         try:
             while time.monotonic() - start < limit and not running.done():
                 counts = await rt.ledger.counts()
-                if not any(n for (_, status, _, _), n in counts.items() if status in UNFINISHED):
+                if not any(n for group, n in counts.items() if group.status in UNFINISHED):
                     break
                 await asyncio.sleep(0.05)
             seconds = time.monotonic() - start
@@ -246,7 +247,7 @@ async def test_a_relay_that_slows_down_under_a_full_claim_and_a_short_lease_send
             async with runtime(newsroom.settings()) as rt:
                 for _ in range(40):
                     counts = await rt.ledger.counts()
-                    held.append(sum(n for (_, s, _, _), n in counts.items() if s == "sending"))
+                    held.append(sum(n for group, n in counts.items() if group.status == "sending"))
                     await asyncio.sleep(0.05)
 
         slowing = asyncio.create_task(slow_down())

@@ -28,11 +28,11 @@ from typer.testing import CliRunner
 
 from pressdispatch import pipeline
 from pressdispatch.cli import app as cli
-from pressdispatch.cli.subscribers import write_csv
+from pressdispatch.cli.subscribers import EXPORT_COLUMNS, write_csv
 from pressdispatch.model import Subscriber
 from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
 from pressdispatch.runtime import Runtime
-from pressdispatch.store import signups
+from pressdispatch.store.journalists import Journalist
 from pressdispatch.web.app import create_app
 from pressdispatch.web.ratelimit import RateLimiter, admit
 from pressdispatch.web.signup import CONFIRM, OUTBOX_FOLDER, payload
@@ -92,8 +92,8 @@ class Site:
                 found.append(message)
         return found
 
-    async def person(self, email: str) -> tuple[Subscriber, str] | None:
-        return await self.rt.directory.person(email)
+    async def person(self, email: str) -> Journalist | None:
+        return await self.rt.journalists.find(email)
 
     async def sync(self) -> None:
         report = pipeline.TickReport()
@@ -293,7 +293,7 @@ async def test_subscribe_confirm_then_receive_the_next_release_in_the_chosen_lan
     assert f'<a href="/preferences/{preferences}">' in done.text
     found = await site.person("zoe.ng@example.org")
     assert found is not None
-    zoe, status = found
+    zoe, status = found.subscriber, found.status
     assert status == "active"
     assert zoe.email == "Zoe.Ng@example.org"
     assert (zoe.name, zoe.outlet) == ("Zoé Ng", "Minsk Daily")
@@ -352,8 +352,8 @@ async def test_the_confirmation_email_goes_through_smtp(tmp_path: Path) -> None:
             assert done.status_code == 200
             found = await site.person("kim@example.net")
             assert found is not None
-            assert found[1] == "active"
-            assert found[0].outlet == "<b>Tom & Jerry</b>"
+            assert found.status == "active"
+            assert found.subscriber.outlet == "<b>Tom & Jerry</b>"
 
 
 async def test_name_and_outlet_are_escaped_in_the_pages(site: Site) -> None:
@@ -396,8 +396,8 @@ async def test_the_answer_is_the_same_for_new_subscribed_unsubscribed_and_bounce
         header=HEADER,
     )
     await site.sync()
-    await site.rt.directory.set_status("ulf@example.org", "unsubscribed", "test", site.clock())
-    await site.rt.directory.set_status("bob@example.org", "bounced", "test", site.clock())
+    await site.rt.journalists.set_status("ulf@example.org", "unsubscribed", "test", site.clock())
+    await site.rt.journalists.set_status("bob@example.org", "bounced", "test", site.clock())
 
     answers = []
     for email in ("new@example.org", "ann@example.org", "ulf@example.org", "bob@example.org"):
@@ -410,7 +410,7 @@ async def test_the_answer_is_the_same_for_new_subscribed_unsubscribed_and_bounce
     assert await site.person("new@example.org") is None
     found = await site.person("ulf@example.org")
     assert found is not None
-    assert found[1] == "unsubscribed"  # until the link is followed
+    assert found.status == "unsubscribed"  # until the link is followed
 
 
 # -- links that are not genuine -----------------------------------------------------
@@ -565,7 +565,7 @@ async def test_an_unsubscribed_journalist_who_confirms_is_active_again_and_keeps
         "press", ["ulf@example.org,Ulf Berg,Nordic Wire,en,,,yes"], header=HEADER
     )
     await site.sync()
-    await site.rt.directory.set_status("ulf@example.org", "unsubscribed", "link", site.clock())
+    await site.rt.journalists.set_status("ulf@example.org", "unsubscribed", "link", site.clock())
     site.newsroom.release("first", publish_at=utc(-60))
     await run_once(site.newsroom.settings())
     assert not list((site.newsroom.root / "var" / "outbox" / "first").glob("*.eml"))
@@ -575,7 +575,7 @@ async def test_an_unsubscribed_journalist_who_confirms_is_active_again_and_keeps
     assert (await site.client.post(confirm_url(mail).removeprefix(BASE))).status_code == 200
     found = await site.person("ulf@example.org")
     assert found is not None
-    ulf, status = found
+    ulf, status = found.subscriber, found.status
     assert status == "active"
     assert ulf.lists == ("press", "web")
     assert ulf.languages == ("fr",)
@@ -594,16 +594,20 @@ async def test_an_unsubscribed_journalist_who_confirms_is_active_again_and_keeps
 
 
 async def test_a_bounced_address_that_confirms_is_active_again(site: Site) -> None:
-    await signups.confirm(site.rt.db, Subscriber("bo@example.org", name="Bo"), site.clock())
-    await site.rt.directory.set_status("bo@example.org", "bounced", "550", site.clock())
+    await site.rt.journalists.confirm_signup(Subscriber("bo@example.org", name="Bo"), site.clock())
+    await site.rt.journalists.set_status("bo@example.org", "bounced", "550", site.clock())
     await site.subscribe("bo@example.org", name="Bo Li", outlet="Radio", regions=["world"])
     [mail] = site.mails()
     await site.client.post(confirm_url(mail).removeprefix(BASE))
     found = await site.person("bo@example.org")
     assert found is not None
-    assert found[1] == "active"
+    assert found.status == "active"
     # On no list of the press office's: the name and outlet are theirs.
-    assert (found[0].name, found[0].outlet, found[0].regions) == ("Bo Li", "Radio", set())
+    assert (found.subscriber.name, found.subscriber.outlet, found.subscriber.regions) == (
+        "Bo Li",
+        "Radio",
+        set(),
+    )
 
 
 async def test_a_web_subscriber_whom_a_list_later_names_receives_one_copy(site: Site) -> None:
@@ -617,8 +621,8 @@ async def test_a_web_subscriber_whom_a_list_later_names_receives_one_copy(site: 
     assert [recipient(parse(path.read_bytes())) for path in copies] == ["web@example.org"]
     found = await site.person("web@example.org")
     assert found is not None
-    assert found[1] == "active"
-    assert "press" in found[0].lists
+    assert found.status == "active"
+    assert "press" in found.subscriber.lists
 
 
 async def test_an_address_that_later_appears_in_a_list_keeps_web_in_its_lists(
@@ -631,15 +635,15 @@ async def test_an_address_that_later_appears_in_a_list_keeps_web_in_its_lists(
     await site.sync()
     found = await site.person("web@example.org")
     assert found is not None
-    assert found[0].lists == ("press", "web")
-    assert found[0].name == "Wen"
-    assert found[0].languages == ("fr",)  # their own choice, as for saved preferences
+    assert found.subscriber.lists == ("press", "web")
+    assert found.subscriber.name == "Wen"
+    assert found.subscriber.languages == ("fr",)  # their own choice, as for saved preferences
 
     site.newsroom.subscribers("press", ["someone@example.org,,,en,,,no"], header=HEADER)
     await site.sync()
     found = await site.person("web@example.org")
     assert found is not None
-    assert (found[0].lists, found[1]) == (("web",), "active")
+    assert (found.subscriber.lists, found.status) == (("web",), "active")
 
 
 async def test_a_web_subscriber_who_saves_preferences_stays_subscribed(site: Site) -> None:
@@ -653,7 +657,7 @@ async def test_a_web_subscriber_who_saves_preferences_stays_subscribed(site: Sit
     await site.sync()
     found = await site.person("web@example.org")
     assert found is not None
-    assert "web" in found[0].lists
+    assert "web" in found.subscriber.lists
 
 
 # -- export ---------------------------------------------------------------------------
@@ -677,24 +681,24 @@ def test_subscribers_export_writes_every_journalist_with_status_lists_and_source
             report = pipeline.TickReport()
             await pipeline.sync_files(rt, utc(), report)
             now = utc()
-            await rt.directory.set_status("ulf@example.org", "unsubscribed", "link", now)
-            await rt.directory.set_status("bob@example.org", "bounced", "550", now)
+            await rt.journalists.set_status("ulf@example.org", "unsubscribed", "link", now)
+            await rt.journalists.set_status("bob@example.org", "bounced", "550", now)
             web = Subscriber("Zed@example.org", name="=HYPERLINK(1)", languages=("zh",))
-            await signups.confirm(rt.db, web, now)
+            await rt.journalists.confirm_signup(web, now)
             ann = Subscriber(
                 "ann@example.org",
                 languages=("fr", "en"),
                 regions=frozenset({"europe", "by"}),
                 topics=frozenset({"water"}),
             )
-            await signups.confirm(rt.db, ann, now)
+            await rt.journalists.confirm_signup(ann, now)
 
     asyncio.run(prepare())
     config = str(newsroom.root / "config.toml")
     result = CliRunner().invoke(cli, ["--config", config, "subscribers", "export"])
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == list(signups.EXPORT_COLUMNS)
+    assert rows[0] == list(EXPORT_COLUMNS)
     assert rows[1:] == [
         ["ann@example.org", "Ann Lee", "Daily", "fr en", "by europe", "water", "yes",
          "press web", "active", "web"],

@@ -10,13 +10,14 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 
 from pressdispatch.content.subscribers import load_subscribers
-from pressdispatch.model import Subscriber, Tier
+from pressdispatch.model import DeliveryStatus, Subscriber, Tier
 from pressdispatch.pipeline import tick
 from pressdispatch.regions import load_regions
 from pressdispatch.store.codec import subscriber_from_row
 from pressdispatch.store.db import open_database
-from pressdispatch.store.ledger import Ledger, Planned, Update
+from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
+from pressdispatch.store.ports import Planned, Update
 from pressdispatch.store.schema import deliveries, releases, subscribers
 
 from .dispatching import Newsroom, runtime, utc
@@ -72,7 +73,9 @@ async def test_a_write_waits_for_another_process_lock_without_stalling_the_loop(
         beat = asyncio.create_task(ticker())
         sent_at = NOW + timedelta(seconds=2)
         write = asyncio.create_task(
-            ledger.record([Update(claim.id, claim.token, "sent", 250, "250 OK", sent_at)])
+            ledger.record(
+                [Update(claim.id, claim.token, DeliveryStatus.SENT, 250, "250 OK", sent_at)]
+            )
         )
         await asyncio.sleep(0.5)
         assert not write.done()  # still waiting for the lock...
@@ -101,7 +104,17 @@ async def test_times_written_straight_to_the_driver_read_back_exactly(tmp_path: 
         [claim] = await ledger.claim("w1", NOW, 10, NOW + timedelta(minutes=5))
         later = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # whole seconds: no fraction to drop
         await ledger.record(
-            [Update(claim.id, claim.token, "deferred", 451, "451 later", NOW, due_at=later)]
+            [
+                Update(
+                    claim.id,
+                    claim.token,
+                    DeliveryStatus.DEFERRED,
+                    451,
+                    "451 later",
+                    NOW,
+                    due_at=later,
+                )
+            ]
         )
         # The store compares times as stored: the deferred row is due exactly then, not before.
         assert await ledger.claim("w1", later - timedelta(microseconds=1), 10, later) == []

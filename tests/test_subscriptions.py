@@ -47,8 +47,8 @@ class Site:
         return self.rt.renderer.signer.sign(purpose, email.lower())
 
     async def status(self, email: str) -> str | None:
-        found = await self.rt.directory.person(email)
-        return None if found is None else found[1]
+        found = await self.rt.journalists.find(email)
+        return None if found is None else found.status
 
     async def sync(self) -> None:
         """Read the lists into the store, as every scan does."""
@@ -355,9 +355,9 @@ async def test_saved_preferences_are_stored_and_used_for_the_next_release(site: 
     assert_private(response)
     assert "Vos préférences sont enregistrées." in response.text  # now in French
     assert chosen_languages(response.text)[:3] == ["fr", "en", ""]
-    found = await site.rt.directory.person("ben@example.org")
+    found = await site.rt.journalists.find("ben@example.org")
     assert found is not None
-    ben, status = found
+    ben, status = found.subscriber, found.status
     assert status == "active"
     assert ben.languages == ("fr", "en")
     assert ben.regions == {"western-africa", "fr"}
@@ -391,9 +391,12 @@ async def test_preferences_sent_as_multipart_form_data_are_read_in_order(site: S
     )
     assert response.status_code == 200
     assert "Sus preferencias se han guardado." in response.text
-    found = await site.rt.directory.person("chen@example.org")
+    found = await site.rt.journalists.find("chen@example.org")
     assert found is not None
-    assert (found[0].languages, found[0].regions) == (("es", "zh"), {"eastern-asia"})
+    assert (found.subscriber.languages, found.subscriber.regions) == (
+        ("es", "zh"),
+        {"eastern-asia"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -417,9 +420,13 @@ async def test_an_invalid_choice_saves_nothing(
     assert error in response.text
     assert "<script>" not in response.text
     assert "Your preferences are saved." not in response.text
-    found = await site.rt.directory.person("ben@example.org")
+    found = await site.rt.journalists.find("ben@example.org")
     assert found is not None
-    assert (found[0].languages, found[0].regions, found[0].topics) == (("en",), set(), set())
+    assert (found.subscriber.languages, found.subscriber.regions, found.subscriber.topics) == (
+        ("en",),
+        set(),
+        set(),
+    )
 
 
 async def test_unsubscribing_from_the_preferences_page(site: Site) -> None:
@@ -441,10 +448,10 @@ async def test_unsubscribing_from_the_preferences_page(site: Site) -> None:
     saved = await site.client.post(path, data={"languages": "en"})
     assert saved.status_code == 200
     assert "<form" not in saved.text
-    found = await site.rt.directory.person("ana@example.org")
+    found = await site.rt.journalists.find("ana@example.org")
     assert found is not None
-    assert found[1] == "unsubscribed"
-    assert found[0].languages == ("fr", "en")
+    assert found.status == "unsubscribed"
+    assert found.subscriber.languages == ("fr", "en")
     assert "ana@example.org" not in await site.send("second")
 
 

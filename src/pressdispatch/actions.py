@@ -27,14 +27,14 @@ async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
     if not rows:
         raise Refused("unknown", f"no release {release_id!r}")
     row = rows[0]
-    if row["cancelled_at"] is not None or row["status"] != ReleaseStatus.READY.value:
-        state = "cancelled" if row["cancelled_at"] is not None else row["status"]
+    if row.cancelled_at is not None or row.status is not ReleaseStatus.READY:
+        state = "cancelled" if row.cancelled_at is not None else row.status
         raise Refused("not-ready", f"{release_id} is {state}")
-    if not row["present"] and row["frozen_hash"] is None:
+    if not row.present and row.frozen_hash is None:
         raise Refused(
             "missing", f"{release_id}: its files are missing or broken (see `pressdispatch check`)"
         )
-    first = row["embargo_send_at"] or row["publish_at"]
+    first = row.embargo_send_at or row.publish_at
     if first > now:
         raise Refused(
             "not-due",

@@ -146,11 +146,11 @@ class ImportRunner:
 
     async def _merge(self, job: ImportJob, handle: Job, stop: asyncio.Event) -> None:
         """Place the upload and merge every list, under the sync's lease (waited for)."""
-        directory = self.rt.directory
+        journalists = self.rt.journalists
         folder = self.rt.settings.paths.subscribers
         while True:
             try:
-                async with directory.exclusive() as sync:
+                async with journalists.exclusive() as sync:
                     target = list_file(self.rt, job.list_name)
                     if not place(upload_file(self.rt, job), target, job.replace):
                         error = (
@@ -160,7 +160,7 @@ class ImportRunner:
                         await handle.finish(self.clock(), "failed", error=error)
                         return
                     fingerprint = pipeline.folder_fingerprint(folder)
-                    if fingerprint == await directory.fingerprint():
+                    if fingerprint == await journalists.fingerprint():
                         changed: int | None = 0  # merged already, before a restart
                     else:
                         rows = pipeline.rows_only(read_lists(folder, self.rt.regions), None)

@@ -7,7 +7,7 @@ one at a time, oldest first:
 1. **checking**: the upload is read as ``pressdispatch check`` reads a list; the
    report keeps the first problems, each with its line and field. An upload with no
    valid row fails here and is not saved.
-2. **merging**: under the list sync's lease (``Directory.exclusive``), the upload is
+2. **merging**: under the list sync's lease (``Journalists.exclusive``), the upload is
    placed as ``subscribers/<list>.csv`` in one step, then every list is merged into
    the store as at every scan, in short transactions. A scan meanwhile leaves the
    lists alone; the lease is waited for while another sync has it.
@@ -33,12 +33,11 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from pressdispatch.errors import Problem, Refused
 from pressdispatch.runtime import Runtime
 from pressdispatch.store import imports
-from pressdispatch.store.imports import ImportJob
+from pressdispatch.store.imports import ImportJob, JobProblem
 from pressdispatch.vocabulary import SLUG
 
 __all__ = [
@@ -167,9 +166,9 @@ def place(upload: Path, target: Path, replace: bool) -> bool:
     return True
 
 
-def report(problems: list[Problem]) -> list[dict[str, Any]]:
+def report(problems: list[Problem]) -> list[JobProblem]:
     """The problems as a job keeps them: line (None for the whole file), field, message."""
-    return [{"line": p.line, "field": p.field, "message": p.message} for p in problems]
+    return [JobProblem(p.line, p.field, p.message) for p in problems]
 
 
 def tidy(rt: Runtime, keep: set[str], age: timedelta = timedelta(hours=1)) -> None:

@@ -22,6 +22,44 @@ class Tier(StrEnum):
     PUBLIC = "public"
 
 
+class DeliveryStatus(StrEnum):
+    """Where one delivery (one journalist, one release) stands in the ledger."""
+
+    QUEUED = "queued"  # planned, waiting for its first attempt
+    SENDING = "sending"  # claimed by a process, under a lease
+    SENT = "sent"  # the relay accepted it (or it is in the outbox)
+    DEFERRED = "deferred"  # tried; tried again when due
+    FAILED = "failed"  # refused for good, or given up on
+    CANCELLED = "cancelled"  # the release was cancelled, or the journalist left
+
+
+# The two groups every question about progress asks.
+WAITING: frozenset[DeliveryStatus] = frozenset(
+    {DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED}
+)  # not being sent now; may still be sent
+UNFINISHED: frozenset[DeliveryStatus] = WAITING | {DeliveryStatus.SENDING}
+
+
+class SubscriberStatus(StrEnum):
+    """Whether a journalist is mailed; only ``active`` ones are."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # their address was refused for good
+
+
+class Source(StrEnum):
+    """Where a journalist's details come from."""
+
+    CSV = "csv"  # a subscriber list
+    SELF = "self"  # a list journalist who then chose their own preferences
+    WEB = "web"  # the subscription form: on a list of their own, named ``web``
+    API = "api"  # the JSON API: on a list of their own, named ``api``
+
+
+OWN_LISTS: frozenset[Source] = frozenset({Source.WEB, Source.API})  # a list each, named after them
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     name: str

@@ -74,12 +74,12 @@ async def sync_lists(rt: Runtime, now: datetime, report: TickReport) -> None:
     fingerprint it stores then differs from the folder's, and the next scan merges again.
     """
     folder = rt.settings.paths.subscribers
-    if folder_fingerprint(folder) == await rt.directory.fingerprint():
+    if folder_fingerprint(folder) == await rt.journalists.fingerprint():
         return
     try:
-        async with rt.directory.exclusive() as sync:
+        async with rt.journalists.exclusive() as sync:
             fingerprint = folder_fingerprint(folder)  # as of now, under the lease
-            if fingerprint == await rt.directory.fingerprint():
+            if fingerprint == await rt.journalists.fingerprint():
                 return  # the sync that just ended did it
             rows = rows_only(read_lists(folder, rt.regions), report.problems)
             changed = await sync.run(rows, fingerprint, now)
@@ -109,7 +109,7 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
             due.tier,
             now,
             catalog=rt.catalog,
-            directory=rt.directory,
+            journalists=rt.journalists,
             ledger=rt.ledger,
             regions=rt.regions,
             message_id=rt.message_id,

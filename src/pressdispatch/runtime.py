@@ -23,12 +23,13 @@ from pressdispatch.dispatch.outbox import OutboxTransport
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport
 from pressdispatch.errors import PressDispatchError
+from pressdispatch.model import DeliveryStatus
 from pressdispatch.regions import RegionTree, load_regions
 from pressdispatch.render import headers
 from pressdispatch.render.email import EmailRenderer
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.db import Database, open_database
-from pressdispatch.store.directory import Directory
+from pressdispatch.store.journalists import Journalists
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.workers import Workers
@@ -42,7 +43,7 @@ class Runtime:
     regions: RegionTree
     db: Database
     catalog: Catalog
-    directory: Directory
+    journalists: Journalists
     ledger: Ledger
     workers: Workers
     renderer: EmailRenderer
@@ -61,7 +62,7 @@ class Runtime:
         *,
         kind: str = "service",
         clock: Clock = utc_now,
-        on_result: Callable[[str, str], None] | None = None,
+        on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> Engine:
         """The dispatch engine on this runtime's store and transport."""
         settings = dataclasses.replace(self.engine_settings(), kind=kind)
@@ -119,7 +120,7 @@ async def open_runtime(settings: Settings, *, transport: Transport | None = None
         regions,
         db,
         Catalog(db),
-        Directory(db),
+        Journalists(db),
         Ledger(db),
         Workers(db),
         renderer_for(settings, regions, credentials),

@@ -29,6 +29,7 @@ from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings
 from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Transport
+from pressdispatch.model import DeliveryStatus
 from pressdispatch.runtime import Runtime, open_runtime
 from pressdispatch.schedule import Scheduler
 from pressdispatch.web.app import create_app
@@ -103,7 +104,7 @@ class Service:
         stop: asyncio.Event,
         *,
         on_scan: Callable[[pipeline.TickReport], Awaitable[None]] | None = None,
-        on_result: Callable[[str, str], None] | None = None,
+        on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> OnceReport:
         """One scan (``on_scan`` sees its report before sending starts), then send what
         is due now; ``on_result`` hears of each outcome."""

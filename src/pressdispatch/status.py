@@ -1,13 +1,16 @@
-"""Where each release stands: a pure summary of the store's rows, for `status` and the console."""
+"""Where each release stands: a pure summary of the store's records, for `status`, the
+console and the API."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from pressdispatch.store.schema import UNFINISHED
+from pressdispatch.model import UNFINISHED, DeliveryStatus, ReleaseStatus, Tier
+from pressdispatch.store.catalog import ReleaseRecord
+from pressdispatch.store.ledger import Delivery, DeliveryGroup
 
 
 @dataclass
@@ -17,9 +20,10 @@ class ReleaseReport:
     publish_at: datetime
     embargo_send_at: datetime | None
     changed: bool  # the files were edited after the dispatch started
-    by_status: Counter[str] = field(default_factory=Counter)
-    by_variant: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # lang, tier, status
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    by_status: Counter[DeliveryStatus] = field(default_factory=Counter)
+    # language, tier, status
+    by_variant: Counter[tuple[str, Tier, DeliveryStatus]] = field(default_factory=Counter)
+    errors: Sequence[Delivery] = ()
 
     @property
     def total(self) -> int:
@@ -27,48 +31,48 @@ class ReleaseReport:
 
 
 def state_of(
-    row: dict[str, Any], by_status: Counter[str], now: datetime, max_lateness: timedelta
+    row: ReleaseRecord, by_status: Counter[DeliveryStatus], now: datetime, max_lateness: timedelta
 ) -> str:
-    if row["cancelled_at"] is not None:
+    if row.cancelled_at is not None:
         return "cancelled"
-    if row["status"] == "draft":
+    if row.status is ReleaseStatus.DRAFT:
         return "draft"
-    if not row["present"] and row["frozen_hash"] is None:
+    if not row.present and row.frozen_hash is None:
         return "missing"
-    if row["public_started_at"] is not None:
+    if row.public_started_at is not None:
         return "sending" if any(by_status[s] for s in UNFINISHED) else "done"
-    publish, embargo = row["publish_at"], row["embargo_send_at"]
+    publish, embargo = row.publish_at, row.embargo_send_at
     if publish <= now:
-        overdue = now - publish > max_lateness and row["send_requested_at"] is None
+        overdue = now - publish > max_lateness and row.send_requested_at is None
         return "late" if overdue else "due"
-    if row["embargo_started_at"] is not None:
+    if row.embargo_started_at is not None:
         return "embargoed"
     if embargo is not None and embargo <= now:
-        overdue = now - embargo > max_lateness and row["send_requested_at"] is None
+        overdue = now - embargo > max_lateness and row.send_requested_at is None
         return "late" if overdue else "due"
     return "scheduled"
 
 
 def report(
-    row: dict[str, Any],
-    counts: dict[tuple[str, str, str, str], int],
-    errors: list[dict[str, Any]],
+    row: ReleaseRecord,
+    counts: Mapping[DeliveryGroup, int],
+    errors: Sequence[Delivery],
     now: datetime,
     max_lateness: timedelta,
 ) -> ReleaseReport:
-    by_status: Counter[str] = Counter()
-    by_variant: Counter[tuple[str, str, str]] = Counter()
-    for (release_id, status, language, tier), n in counts.items():
-        if release_id == row["id"]:
-            by_status[status] += n
-            by_variant[(language, tier, status)] += n
-    frozen = row["frozen_hash"]
+    by_status: Counter[DeliveryStatus] = Counter()
+    by_variant: Counter[tuple[str, Tier, DeliveryStatus]] = Counter()
+    for group, n in counts.items():
+        if group.release_id == row.id:
+            by_status[group.status] += n
+            by_variant[(group.language, group.tier, group.status)] += n
+    frozen = row.frozen_hash
     return ReleaseReport(
-        id=row["id"],
+        id=row.id,
         state=state_of(row, by_status, now, max_lateness),
-        publish_at=row["publish_at"],
-        embargo_send_at=row["embargo_send_at"],
-        changed=frozen is not None and frozen != row["content_hash"],
+        publish_at=row.publish_at,
+        embargo_send_at=row.embargo_send_at,
+        changed=frozen is not None and frozen != row.content_hash,
         by_status=by_status,
         by_variant=by_variant,
         errors=errors,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
@@ -23,12 +23,15 @@ from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Status
 from pressdispatch.errors import PressDispatchError, Refused
+from pressdispatch.model import UNFINISHED, DeliveryStatus
 from pressdispatch.regions import load_regions
 from pressdispatch.runtime import database_error, make_transport, renderer_for
 from pressdispatch.service import Service
-from pressdispatch.store.schema import UNFINISHED
+from pressdispatch.store.ledger import DeliveryGroup
 
 log = logging.getLogger("pressdispatch")
+
+_OUTCOMES = (DeliveryStatus.SENT, DeliveryStatus.DEFERRED, DeliveryStatus.FAILED)
 
 
 @app.command()
@@ -74,7 +77,7 @@ async def _serve(settings: Settings, *, scheduler: bool) -> int:
         stop = asyncio.Event()
         with _stop_on_signals(stop):
             stats = await service.run(stop, worker=not scheduler)
-    log.info("stopped: %s", dict(stats.outcomes))
+    log.info("stopped: %s", {str(status): n for status, n in stats.outcomes.items()})
     return 0
 
 
@@ -90,7 +93,7 @@ async def _once(settings: Settings) -> int:
                 for rid, n in sorted(pending.items()):
                     tasks[rid] = progress.add_task(rid, total=n)
 
-            def advance(release_id: str, _status: str) -> None:
+            def advance(release_id: str, _status: DeliveryStatus) -> None:
                 if release_id in tasks:
                     progress.advance(tasks[release_id])
 
@@ -99,7 +102,7 @@ async def _once(settings: Settings) -> int:
     if done.stopped is not None:
         err.print(f"error: sending stopped: {done.stopped}", markup=False)
         return 1
-    return 1 if done.stats.outcomes["failed"] else 0
+    return 1 if done.stats.outcomes[DeliveryStatus.FAILED] else 0
 
 
 def _problems(report: pipeline.TickReport, settings: Settings) -> None:
@@ -114,11 +117,11 @@ def _problems(report: pipeline.TickReport, settings: Settings) -> None:
         )
 
 
-def _pending(counts: dict[tuple[str, str, str, str], int]) -> dict[str, int]:
+def _pending(counts: Mapping[DeliveryGroup, int]) -> dict[str, int]:
     pending: dict[str, int] = {}
-    for (release_id, status, _lang, _tier), n in counts.items():
-        if status in UNFINISHED:
-            pending[release_id] = pending.get(release_id, 0) + n
+    for group, n in counts.items():
+        if group.status in UNFINISHED:
+            pending[group.release_id] = pending.get(group.release_id, 0) + n
     return pending
 
 
@@ -144,16 +147,11 @@ def _summary(stats: RunStats, report: pipeline.TickReport) -> None:
     releases = sorted({rid for rid, _ in stats.by_release})
     for rid in releases:
         parts = [
-            f"{stats.by_release[(rid, s)]} {s}"
-            for s in ("sent", "deferred", "failed")
-            if stats.by_release[(rid, s)]
+            f"{stats.by_release[(rid, s)]} {s}" for s in _OUTCOMES if stats.by_release[(rid, s)]
         ]
         out.print(f"{rid}: {', '.join(parts)}", markup=False)
     total = stats.outcomes
-    out.print(
-        f"{total['sent']} sent, {total['deferred']} deferred, {total['failed']} failed",
-        markup=False,
-    )
+    out.print(", ".join(f"{total[s]} {s}" for s in _OUTCOMES), markup=False)
 
 
 @asynccontextmanager

@@ -113,7 +113,7 @@ async def _collect(
         counts = await rt.ledger.counts(release_id)
         reports = []
         for row in await rt.catalog.rows(release_id):
-            errors = await rt.ledger.last_errors(row["id"])
+            errors = await rt.ledger.last_errors(row.id)
             reports.append(report(row, counts, errors, now, settings.scheduler.max_lateness))
         sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now)
         return reports, [str(p) for p in tick.problems], sending
@@ -150,10 +150,10 @@ def _print(r: ReleaseReport, settings: Settings) -> None:
             table.add_row(language, tier, state, str(n))
         out.print(Padding(table, (0, 0, 0, 4)))
     for error in r.errors:
-        code = error["last_code"] or ""
+        code = error.last_code or ""
         out.print(
-            f"  {error['status']}: {error['address']} (attempt {error['attempts']}) {code} "
-            f"{error['last_reply']}",
+            f"  {error.status}: {error.address} (attempt {error.attempts}) {code} "
+            f"{error.last_reply}",
             markup=False,
         )
 
@@ -174,12 +174,12 @@ def _as_json(r: ReleaseReport, settings: Settings) -> dict[str, Any]:
         ],
         "errors": [
             {
-                "address": e["address"],
-                "status": e["status"],
-                "attempts": e["attempts"],
-                "code": e["last_code"],
-                "reply": e["last_reply"],
-                "at": e["last_attempt_at"].isoformat() if e["last_attempt_at"] else None,
+                "address": e.address,
+                "status": e.status,
+                "attempts": e.attempts,
+                "code": e.last_code,
+                "reply": e.last_reply,
+                "at": e.last_attempt_at.isoformat() if e.last_attempt_at else None,
             }
             for e in r.errors
         ],

@@ -22,14 +22,26 @@ from pressdispatch.config import Settings
 from pressdispatch.errors import PressDispatchError
 from pressdispatch.runtime import database_error
 from pressdispatch.store.db import open_database
+from pressdispatch.store.journalists import Journalist, Journalists
 from pressdispatch.store.migrate import upgrade
-from pressdispatch.store.signups import EXPORT_COLUMNS, export_rows
 
-__all__ = ["export", "subscribers_app", "write_csv"]
+__all__ = ["EXPORT_COLUMNS", "export", "subscribers_app", "write_csv"]
 
 subscribers_app = typer.Typer(help="The journalists in the store.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
 
+EXPORT_COLUMNS = (
+    "email",
+    "name",
+    "outlet",
+    "languages",
+    "regions",
+    "topics",
+    "embargo",
+    "lists",
+    "status",
+    "source",
+)
 # Cells a spreadsheet would take for a formula. Names and outlets may come from the
 # public subscription form, so such a cell is written with a leading apostrophe.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -65,7 +77,8 @@ async def write_csv(settings: Settings, stream: BinaryIO, *, chunk: int = 1000) 
     count = 0
     try:
         stream.write(_encode([list(EXPORT_COLUMNS)]))
-        async for rows in export_rows(db, chunk=chunk):
+        async for journalists in Journalists(db).export(chunk=chunk):
+            rows = [_cells(journalist) for journalist in journalists]
             for row in rows:
                 for i in _FREE_TEXT:
                     if row[i].startswith(_FORMULA):
@@ -76,6 +89,23 @@ async def write_csv(settings: Settings, stream: BinaryIO, *, chunk: int = 1000) 
     finally:
         await db.dispose()
     return count
+
+
+def _cells(journalist: Journalist) -> list[str]:
+    """``EXPORT_COLUMNS``, as the store keeps them (space-separated lists)."""
+    s = journalist.subscriber
+    return [
+        s.email,
+        s.name,
+        s.outlet,
+        " ".join(s.languages),
+        " ".join(sorted(s.regions)),
+        " ".join(sorted(s.topics)),
+        "yes" if s.embargo else "no",
+        " ".join(s.lists),
+        journalist.status.value,
+        journalist.source.value,
+    ]
 
 
 def _encode(rows: list[list[str]]) -> bytes:

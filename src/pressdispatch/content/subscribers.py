@@ -279,7 +279,7 @@ def load_subscribers(folder: Path, regions: RegionTree) -> tuple[list[Subscriber
     """Every journalist across every list, merged by address, all in memory.
 
     For commands that look at the lists; the service syncs them into the store
-    without holding them (``Directory.sync``).
+    without holding them (``Journalists.sync``).
     """
     merged: dict[str, _Merge] = {}
     problems: list[Problem] = []

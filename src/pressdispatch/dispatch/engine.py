@@ -15,8 +15,9 @@ Four kinds of task share one queue:
   leases of processes that stopped beating. A queued row another process took
   over is dropped here, never sent.
 
-The engine knows no SQL and renders nothing itself: it calls the Ledger, the
-Workers registry, the renderer and the Transport.
+The engine knows no SQL and renders nothing itself: it calls the store's ports
+(store/ports.py: the ledger, the workers registry, the release snapshots), the
+renderer and the Transport.
 """
 
 from __future__ import annotations
@@ -29,34 +30,20 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
 from pressdispatch.clock import Clock, utc_now
-from pressdispatch.dispatch.holdings import Holdings, WorkersPort
+from pressdispatch.dispatch.holdings import Holdings
 from pressdispatch.dispatch.policy import decide
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
 from pressdispatch.errors import PressDispatchError, TransportStopped
-from pressdispatch.model import Release, Variant
+from pressdispatch.model import DeliveryStatus, Release, Variant
 from pressdispatch.render.email import EmailRenderer, Recipient
-from pressdispatch.store.ledger import Claim, Update
+from pressdispatch.store.ports import Claim, LedgerPort, Snapshots, Update, WorkersPort
 
 log = logging.getLogger(__name__)
 
 HORIZON = 5.0  # seconds of work the claimer holds in memory, at the senders' recent pace
-
-
-class LedgerPort(Protocol):
-    async def claim(
-        self, worker_id: str, now: datetime, limit: int, lease_until: datetime
-    ) -> list[Claim]: ...
-    async def record(self, updates: list[Update]) -> set[int]: ...
-    async def unclaim(self, claims: list[Claim]) -> None: ...
-    async def next_due(self) -> datetime | None: ...
-
-
-class Snapshots(Protocol):
-    async def snapshot(self, release_id: str) -> Release: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +62,10 @@ class EngineSettings:
 
 @dataclass
 class RunStats:
-    outcomes: Counter[str] = field(default_factory=Counter)
-    by_release: Counter[tuple[str, str]] = field(default_factory=Counter)
+    outcomes: Counter[DeliveryStatus] = field(default_factory=Counter)
+    by_release: Counter[tuple[str, DeliveryStatus]] = field(default_factory=Counter)
 
-    def add(self, release_id: str, status: str) -> None:
+    def add(self, release_id: str, status: DeliveryStatus) -> None:
         self.outcomes[status] += 1
         self.by_release[(release_id, status)] += 1
 
@@ -94,7 +81,7 @@ class Engine:
         settings: EngineSettings,
         *,
         clock: Clock = utc_now,
-        on_result: Callable[[str, str], None] | None = None,
+        on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.workers = workers

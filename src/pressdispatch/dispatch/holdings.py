@@ -13,33 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from pressdispatch.clock import Clock
-from pressdispatch.store.ledger import Claim
-from pressdispatch.store.workers import Beat
+from pressdispatch.store.ports import Claim, WorkersPort
 
 log = logging.getLogger(__name__)
 
 DEAD_AFTER = 3  # heartbeats: a process silent for this many intervals is dead
-
-
-class WorkersPort(Protocol):
-    async def join(self, kind: str, now: datetime) -> str: ...
-    async def beat(
-        self,
-        worker_id: str,
-        kind: str,
-        now: datetime,
-        lease_until: datetime,
-        dead_before: datetime,
-    ) -> Beat: ...
-    async def held(self, worker_id: str) -> set[int]: ...
-    async def takeover_at(
-        self, worker_id: str, silent_before: datetime, dead_after: timedelta
-    ) -> datetime | None: ...
-    async def leave(self, worker_id: str) -> None: ...
-    async def note_stoppage(self, message: str | None, now: datetime) -> None: ...
 
 
 class Holdings:

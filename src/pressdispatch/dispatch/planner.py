@@ -8,9 +8,7 @@ from datetime import datetime
 from pressdispatch.matching import choose_variant
 from pressdispatch.model import Release, Tier
 from pressdispatch.regions import RegionTree
-from pressdispatch.store.catalog import Catalog
-from pressdispatch.store.directory import Directory
-from pressdispatch.store.ledger import Ledger, Planned
+from pressdispatch.store.ports import PlanLedger, Planned, Recipients, ReleasesToPlan
 
 MessageId = Callable[[str, str, str], str]  # (release id, language, address) -> Message-ID
 
@@ -20,9 +18,9 @@ async def plan_tier(
     tier: Tier,
     now: datetime,
     *,
-    catalog: Catalog,
-    directory: Directory,
-    ledger: Ledger,
+    catalog: ReleasesToPlan,
+    journalists: Recipients,
+    ledger: PlanLedger,
     regions: RegionTree,
     message_id: MessageId,
 ) -> tuple[Release, int]:
@@ -35,18 +33,18 @@ async def plan_tier(
     """
     release = await catalog.freeze(release_id, now)
     queued = 0
-    async for people in directory.mailable():
+    async for chunk in journalists.mailable():
         rows: list[Planned] = []
-        for person in people:
-            variant = choose_variant(release, person.subscriber, regions)
+        for journalist in chunk:
+            variant = choose_variant(release, journalist.subscriber, regions)
             if variant is None or (tier is Tier.EMBARGOED and variant.tier is not Tier.EMBARGOED):
                 continue
             rows.append(
                 Planned(
-                    person.id,
+                    journalist.id,
                     variant.language,
                     tier,  # at publication, cleared journalists not yet served get the public copy
-                    message_id(release.id, variant.language, person.subscriber.email),
+                    message_id(release.id, variant.language, journalist.subscriber.email),
                 )
             )
         queued += await ledger.plan(release.id, rows, now)

@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
-from pressdispatch.model import Release, ReleaseStatus, Tier
+from pressdispatch.model import WAITING, DeliveryStatus, Release, ReleaseStatus, Tier
 from pressdispatch.store.codec import digest, release_from_json, release_to_json, storable
 from pressdispatch.store.db import Database
-from pressdispatch.store.schema import WAITING, deliveries, releases
+from pressdispatch.store.schema import deliveries, releases
+
+__all__ = ["Catalog", "DueTier", "ReleaseRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRecord:
+    """Where a release stands in the store: its times and marks, not its text."""
+
+    id: str
+    status: ReleaseStatus  # as the files say
+    publish_at: datetime
+    embargo_send_at: datetime | None
+    present: bool  # its folder is still there
+    content_hash: str  # of the files now
+    frozen_hash: str | None  # of the text being sent, once the dispatch started
+    embargo_started_at: datetime | None  # when the embargoed tier was planned
+    public_started_at: datetime | None  # when the public tier was planned
+    send_requested_at: datetime | None  # `pressdispatch send`: start even if late
+    cancelled_at: datetime | None
+
+    @classmethod
+    def unsynced(cls, release: Release) -> ReleaseRecord:
+        """The record ``release`` gets on its first sync (for when that sync failed)."""
+        return cls(
+            id=release.id,
+            status=release.status,
+            publish_at=release.publish_at,
+            embargo_send_at=release.embargo_send_at,
+            present=True,
+            content_hash=digest(release_to_json(release)),
+            frozen_hash=None,
+            embargo_started_at=None,
+            public_started_at=None,
+            send_requested_at=None,
+            cancelled_at=None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,59 +66,8 @@ class Catalog:
 
     async def sync(self, loaded: Iterable[Release], now: datetime) -> list[str]:
         """Bring the store in line with the release files; return ids that changed."""
-        changed: list[str] = []
-        seen: set[str] = set()
-        async with self.db.engine.begin() as conn:
-            existing = {
-                row.id: row
-                for row in await conn.execute(
-                    select(
-                        releases.c.id,
-                        releases.c.content_hash,
-                        releases.c.frozen_hash,
-                        releases.c.present,
-                        releases.c.cancelled_at,
-                    )
-                )
-            }
-            for release in loaded:
-                seen.add(release.id)
-                content = release_to_json(release)
-                content_hash = digest(content)
-                row = existing.get(release.id)
-                values: dict[str, Any] = {
-                    "content": content,
-                    "content_hash": content_hash,
-                    "status": release.status.value,
-                    "present": True,
-                    "updated_at": now,
-                }
-                if row is None or row.frozen_hash is None:
-                    # Times only move until the dispatch starts; after that they are frozen.
-                    values |= {
-                        "publish_at": release.publish_at,
-                        "embargo_send_at": release.embargo_send_at,
-                    }
-                if row is None:
-                    await conn.execute(releases.insert().values(id=release.id, **values))
-                    changed.append(release.id)
-                elif row.content_hash != content_hash or not row.present:
-                    await conn.execute(
-                        update(releases).where(releases.c.id == release.id).values(**values)
-                    )
-                    changed.append(release.id)
-                if release.status is ReleaseStatus.CANCELLED and (
-                    row is None or row.cancelled_at is None
-                ):
-                    await _cancel(conn, release.id, now)
-            gone = [rid for rid, row in existing.items() if rid not in seen and row.present]
-            if gone:
-                await conn.execute(
-                    update(releases)
-                    .where(releases.c.id.in_(gone))
-                    .values(present=False, updated_at=now)
-                )
-        return changed
+        rows = [(release, release_to_json(release)) for release in loaded]
+        return await self.db.transaction(lambda conn: _sync(conn, rows, now), long=True)
 
     async def due(self, now: datetime, max_lateness: timedelta) -> list[DueTier]:
         """Tiers whose time has come and whose recipients are not yet planned."""
@@ -106,14 +92,13 @@ class Catalog:
             ),
         )
         result: list[DueTier] = []
-        async with self.db.reader.connect() as conn:
-            for row in await conn.execute(query):
-                forced = row.send_requested_at is not None
-                if row.public_started_at is None and row.publish_at <= now:
-                    tier, at = Tier.PUBLIC, row.publish_at
-                else:
-                    tier, at = Tier.EMBARGOED, row.embargo_send_at
-                result.append(DueTier(row.id, tier, at, not forced and now - at > max_lateness))
+        for row in await self.db.read(lambda conn: conn.execute(query).all()):
+            forced = row.send_requested_at is not None
+            if row.public_started_at is None and row.publish_at <= now:
+                tier, at = Tier.PUBLIC, row.publish_at
+            else:
+                tier, at = Tier.EMBARGOED, row.embargo_send_at
+            result.append(DueTier(row.id, tier, at, not forced and now - at > max_lateness))
         return result
 
     async def next_time(self, now: datetime) -> datetime | None:
@@ -126,78 +111,80 @@ class Catalog:
         public = select(func.min(r.publish_at)).where(
             ready, r.public_started_at.is_(None), r.publish_at > now
         )
-        async with self.db.reader.connect() as conn:
-            times = [await conn.scalar(embargo), await conn.scalar(public)]
+        times = await self.db.read(lambda conn: [conn.scalar(embargo), conn.scalar(public)])
         found = [t for t in times if t is not None]
         return min(found) if found else None
 
     async def freeze(self, release_id: str, now: datetime) -> Release:
         """Fix the text being sent; later edits to the files are reported, not applied."""
         r = releases.c
-        async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(releases)
-                .where(r.id == release_id, r.frozen_hash.is_(None))
-                .values(frozen_hash=r.content_hash, frozen_content=r.content, updated_at=now)
-            )
-            content = await conn.scalar(select(r.frozen_content).where(r.id == release_id))
+        freeze = (
+            update(releases)
+            .where(r.id == release_id, r.frozen_hash.is_(None))
+            .values(frozen_hash=r.content_hash, frozen_content=r.content, updated_at=now)
+        )
+        frozen = select(r.frozen_content).where(r.id == release_id)
+
+        def work(conn: Connection) -> str | None:
+            conn.execute(freeze)
+            return conn.scalar(frozen)
+
+        content = await self.db.transaction(work)
         assert content is not None
         return release_from_json(content)
 
     async def mark_started(self, release_id: str, tier: Tier, now: datetime) -> None:
         column = "embargo_started_at" if tier is Tier.EMBARGOED else "public_started_at"
-        async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(releases)
-                .where(releases.c.id == release_id, releases.c[column].is_(None))
-                .values({column: now, "updated_at": now})
-            )
+        statement = (
+            update(releases)
+            .where(releases.c.id == release_id, releases.c[column].is_(None))
+            .values({column: now, "updated_at": now})
+        )
+        await self.db.transaction(lambda conn: conn.execute(statement))
 
     async def snapshot(self, release_id: str) -> Release:
         """The release as it is being sent (frozen), else as the files say now."""
         r = releases.c
-        async with self.db.reader.connect() as conn:
-            row = (
-                await conn.execute(select(r.frozen_content, r.content).where(r.id == release_id))
-            ).one()
+        query = select(r.frozen_content, r.content).where(r.id == release_id)
+        row = await self.db.read(lambda conn: conn.execute(query).one())
         return release_from_json(row.frozen_content or row.content)
 
     async def request_send(self, release_id: str, now: datetime) -> bool:
-        async with self.db.engine.begin() as conn:
-            result = await conn.execute(
-                update(releases)
-                .where(releases.c.id == release_id)
-                .values(send_requested_at=now, updated_at=now)
-            )
-        return result.rowcount == 1
+        statement = (
+            update(releases)
+            .where(releases.c.id == release_id)
+            .values(send_requested_at=now, updated_at=now)
+        )
+        return await self.db.transaction(lambda conn: conn.execute(statement).rowcount == 1)
 
     async def cancel(self, release_id: str, now: datetime) -> int:
         """Stop everything not yet sent; returns how many deliveries were cancelled."""
-        async with self.db.engine.begin() as conn:
-            return await _cancel(conn, release_id, now)
+        # A release may have tens of thousands of deliveries left: off the event loop.
+        return await self.db.transaction(lambda conn: _cancel(conn, release_id, now), long=True)
 
-    async def rows(self, release_id: str | None = None) -> list[dict[str, Any]]:
-        """Every release's scheduling columns (no content), by publication time."""
+    async def rows(self, release_id: str | None = None) -> list[ReleaseRecord]:
+        """Every release's record (``release_id``: that one's, if stored), by publication time."""
         r = releases.c
-        query = select(
-            r.id,
-            r.status,
-            r.publish_at,
-            r.embargo_send_at,
-            r.present,
-            r.content_hash,
-            r.frozen_hash,
-            r.embargo_started_at,
-            r.public_started_at,
-            r.send_requested_at,
-            r.cancelled_at,
-        ).order_by(r.publish_at, r.id)
+        query = select(*_RECORD).order_by(r.publish_at, r.id)
         if release_id is not None:
             if not storable(release_id):
                 return []
             query = query.where(r.id == release_id)
-        async with self.db.reader.connect() as conn:
-            return [dict(row) for row in (await conn.execute(query)).mappings()]
+        return await self.db.read(lambda conn: [_record(row) for row in conn.execute(query)])
+
+    async def titles(self) -> dict[str, str]:
+        """Release id → title in its original language (the text being sent, once frozen)."""
+        r = releases.c
+        query = select(r.id, func.coalesce(r.frozen_content, r.content))
+
+        def work(conn: Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for row in conn.execute(query):
+                release = release_from_json(row[1])
+                found[row[0]] = release.translations[release.original_language].title
+            return found
+
+        return await self.db.read(work)
 
     async def public(self, now: datetime) -> list[Release]:
         """Releases the public may see at ``now``, newest first (the text that was sent)."""
@@ -207,8 +194,7 @@ class Catalog:
             .where(*_public_at(now))
             .order_by(r.publish_at.desc(), r.id)
         )
-        async with self.db.reader.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.db.read(lambda conn: conn.execute(query).all())
         return [release_from_json(row.frozen_content or row.content) for row in rows]
 
     async def public_version(self, now: datetime) -> str:
@@ -219,8 +205,7 @@ class Catalog:
             .where(*_public_at(now))
             .order_by(r.id)
         )
-        async with self.db.reader.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.db.read(lambda conn: conn.execute(query).all())
         return digest("".join(f"{row[0]}\0{row[1]}\n" for row in rows))[:32]
 
     async def next_publication(self, now: datetime) -> datetime | None:
@@ -229,16 +214,71 @@ class Catalog:
         query = select(func.min(r.publish_at)).where(
             r.status == ReleaseStatus.READY.value, r.cancelled_at.is_(None), r.publish_at > now
         )
-        async with self.db.reader.connect() as conn:
-            value: datetime | None = await conn.scalar(query)
+        value: datetime | None = await self.db.read(lambda conn: conn.scalar(query))
         return value
 
     async def frozen(self) -> dict[str, str]:
         """Release id → hash of the text being sent, for releases whose dispatch started."""
         r = releases.c
-        async with self.db.reader.connect() as conn:
-            rows = await conn.execute(select(r.id, r.frozen_hash).where(r.frozen_hash.is_not(None)))
-            return {row.id: row.frozen_hash for row in rows}
+        query = select(r.id, r.frozen_hash).where(r.frozen_hash.is_not(None))
+        rows = await self.db.read(lambda conn: conn.execute(query).all())
+        return {row.id: row.frozen_hash for row in rows}
+
+
+def _sync(conn: Connection, loaded: list[tuple[Release, str]], now: datetime) -> list[str]:
+    """``Catalog.sync`` in one transaction: each release with its JSON snapshot."""
+    changed: list[str] = []
+    seen: set[str] = set()
+    existing = {
+        row.id: row
+        for row in conn.execute(
+            select(
+                releases.c.id,
+                releases.c.content_hash,
+                releases.c.frozen_hash,
+                releases.c.present,
+                releases.c.cancelled_at,
+            )
+        )
+    }
+    for release, content in loaded:
+        seen.add(release.id)
+        content_hash = digest(content)
+        row = existing.get(release.id)
+        values: dict[str, Any] = {
+            "content": content,
+            "content_hash": content_hash,
+            "status": release.status.value,
+            "present": True,
+            "updated_at": now,
+        }
+        if row is None or row.frozen_hash is None:
+            # Times only move until the dispatch starts; after that they are frozen.
+            values |= {
+                "publish_at": release.publish_at,
+                "embargo_send_at": release.embargo_send_at,
+            }
+        if row is None:
+            conn.execute(releases.insert().values(id=release.id, **values))
+            changed.append(release.id)
+        elif row.content_hash != content_hash or not row.present:
+            conn.execute(update(releases).where(releases.c.id == release.id).values(**values))
+            changed.append(release.id)
+        if release.status is ReleaseStatus.CANCELLED and (row is None or row.cancelled_at is None):
+            _cancel(conn, release.id, now)
+    gone = [rid for rid, row in existing.items() if rid not in seen and row.present]
+    if gone:
+        conn.execute(
+            update(releases).where(releases.c.id.in_(gone)).values(present=False, updated_at=now)
+        )
+    return changed
+
+
+_RECORD = tuple(releases.c[f.name] for f in dataclasses.fields(ReleaseRecord))
+
+
+def _record(row: Row[Any]) -> ReleaseRecord:
+    return ReleaseRecord(**{**row._mapping, "status": ReleaseStatus(row.status)})
 
 
 def _public_at(now: datetime) -> tuple[Any, ...]:
@@ -252,15 +292,15 @@ def _public_at(now: datetime) -> tuple[Any, ...]:
     )
 
 
-async def _cancel(conn: Any, release_id: str, now: datetime) -> int:
-    await conn.execute(
+def _cancel(conn: Connection, release_id: str, now: datetime) -> int:
+    conn.execute(
         update(releases)
         .where(releases.c.id == release_id, releases.c.cancelled_at.is_(None))
         .values(cancelled_at=now, updated_at=now)
     )
-    result = await conn.execute(
+    result = conn.execute(
         update(deliveries)
         .where(deliveries.c.release_id == release_id, deliveries.c.status.in_(WAITING))
-        .values(status="cancelled", lease_until=None)
+        .values(status=DeliveryStatus.CANCELLED, lease_until=None)
     )
     return int(result.rowcount)

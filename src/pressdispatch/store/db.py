@@ -31,7 +31,10 @@ T = TypeVar("T")
 
 
 class Database:
-    """The async engine, plus ``transaction``: a whole unit of work in one call.
+    """The async engines, plus ``transaction`` and ``read``: a whole unit of work in one call.
+
+    Every store module writes through ``transaction`` and reads through ``read``;
+    none opens a connection of its own.
 
     On SQLite, ``transaction`` first runs right here on the event loop's thread,
     on a connection that never waits for the write lock: a short transaction
@@ -84,6 +87,16 @@ class Database:
                 self._thread, _waiting, waiting, _in_transaction, work
             )
         return await self._run_local(_in_transaction, work)
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work(connection)`` in one read-only transaction, on the reader engine.
+
+        On SQLite its transactions are deferred, so in WAL mode a read never waits for
+        a writer (a long list sync, another process); it runs on the driver's thread,
+        never holding up the event loop. ``work`` must only read.
+        """
+        async with self.reader.connect() as conn:
+            return await conn.run_sync(work)
 
     async def driver_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """SQLite only: ``transaction`` for a statement that goes straight to the driver.

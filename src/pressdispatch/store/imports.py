@@ -8,6 +8,7 @@ job (it stalled, and another took over) changes nothing any more.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,16 @@ from sqlalchemy import Connection, or_, select, update
 from pressdispatch.store.db import Database
 from pressdispatch.store.schema import UNFINISHED_IMPORTS, imports
 
-__all__ = ["ImportJob", "Job", "claim", "create", "get", "recent", "unfinished"]
+__all__ = ["ImportJob", "Job", "JobProblem", "claim", "create", "get", "recent", "unfinished"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobProblem:
+    """A problem the check found in the upload."""
+
+    line: int | None  # None: the whole file
+    field: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +44,7 @@ class ImportJob:
     state: str
     rows_read: int
     problem_count: int
-    problems: list[dict[str, Any]]  # {"line": int | None, "field": str, "message": str}
+    problems: tuple[JobProblem, ...]  # the first ones, in order
     rows_total: int
     rows_merged: int
     changed: int
@@ -61,7 +71,7 @@ def _job(row: Any) -> ImportJob:
         state=row.state,
         rows_read=int(row.rows_read),
         problem_count=int(row.problem_count),
-        problems=json.loads(row.problems),
+        problems=tuple(JobProblem(**problem) for problem in json.loads(row.problems)),
         rows_total=int(row.rows_total),
         rows_merged=int(row.rows_merged),
         changed=int(row.changed),
@@ -111,23 +121,21 @@ async def create(
 
 
 async def get(db: Database, job_id: int) -> ImportJob | None:
-    async with db.reader.connect() as conn:
-        row = (await conn.execute(select(imports).where(imports.c.id == job_id))).first()
+    query = select(imports).where(imports.c.id == job_id)
+    row = await db.read(lambda conn: conn.execute(query).first())
     return None if row is None else _job(row)
 
 
 async def recent(db: Database, limit: int = 20) -> list[ImportJob]:
     """The latest jobs, newest first."""
     query = select(imports).order_by(imports.c.id.desc()).limit(limit)
-    async with db.reader.connect() as conn:
-        return [_job(row) for row in await conn.execute(query)]
+    return await db.read(lambda conn: [_job(row) for row in conn.execute(query)])
 
 
 async def unfinished(db: Database) -> list[ImportJob]:
     """Every job not done or failed, oldest first."""
     query = select(imports).where(imports.c.state.in_(UNFINISHED_IMPORTS)).order_by(imports.c.id)
-    async with db.reader.connect() as conn:
-        return [_job(row) for row in await conn.execute(query)]
+    return await db.read(lambda conn: [_job(row) for row in conn.execute(query)])
 
 
 async def claim(db: Database, job_id: int, owner: str, now: datetime, stale: datetime) -> bool:
@@ -155,7 +163,8 @@ class Job:
     async def set(self, now: datetime, **values: Any) -> bool:
         """Record progress (``rows_read=…``, ``state=…``); also a heartbeat."""
         if "problems" in values:
-            values["problems"] = json.dumps(values["problems"], ensure_ascii=False)
+            problems = [dataclasses.asdict(problem) for problem in values["problems"]]
+            values["problems"] = json.dumps(problems, ensure_ascii=False)
         statement = (
             update(imports)
             .where(imports.c.id == self.id, imports.c.owner == self.owner)

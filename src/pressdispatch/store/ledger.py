@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
-from pressdispatch.model import Tier
+from pressdispatch.model import WAITING, DeliveryStatus, SubscriberStatus, Tier
+from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.directory import ACTIVE, BOUNCED, set_status
+from pressdispatch.store.journalists.writes import set_status
+from pressdispatch.store.ports import Claim, Planned, Update
 from pressdispatch.store.schema import (
-    STATUSES,
-    WAITING,
     UtcDateTime,
     deliveries,
     releases,
@@ -35,43 +35,33 @@ from pressdispatch.store.schema import (
     workers,
 )
 
-__all__ = ["STATUSES", "Claim", "Ledger", "Planned", "Update"]
+__all__ = ["Delivery", "DeliveryGroup", "Ledger"]
 
 
 @dataclass(frozen=True, slots=True)
-class Planned:
-    subscriber_id: int
-    language: str
-    tier: Tier
-    message_id: str
+class DeliveryGroup:
+    """The deliveries of one release in one status, language and tier: ``counts``' key."""
 
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    id: int
     release_id: str
+    status: DeliveryStatus
     language: str
     tier: Tier
-    message_id: str
-    attempts: int  # including this one
-    first_attempt_at: datetime
-    address: str
-    name: str
-    token: str  # the claim's lease token: outcomes are recorded only with it
 
 
 @dataclass(frozen=True, slots=True)
-class Update:
-    """What the engine decided after one attempt."""
+class Delivery:
+    """One delivery as `status` and the console show it: where it stands, its last attempt."""
 
-    id: int
-    token: str
-    status: str  # sent, deferred, failed
-    code: int | None
-    reply: str
-    at: datetime
-    due_at: datetime | None = None  # for deferred
-    bounce: bool = False
+    release_id: str
+    address: str  # the journalist's, as written
+    language: str
+    tier: Tier
+    status: DeliveryStatus
+    attempts: int
+    last_code: int | None
+    last_reply: str
+    last_attempt_at: datetime | None
+    sent_at: datetime | None
 
 
 class Ledger:
@@ -94,7 +84,7 @@ class Ledger:
                 "language": p.language,
                 "tier": p.tier.value,
                 "message_id": p.message_id,
-                "status": "queued",
+                "status": DeliveryStatus.QUEUED,
                 "attempts": 0,
                 "due_at": now,
                 "created_at": now,
@@ -147,6 +137,16 @@ class Ledger:
         """
         if not updates:
             return set()
+        if self.db.dialect == "sqlite" and not any(u.bounce for u in updates):
+            # The hottest statement (once per message): straight to the driver.
+            values = [_sqlite_record(u) for u in updates]
+
+            def fast(raw: sqlite3.Connection) -> set[int]:
+                written = raw.executemany(_RECORD_SQLITE, values).rowcount
+                return set() if written == len(values) else _fenced(raw, updates)
+
+            return await self.db.driver_transaction(fast)
+
         rows = [
             {
                 "u_id": u.id,
@@ -154,21 +154,11 @@ class Ledger:
                 "u_status": u.status,
                 "u_code": u.code,
                 "u_reply": u.reply[:1000],
-                "u_sent_at": u.at if u.status == "sent" else None,
+                "u_sent_at": u.at if u.status is DeliveryStatus.SENT else None,
                 "u_due_at": u.due_at,
             }
             for u in updates
         ]
-
-        if self.db.dialect == "sqlite" and not any(u.bounce for u in updates):
-            # The hottest statement (once per message): straight to the driver.
-            values = [_sqlite_record(row) for row in rows]
-
-            def fast(raw: sqlite3.Connection) -> set[int]:
-                written = raw.executemany(_RECORD_SQLITE, values).rowcount
-                return set() if written == len(values) else _fenced(raw, updates)
-
-            return await self.db.driver_transaction(fast)
 
         def work(conn: Connection) -> set[int]:
             written = conn.execute(_RECORD, rows).rowcount  # one statement for every outcome
@@ -177,7 +167,7 @@ class Ledger:
                 if u.bounce and u.id not in lost:
                     address = conn.scalar(_EMAIL_OF, {"id": u.id})
                     if address is not None:
-                        set_status(conn, address, BOUNCED, u.reply[:500], u.at)
+                        set_status(conn, address, SubscriberStatus.BOUNCED, u.reply[:500], u.at)
             return lost
 
         return await self.db.transaction(work)
@@ -192,10 +182,13 @@ class Ledger:
             .where(
                 d.id == bindparam("c_id"),
                 d.lease_token == bindparam("c_token"),
-                d.status == "sending",
+                d.status == DeliveryStatus.SENDING,
             )
             .values(
-                status=case((d.attempts > 1, "deferred"), else_="queued"),
+                status=case(
+                    (d.attempts > 1, DeliveryStatus.DEFERRED.value),
+                    else_=DeliveryStatus.QUEUED.value,
+                ),
                 attempts=d.attempts - 1,
                 # Never tried: the retry age (smtp.max_retry_age) has not started either.
                 first_attempt_at=case((d.attempts > 1, d.first_attempt_at), else_=None),
@@ -208,20 +201,22 @@ class Ledger:
     async def retry(self, release_id: str, now: datetime) -> int:
         """Failed and deferred deliveries of a release back to the queue, due now."""
         d = deliveries.c
-        async with self.db.engine.begin() as conn:
-            result = await conn.execute(
-                update(deliveries)
-                .where(
-                    d.release_id == release_id,
-                    d.status.in_(("failed", "deferred")),
-                    # a bounced or unsubscribed address is never mailed again, retry or not
-                    d.subscriber_id.in_(
-                        select(subscribers.c.id).where(subscribers.c.status == ACTIVE)
-                    ),
-                )
-                .values(status="queued", due_at=now, first_attempt_at=None)
+        statement = (
+            update(deliveries)
+            .where(
+                d.release_id == release_id,
+                d.status.in_(_RETRIED),
+                # a bounced or unsubscribed address is never mailed again, retry or not
+                d.subscriber_id.in_(
+                    select(subscribers.c.id).where(subscribers.c.status == SubscriberStatus.ACTIVE)
+                ),
             )
-        return int(result.rowcount)
+            .values(status=DeliveryStatus.QUEUED, due_at=now, first_attempt_at=None)
+        )
+        # A release may have tens of thousands of deliveries to retry: off the event loop.
+        return await self.db.transaction(
+            lambda conn: int(conn.execute(statement).rowcount), long=True
+        )
 
     async def next_due(self) -> datetime | None:
         """When the earliest queued/deferred delivery, or lease no live process renews, is due."""
@@ -229,42 +224,71 @@ class Ledger:
         pending = select(func.min(d.due_at)).where(d.status.in_(WAITING)).scalar_subquery()
         unowned = or_(d.worker_id.is_(None), d.worker_id.not_in(select(workers.c.id)))
         leased = (
-            select(func.min(d.lease_until)).where(d.status == "sending", unowned).scalar_subquery()
+            select(func.min(d.lease_until))
+            .where(d.status == DeliveryStatus.SENDING, unowned)
+            .scalar_subquery()
         )
-        row = await self.db.transaction(lambda conn: conn.execute(select(pending, leased)).one())
+        row = await self.db.read(lambda conn: conn.execute(select(pending, leased)).one())
         found = [t for t in row if t is not None]
         return min(found) if found else None
 
-    async def last_errors(self, release_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    async def last_errors(self, release_id: str, limit: int = 5) -> list[Delivery]:
         """The latest failed or deferred deliveries of a release, newest first."""
         d = deliveries.c
         query = (
-            select(
-                subscribers.c.address,
-                d.status,
-                d.attempts,
-                d.last_code,
-                d.last_reply,
-                d.last_attempt_at,
-            )
-            .join(subscribers, subscribers.c.id == d.subscriber_id)
-            .where(d.release_id == release_id, d.status.in_(("failed", "deferred")))
+            _DELIVERIES.where(d.release_id == release_id, d.status.in_(_RETRIED))
             .order_by(d.last_attempt_at.desc(), d.id.desc())
             .limit(limit)
         )
-        async with self.db.reader.connect() as conn:
-            return [dict(row) for row in (await conn.execute(query)).mappings()]
+        return await self.db.read(lambda conn: [_delivery(row) for row in conn.execute(query)])
 
-    async def counts(self, release_id: str | None = None) -> dict[tuple[str, str, str, str], int]:
-        """(release, status, language, tier) → count."""
+    async def deliveries_to(self, email: str, limit: int = 200) -> list[Delivery]:
+        """A journalist's latest deliveries (address in any case), newest first."""
+        if not storable(email):
+            return []  # no stored address holds such a character
+        d = deliveries.c
+        query = (
+            _DELIVERIES.where(subscribers.c.email == email.lower())
+            .order_by(d.created_at.desc(), d.id.desc())
+            .limit(limit)
+        )
+        return await self.db.read(lambda conn: [_delivery(row) for row in conn.execute(query)])
+
+    async def counts(self, release_id: str | None = None) -> dict[DeliveryGroup, int]:
+        """How many deliveries each release has in each status, language and tier."""
         d = deliveries.c
         query = select(d.release_id, d.status, d.language, d.tier, func.count()).group_by(
             d.release_id, d.status, d.language, d.tier
         )
         if release_id is not None:
             query = query.where(d.release_id == release_id)
-        async with self.db.reader.connect() as conn:
-            return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in await conn.execute(query)}
+        return await self.db.read(
+            lambda conn: {
+                DeliveryGroup(r[0], DeliveryStatus(r[1]), r[2], Tier(r[3])): int(r[4])
+                for r in conn.execute(query)
+            }
+        )
+
+
+_RETRIED = (DeliveryStatus.FAILED, DeliveryStatus.DEFERRED)  # what `retry` queues again
+_DELIVERIES = select(
+    deliveries.c.release_id,
+    subscribers.c.address,
+    deliveries.c.language,
+    deliveries.c.tier,
+    deliveries.c.status,
+    deliveries.c.attempts,
+    deliveries.c.last_code,
+    deliveries.c.last_reply,
+    deliveries.c.last_attempt_at,
+    deliveries.c.sent_at,
+).join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        **{**row._mapping, "tier": Tier(row.tier), "status": DeliveryStatus(row.status)}
+    )
 
 
 # The engine's statements, built once: building and caching a statement costs more
@@ -277,10 +301,13 @@ _PICK = (
     .where(
         or_(
             and_(_d.status.in_(WAITING), _d.due_at <= bindparam("now", type_=UtcDateTime)),
-            and_(_d.status == "sending", _d.lease_until < bindparam("now", type_=UtcDateTime)),
+            and_(
+                _d.status == DeliveryStatus.SENDING,
+                _d.lease_until < bindparam("now", type_=UtcDateTime),
+            ),
         ),
         releases.c.cancelled_at.is_(None),
-        subscribers.c.status == ACTIVE,
+        subscribers.c.status == SubscriberStatus.ACTIVE,
     )
     .order_by(_d.due_at, _d.id)
     .limit(bindparam("limit"))
@@ -290,7 +317,7 @@ _MARK_SENDING = (
     update(deliveries)
     .where(_d.id.in_(bindparam("ids", expanding=True)))
     .values(
-        status="sending",
+        status=DeliveryStatus.SENDING,
         worker_id=bindparam("worker_id"),
         lease_token=bindparam("token"),
         lease_until=bindparam("lease_until", type_=UtcDateTime),
@@ -334,15 +361,16 @@ _RECORD_SQLITE = (
 )
 
 
-def _sqlite_record(row: dict[str, Any]) -> tuple[Any, ...]:
+def _sqlite_record(u: Update) -> tuple[Any, ...]:
+    """``_RECORD_SQLITE``'s parameters for one outcome, as ``_RECORD`` would bind them."""
     return (
-        row["u_status"],
-        row["u_code"],
-        row["u_reply"],
-        sqlite_time(row["u_sent_at"]),
-        sqlite_time(row["u_due_at"]),
-        row["u_id"],
-        row["u_token"],
+        u.status.value,
+        u.code,
+        u.reply[:1000],
+        sqlite_time(u.at if u.status is DeliveryStatus.SENT else None),
+        sqlite_time(u.due_at),
+        u.id,
+        u.token,
     )
 
 

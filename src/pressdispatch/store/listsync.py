@@ -2,7 +2,7 @@
 
 Each transaction stages, merges or delists up to 500 journalists and commits,
 so other writers (the ledger, the web form, a release sync) and, on SQLite, readers
-wait a fraction of a second at most. Only one sync runs at a time (``Directory.exclusive``
+wait a fraction of a second at most. Only one sync runs at a time (``Journalists.exclusive``
 holds a lease). The fingerprint of the lists is stored only once the whole merge is
 done: a sync cut short (stopped, crashed) leaves nothing a complete one would not
 write, and the next one does the work again from the start.
@@ -22,13 +22,13 @@ from sqlalchemy import Connection, bindparam, case, delete, select, update
 
 from pressdispatch.content.subscribers import Row, merge
 from pressdispatch.errors import Busy
-from pressdispatch.model import Subscriber
+from pressdispatch.model import OWN_LISTS, Source, Subscriber, SubscriberStatus
 from pressdispatch.pacing import batches
 from pressdispatch.store import leases
 from pressdispatch.store.codec import subscriber_columns
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.schema import ACTIVE, OWN_LISTS, SELF, list_rows, state, subscribers
+from pressdispatch.store.schema import list_rows, state, subscribers
 
 __all__ = ["FINGERPRINT", "LEASE", "ListSync", "Progress", "SyncProgress"]
 
@@ -210,7 +210,7 @@ def _delist(after: int, now: datetime, conn: Connection) -> tuple[int | None, in
         .where(
             subscribers.c.id > after,
             subscribers.c.id <= ids[-1],
-            subscribers.c.source.in_(("csv", SELF, *OWN_LISTS)),
+            subscribers.c.source.in_(list(Source)),
             subscribers.c.lists != remaining,
             ~named,
         )
@@ -270,7 +270,7 @@ def _groups(batch: Sequence[Any], *, complete: bool) -> list[list[Row]]:
 def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
     """Insert the new, update the changed; return how many.
 
-    A journalist who chose their own languages, regions and topics (``SELF``, or
+    A journalist who chose their own languages, regions and topics (``self``, or
     subscribed through the web form or the API) keeps them; the lists still decide the
     rest (name, outlet, embargo clearance, list membership).
     """
@@ -287,7 +287,13 @@ def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
         )
     }
     new = [
-        c | {"source": "csv", "status": ACTIVE, "status_reason": "", "created_at": now}
+        c
+        | {
+            "source": Source.CSV,
+            "status": SubscriberStatus.ACTIVE,
+            "status_reason": "",
+            "created_at": now,
+        }
         for c in columns
         if c["email"] not in known
     ]
@@ -318,4 +324,4 @@ def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
 
 
 _CHOSEN = ("languages", "regions", "topics")  # what a journalist's own choice settles
-_OWN_CHOICES = (SELF, *OWN_LISTS)
+_OWN_CHOICES = OWN_LISTS | {Source.SELF}

@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from pressdispatch.model import Source, SubscriberStatus
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime
@@ -59,11 +61,6 @@ def sqlite_time(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-# A delivery's statuses, and the two groups every query about progress needs.
-STATUSES = ("queued", "sending", "sent", "deferred", "failed", "cancelled")
-WAITING = ("queued", "deferred")  # not being sent now; may still be sent
-UNFINISHED = ("queued", "sending", "deferred")
-
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
 metadata = MetaData(
@@ -79,7 +76,7 @@ releases = Table(
     "releases",
     metadata,
     Column("id", String(200), primary_key=True),
-    Column("status", String(20), nullable=False),  # as the files say: ready, draft, cancelled
+    Column("status", String(20), nullable=False),  # as the files say: model.ReleaseStatus
     Column("publish_at", UtcDateTime, nullable=False),
     Column("embargo_send_at", UtcDateTime),
     Column("content_hash", String(64), nullable=False),  # of the files now
@@ -94,11 +91,6 @@ releases = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-# A journalist's statuses, and the sources of their details (``subscribers.source``).
-ACTIVE, UNSUBSCRIBED, BOUNCED = "active", "unsubscribed", "bounced"
-SELF = "self"  # a journalist who chose their own preferences
-OWN_LISTS = ("web", "api")  # sources with a list of their own, named after them
-
 subscribers = Table(
     "subscribers",
     metadata,
@@ -112,8 +104,8 @@ subscribers = Table(
     Column("topics", Text, nullable=False, default=""),  # space-separated; empty = all
     Column("embargo", Boolean, nullable=False, default=False),
     Column("lists", Text, nullable=False, default=""),  # lists naming them now; empty = none
-    Column("source", String(20), nullable=False, default="csv"),
-    Column("status", String(20), nullable=False, default="active"),  # active/unsubscribed/bounced
+    Column("source", String(20), nullable=False, default=Source.CSV.value),  # model.Source
+    Column("status", String(20), nullable=False, default=SubscriberStatus.ACTIVE.value),
     Column("status_reason", Text, nullable=False, default=""),
     Column("row_hash", String(64), nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
@@ -129,7 +121,7 @@ deliveries = Table(
     Column("language", String(16), nullable=False),
     Column("tier", String(12), nullable=False),
     Column("message_id", String(400), nullable=False),
-    Column("status", String(12), nullable=False),  # queued sending sent deferred failed cancelled
+    Column("status", String(12), nullable=False),  # model.DeliveryStatus
     Column("attempts", Integer, nullable=False, default=0),
     Column("due_at", UtcDateTime, nullable=False),  # next attempt
     Column("lease_until", UtcDateTime),  # while sending
@@ -166,7 +158,7 @@ state = Table(
     Column("value", Text, nullable=False),
 )
 
-# The rows of every list, staged for the list sync in progress (store/directory.py):
+# The rows of every list, staged for the list sync in progress (store/listsync.py):
 # a real table, not a temporary one, so the sync can commit every few hundred rows.
 # Emptied before and after each sync; only one sync runs at a time (``leases``).
 list_rows = Table(

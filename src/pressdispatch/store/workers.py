@@ -22,8 +22,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Select, delete, exists, func, select, update
 
+from pressdispatch.model import DeliveryStatus
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
+from pressdispatch.store.ports import Beat
 from pressdispatch.store.schema import deliveries, state, workers
 
 _STOPPAGE = "dispatch.stopped"
@@ -37,12 +39,6 @@ class Worker:
     kind: str  # service, worker, once
     started_at: datetime
     heartbeat_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Beat:
-    held: int  # deliveries the process still holds, their leases renewed
-    revived: bool  # it had been taken for dead, its row removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +63,8 @@ def _row(worker_id: str, kind: str, now: datetime) -> dict[str, object]:
 def _unlocked(owner: ColumnElement[bool]) -> Select[tuple[int]]:
     """The ids of the ``sending`` deliveries of ``owner`` that no transaction has locked."""
     d = deliveries.c
-    return select(d.id).where(owner, d.status == "sending").with_for_update(skip_locked=True)
+    sending = d.status == DeliveryStatus.SENDING
+    return select(d.id).where(owner, sending).with_for_update(skip_locked=True)
 
 
 class Workers:
@@ -118,8 +115,8 @@ class Workers:
     async def held(self, worker_id: str) -> set[int]:
         """The deliveries ``worker_id`` holds now (its leases not taken over)."""
         d = deliveries.c
-        query = select(d.id).where(d.worker_id == worker_id, d.status == "sending")
-        return await self.db.transaction(lambda conn: set(conn.scalars(query)))
+        query = select(d.id).where(d.worker_id == worker_id, d.status == DeliveryStatus.SENDING)
+        return await self.db.read(lambda conn: set(conn.scalars(query)))
 
     async def takeover_at(
         self, worker_id: str, silent_before: datetime, dead_after: timedelta
@@ -130,11 +127,11 @@ class Workers:
         a live one beats well within that.
         """
         d = deliveries.c
-        holds = exists().where(d.worker_id == workers.c.id, d.status == "sending")
+        holds = exists().where(d.worker_id == workers.c.id, d.status == DeliveryStatus.SENDING)
         query = select(func.min(workers.c.heartbeat_at)).where(
             workers.c.id != worker_id, workers.c.heartbeat_at < silent_before, holds
         )
-        last = await self.db.transaction(lambda conn: conn.scalar(query))
+        last = await self.db.read(lambda conn: conn.scalar(query))
         return None if last is None else last + dead_after
 
     async def leave(self, worker_id: str) -> None:
@@ -143,7 +140,7 @@ class Workers:
 
     async def alive(self) -> list[Worker]:
         query = select(workers).order_by(workers.c.started_at)
-        rows = await self.db.transaction(lambda conn: conn.execute(query).all())
+        rows = await self.db.read(lambda conn: conn.execute(query).all())
         return [Worker(**row._mapping) for row in rows]
 
     async def note_stoppage(self, message: str | None, now: datetime) -> None:
@@ -163,7 +160,7 @@ class Workers:
 
     async def stoppage(self) -> Stoppage | None:
         query = select(state.c.value).where(state.c.key == _STOPPAGE)
-        value = await self.db.transaction(lambda conn: conn.scalar(query))
+        value = await self.db.read(lambda conn: conn.scalar(query))
         if value is None:
             return None
         data = json.loads(value)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from pressdispatch.store.schema import STATUSES, UNFINISHED
+from pressdispatch.model import UNFINISHED, DeliveryStatus
 from pressdispatch.web import feeds
 from pressdispatch.web.deps import web_state
 
@@ -49,9 +49,9 @@ async def metrics(request: Request) -> Response:
         return PlainTextResponse(
             "# the store does not answer\n", status_code=503, headers=_NO_STORE
         )
-    by_status = dict.fromkeys(STATUSES, 0)
-    for (_release, status, _language, _tier), count in counts.items():
-        by_status[status] = by_status.get(status, 0) + count
+    by_status: dict[str, int] = dict.fromkeys(DeliveryStatus, 0)
+    for group, count in counts.items():
+        by_status[group.status] += count
     lines = [
         *_family(
             "pressdispatch_deliveries",

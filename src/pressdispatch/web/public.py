@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from pressdispatch.clock import Clock
 from pressdispatch.model import Release
-from pressdispatch.store.catalog import Catalog
+from pressdispatch.store.ports import PublicReleases
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,9 @@ class Snapshot:
 
 
 class PublicView:
-    def __init__(self, catalog: Catalog, clock: Clock, refresh: timedelta = timedelta(seconds=5)):
+    def __init__(
+        self, catalog: PublicReleases, clock: Clock, refresh: timedelta = timedelta(seconds=5)
+    ):
         self.catalog = catalog
         self.clock = clock
         self.refresh = refresh

@@ -18,7 +18,7 @@
 - The token is stateless: ``Signer.sign("confirm", <compact JSON of the form>,
   issued_at=now)``, valid for 48 hours. ``GET /confirm/{token}`` only asks (one
   button that POSTs to the same address: mail scanners open links);
-  ``POST /confirm/{token}`` subscribes (``store/signups.py``) and links to the
+  ``POST /confirm/{token}`` subscribes (``Journalists.confirm_signup``) and links to the
   journalist's preferences page. An expired, altered or wrong-purpose token gives
   one page, status 400, whatever the reason.
 
@@ -46,7 +46,6 @@ from pressdispatch.model import Subscriber
 from pressdispatch.render import i18n
 from pressdispatch.render.confirmation import render_confirmation
 from pressdispatch.render.email import PREFERENCES
-from pressdispatch.store import signups
 from pressdispatch.web.choices import (
     TOO_LARGE,
     choice_options,
@@ -165,7 +164,7 @@ async def confirm(request: Request, token: str) -> Response:
     signup = _verified(state, token)
     if signup is None:
         return _invalid(request, state)
-    await signups.confirm(state.runtime.db, signup, state.clock())
+    await state.runtime.journalists.confirm_signup(signup, state.clock())
     preferences = state.runtime.renderer.signer.sign(PREFERENCES, signup.email.lower())
     context = {
         "state": "done",

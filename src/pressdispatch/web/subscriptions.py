@@ -35,10 +35,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pressdispatch.errors import TokenError
-from pressdispatch.model import Subscriber
+from pressdispatch.model import Subscriber, SubscriberStatus
 from pressdispatch.render import i18n
 from pressdispatch.render.email import PREFERENCES, UNSUBSCRIBE
-from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
+from pressdispatch.store.journalists import Journalist
 from pressdispatch.web.choices import (
     TOO_LARGE,
     choice_options,
@@ -63,8 +63,6 @@ _HEADERS = {
 _BY_LINK = "unsubscribe link"
 _BY_PREFERENCES = "preferences page"
 
-Person = tuple[Subscriber, str]  # as Directory.person gives it: the journalist, their status
-
 
 # --------------------------------------------------------------------------- #
 # Routes
@@ -78,7 +76,7 @@ async def unsubscribe_page(request: Request, token: str) -> Response:
     email = _subject(state, token, UNSUBSCRIBE)
     if email is None:
         return _invalid(request, state)
-    person = await state.runtime.directory.person(email)
+    person = await state.runtime.journalists.find(email)
     context = {"done": False, "email": email, "action": f"/unsubscribe/{token}"}
     return _page(state, _language(request, state, person), "unsubscribe.html.j2", context)
 
@@ -101,8 +99,8 @@ async def preferences_page(request: Request, token: str) -> Response:
     email = _subject(state, token, PREFERENCES)
     if email is None:
         return _invalid(request, state)
-    person = await state.runtime.directory.person(email)
-    if person is None or person[1] != ACTIVE:
+    person = await state.runtime.journalists.find(email)
+    if person is None or person.status is not SubscriberStatus.ACTIVE:
         return _unsubscribed(request, state, email, person)
     return await _preferences(request, state, token, person)
 
@@ -115,12 +113,12 @@ async def save_preferences(request: Request, token: str) -> Response:
     if email is None:
         return _invalid(request, state)
     form = await read_form(request)
-    directory = state.runtime.directory
+    journalists = state.runtime.journalists
     if form is not None and ("action", "unsubscribe") in form:
         person = await _unsubscribe(state, email, _BY_PREFERENCES)
         return _unsubscribed(request, state, email, person)
-    person = await directory.person(email)
-    if person is None or person[1] != ACTIVE:
+    person = await journalists.find(email)
+    if person is None or person.status is not SubscriberStatus.ACTIVE:
         return _unsubscribed(request, state, email, person)
 
     if form is None:  # far larger than the form: nothing saved
@@ -128,7 +126,7 @@ async def save_preferences(request: Request, token: str) -> Response:
         return await _preferences(request, state, token, person, errors=errors, status_code=413)
     chosen = parse_choices(
         form,
-        offered=_offered_languages(state, person[0]),
+        offered=_offered_languages(state, person.subscriber),
         tree=state.runtime.regions,
         topics=None,  # any topic: the journalist may keep one no current release has
         lang=_language(request, state, person),
@@ -137,8 +135,8 @@ async def save_preferences(request: Request, token: str) -> Response:
         errors = chosen.errors
         return await _preferences(request, state, token, person, errors=errors, status_code=400)
     now = state.clock()
-    await directory.set_preferences(email, chosen.languages, chosen.regions, chosen.topics, now)
-    saved = await directory.person(email)
+    await journalists.set_preferences(email, chosen.languages, chosen.regions, chosen.topics, now)
+    saved = await journalists.find(email)
     if saved is None:  # removed from the store meanwhile
         return _unsubscribed(request, state, email, saved)
     return await _preferences(request, state, token, saved, saved_now=True)
@@ -157,12 +155,12 @@ def _subject(state: WebState, token: str, purpose: str) -> str | None:
         return None
 
 
-async def _unsubscribe(state: WebState, email: str, reason: str) -> Person | None:
+async def _unsubscribe(state: WebState, email: str, reason: str) -> Journalist | None:
     """Unsubscribe ``email`` unless it already is; the journalist as they were before."""
-    directory = state.runtime.directory
-    person = await directory.person(email)
-    if person is not None and person[1] != UNSUBSCRIBED:
-        await directory.set_status(email, UNSUBSCRIBED, reason, state.clock())
+    journalists = state.runtime.journalists
+    person = await journalists.find(email)
+    if person is not None and person.status is not SubscriberStatus.UNSUBSCRIBED:
+        await journalists.set_status(email, SubscriberStatus.UNSUBSCRIBED, reason, state.clock())
     return person
 
 
@@ -177,10 +175,10 @@ def _offered_languages(state: WebState, subscriber: Subscriber) -> list[str]:
 # --------------------------------------------------------------------------- #
 
 
-def _language(request: Request, state: WebState, person: Person | None) -> str:
+def _language(request: Request, state: WebState, person: Journalist | None) -> str:
     newsroom = state.settings.newsroom
-    if person is not None and person[0].languages[:1]:
-        first = person[0].languages[0]
+    if person is not None and person.subscriber.languages[:1]:
+        first = person.subscriber.languages[0]
         if first in newsroom.languages:
             return first
     header = request.headers.get("accept-language", "")
@@ -191,13 +189,13 @@ async def _preferences(
     request: Request,
     state: WebState,
     token: str,
-    person: Person,
+    person: Journalist,
     *,
     errors: Sequence[str] = (),
     saved_now: bool = False,
     status_code: int = 200,
 ) -> Response:
-    subscriber = person[0]
+    subscriber = person.subscriber
     lang = _language(request, state, person)
     tree = state.runtime.regions
     languages = _offered_languages(state, subscriber)
@@ -222,7 +220,9 @@ async def _preferences(
     return _page(state, lang, "preferences.html.j2", context, status_code)
 
 
-def _unsubscribed(request: Request, state: WebState, email: str, person: Person | None) -> Response:
+def _unsubscribed(
+    request: Request, state: WebState, email: str, person: Journalist | None
+) -> Response:
     """The same page for everyone: unsubscribed now, before, bounced or unknown."""
     context = {"done": True, "email": email, "action": ""}
     return _page(state, _language(request, state, person), "unsubscribe.html.j2", context)

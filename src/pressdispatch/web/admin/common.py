@@ -103,6 +103,7 @@ def page(
         "nonce": nonce,
         "flash": _flash(request),
         "quote": lambda value: quote(str(value), safe="@"),
+        "local": lambda moment: local_time(moment, state.settings),
         **context,
     }
     env = page_environment(state.settings.paths.templates / "admin", "en")

@@ -19,11 +19,9 @@ from pressdispatch import actions
 from pressdispatch.config import Settings
 from pressdispatch.errors import Refused
 from pressdispatch.matching import count_variants, plan
-from pressdispatch.model import Release, Tier, Variant
+from pressdispatch.model import UNFINISHED, DeliveryStatus, Release, Tier, Variant
 from pressdispatch.runtime import Runtime
 from pressdispatch.status import ReleaseReport, report
-from pressdispatch.store import search
-from pressdispatch.store.schema import UNFINISHED
 from pressdispatch.web.admin.auth import ApiSession, Checked, PageSession
 from pressdispatch.web.admin.common import (
     AdminRoute,
@@ -40,7 +38,13 @@ __all__ = ["progress", "router"]
 router = APIRouter(route_class=AdminRoute)
 
 # What the progress table shows per language; "queued" includes those being sent now.
-COLUMNS = ("sent", "queued", "deferred", "failed", "cancelled")
+COLUMNS = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.QUEUED,
+    DeliveryStatus.DEFERRED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CANCELLED,
+)
 
 
 @router.get("/admin", name="admin.releases")
@@ -48,7 +52,7 @@ async def releases(request: Request, session: PageSession) -> Response:
     state = web_state(request)
     rt, now = state.runtime, state.clock()
     counts = await rt.ledger.counts()
-    titles = await search.titles(rt.db)
+    titles = await rt.catalog.titles()
     lateness = state.settings.scheduler.max_lateness
     entries = []
     for row in await rt.catalog.rows():
@@ -88,9 +92,7 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
         "title": release.translations[release.original_language].title,
         "publish": local_time(r.publish_at, settings),
         "embargo": local_time(r.embargo_send_at, settings),
-        "errors": [
-            {**error, "at": local_time(error["last_attempt_at"], settings)} for error in r.errors
-        ],
+        "errors": r.errors,
         "plan": sorted(planned.items(), key=lambda item: (item[0].language, item[0].tier)),
         "plan_total": sum(planned.values()),
         "will_send": r.state not in ("draft", "cancelled", "missing"),
@@ -186,17 +188,17 @@ async def _report(
 async def _plan(rt: Runtime, release: Release) -> Counter[Variant]:
     """Recipients per language and tier among the active journalists, a chunk at a time."""
     total: Counter[Variant] = Counter()
-    async for people in rt.directory.mailable():
-        subscribers = (person.subscriber for person in people)
+    async for journalists in rt.journalists.mailable():
+        subscribers = (journalist.subscriber for journalist in journalists)
         total += count_variants(plan(release, subscribers, rt.regions))
     return total
 
 
 def _totals(r: ReleaseReport) -> dict[str, int]:
     return {
-        "sent": r.by_status["sent"],
+        "sent": r.by_status[DeliveryStatus.SENT],
         "queued": sum(r.by_status[s] for s in UNFINISHED),
-        "failed": r.by_status["failed"],
+        "failed": r.by_status[DeliveryStatus.FAILED],
     }
 
 
@@ -205,11 +207,11 @@ def _live(r: ReleaseReport) -> bool:
     return r.state in ("due", "sending") or any(r.by_status[s] for s in UNFINISHED)
 
 
-def progress(r: ReleaseReport) -> dict[str, dict[str, int]]:
+def progress(r: ReleaseReport) -> dict[str, dict[DeliveryStatus, int]]:
     """Language → deliveries by column (``queued`` counts queued and sending)."""
-    table: dict[str, dict[str, int]] = {}
+    table: dict[str, dict[DeliveryStatus, int]] = {}
     for (language, _tier, status), n in sorted(r.by_variant.items()):
-        column = "queued" if status == "sending" else status
+        column = DeliveryStatus.QUEUED if status is DeliveryStatus.SENDING else status
         row = table.setdefault(language, dict.fromkeys(COLUMNS, 0))
         row[column] = row.get(column, 0) + n
     return table

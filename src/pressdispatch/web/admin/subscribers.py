@@ -1,9 +1,9 @@
 """The journalists: search, one journalist's deliveries, suppress and reactivate.
 
-The search reads one page (50) at a time from the store (``store/search.py``). A
+The search reads one page (50) at a time from the store (``Journalists.search``). A
 filter that names an unknown region, language or status says so and finds nobody,
 rather than quietly showing everyone. Suppressing sets the status ``unsubscribed``
-through ``Directory.set_status`` (pending deliveries to the address stop, and the
+through ``Journalists.set_status`` (pending deliveries to the address stop, and the
 lists cannot bring it back); reactivating sets ``active`` again.
 """
 
@@ -16,15 +16,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from pressdispatch.errors import PressDispatchError
+from pressdispatch.model import SubscriberStatus
 from pressdispatch.regions import RegionTree
-from pressdispatch.store import search
-from pressdispatch.store.directory import ACTIVE, BOUNCED, UNSUBSCRIBED
+from pressdispatch.store.journalists import PER_PAGE, Found, SubscriberQuery
 from pressdispatch.vocabulary import normalize_language
 from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import (
     AdminRoute,
     back,
-    local_time,
     not_found,
     page,
 )
@@ -36,7 +35,6 @@ router = APIRouter(route_class=AdminRoute)
 
 SUPPRESSED = "suppressed by the press office"
 REACTIVATED = "reactivated by the press office"
-STATUSES = (ACTIVE, UNSUBSCRIBED, BOUNCED)
 _MAX_TEXT = 200
 _MAX_PAGE = 1_000_000
 
@@ -56,8 +54,8 @@ async def subscribers(
     raw = request.query_params.get("page", "1")
     number = min(max(int(raw), 1), _MAX_PAGE) if raw.isdigit() and len(raw) < 9 else 1
     query, problems = _query(rt.regions, q, region, language, status)
-    found = search.Found([], 0) if problems else await search.find(rt.db, query, page=number)
-    pages = max((found.total + search.PER_PAGE - 1) // search.PER_PAGE, 1)
+    found = Found([], 0) if problems else await rt.journalists.search(query, page=number)
+    pages = max((found.total + PER_PAGE - 1) // PER_PAGE, 1)
     filters = {"q": q, "region": region.strip(), "language": language.strip(), "status": status}
 
     def link(n: int) -> str:
@@ -65,10 +63,10 @@ async def subscribers(
 
     context: dict[str, Any] = {
         "filters": filters,
-        "statuses": STATUSES,
+        "statuses": list(SubscriberStatus),
         "languages": state.settings.newsroom.languages,
         "problems": problems,
-        "rows": found.rows,
+        "journalists": found.journalists,
         "total": found.total,
         "page_number": number,
         "pages": pages,
@@ -81,45 +79,41 @@ async def subscribers(
 @router.get("/admin/subscribers/{email}", name="admin.subscriber")
 async def subscriber(request: Request, email: str, session: PageSession) -> Response:
     state = web_state(request)
-    row = await search.journalist(state.runtime.db, email)
-    if row is None:
+    journalist = await state.runtime.journalists.find(email)
+    if journalist is None:
         return not_found(request, f"journalist {email!r}", session.csrf)
-    deliveries = [
-        {
-            **d,
-            "sent": local_time(d["sent_at"], state.settings),
-            "tried": local_time(d["last_attempt_at"], state.settings),
-        }
-        for d in await search.deliveries_of(state.runtime.db, email)
-    ]
-    context = {"j": row, "deliveries": deliveries, "url": _url(row["email"])}
+    deliveries = await state.runtime.ledger.deliveries_to(email)
+    context = {"j": journalist, "deliveries": deliveries, "url": _url(journalist.email)}
     return page(request, "subscriber.html.j2", context, csrf=session.csrf)
 
 
 @router.post("/admin/subscribers/{email}/suppress", name="admin.subscriber_suppress")
 async def suppress(request: Request, email: str, done: Checked) -> Response:
-    return await _set(request, email, UNSUBSCRIBED, SUPPRESSED, "suppressed", done.session.csrf)
+    unsubscribed = SubscriberStatus.UNSUBSCRIBED
+    return await _set(request, email, unsubscribed, SUPPRESSED, "suppressed", done.session.csrf)
 
 
 @router.post("/admin/subscribers/{email}/reactivate", name="admin.subscriber_reactivate")
 async def reactivate(request: Request, email: str, done: Checked) -> Response:
-    return await _set(request, email, ACTIVE, REACTIVATED, "reactivated", done.session.csrf)
+    active = SubscriberStatus.ACTIVE
+    return await _set(request, email, active, REACTIVATED, "reactivated", done.session.csrf)
 
 
 async def _set(
-    request: Request, email: str, status: str, reason: str, flash: str, csrf: str
+    request: Request, email: str, status: SubscriberStatus, reason: str, flash: str, csrf: str
 ) -> Response:
     state = web_state(request)
-    if not await state.runtime.directory.set_status(email, status, reason, state.clock()):
+    if not await state.runtime.journalists.set_status(email, status, reason, state.clock()):
         return not_found(request, f"journalist {email!r}", csrf)
     return back(_url(email.lower()), done=flash)
 
 
 def _query(
     tree: RegionTree, q: str, region: str, language: str, status: str
-) -> tuple[search.SubscriberQuery, list[str]]:
+) -> tuple[SubscriberQuery, list[str]]:
     """The search's filters in canonical form, and what is wrong with them."""
     problems: list[str] = []
+    known = {s.value: s for s in SubscriberStatus}
     region_slug = language_code = ""
     if region.strip():
         try:
@@ -131,9 +125,9 @@ def _query(
             language_code = normalize_language(language)
         except PressDispatchError:
             problems.append(f"unknown language {language.strip()[:60]!r}")
-    if status and status not in STATUSES:
+    if status and status not in known:
         problems.append(f"unknown status {status[:60]!r}")
-    return search.SubscriberQuery(q, region_slug, language_code, status), problems
+    return SubscriberQuery(q, region_slug, language_code, known.get(status)), problems
 
 
 def _url(email: str) -> str:

@@ -131,7 +131,10 @@ def _out(job: ImportJob) -> ImportOut:
         size=job.size,
         rows_read=job.rows_read,
         problem_count=job.problem_count,
-        problems=[ImportProblem(**problem) for problem in job.problems],
+        problems=[
+            ImportProblem(line=problem.line, field=problem.field, message=problem.message)
+            for problem in job.problems
+        ],
         rows_total=job.rows_total,
         rows_merged=job.rows_merged,
         changed=job.changed,

@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +30,8 @@ from pressdispatch.content.releases import RELEASE_ID, load_release
 from pressdispatch.errors import ContentError, Problem, Refused
 from pressdispatch.model import Release
 from pressdispatch.status import ReleaseReport, report
+from pressdispatch.store.catalog import ReleaseRecord
+from pressdispatch.store.ledger import DeliveryGroup
 from pressdispatch.textfiles import FILE, read_text
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.api.release_models import (
@@ -74,7 +75,7 @@ async def list_releases(state: Web) -> ReleaseList:
     now = state.clock()
     out = []
     for row in await rt.catalog.rows():
-        release = await rt.catalog.snapshot(row["id"])
+        release = await rt.catalog.snapshot(row.id)
         out.append(_summary(_report(state, row, counts, now), row, release))
     return ReleaseList(releases=out)
 
@@ -208,7 +209,7 @@ def _known_form(release_id: str) -> None:
         raise ApiProblem(404, f"no release {release_id!r}")
 
 
-async def _row(state: WebState, release_id: str) -> dict[str, Any]:
+async def _row(state: WebState, release_id: str) -> ReleaseRecord:
     _known_form(release_id)
     rows = await state.runtime.catalog.rows(release_id)
     if not rows:
@@ -222,10 +223,7 @@ async def _exists(state: WebState, release_id: str) -> bool:
 
 
 def _report(
-    state: WebState,
-    row: dict[str, Any],
-    counts: dict[tuple[str, str, str, str], int],
-    now: datetime,
+    state: WebState, row: ReleaseRecord, counts: Mapping[DeliveryGroup, int], now: datetime
 ) -> ReleaseReport:
     return report(row, counts, [], now, state.settings.scheduler.max_lateness)
 
@@ -241,7 +239,7 @@ async def _detail(
         row = rows[0]
         release = await rt.catalog.snapshot(release_id)
     elif loaded is not None:
-        row = _unsynced(loaded)
+        row = ReleaseRecord.unsynced(loaded)
         release = loaded
     else:
         raise ApiProblem(404, f"no release {release_id!r}")
@@ -267,11 +265,11 @@ async def _detail(
     )
 
 
-def _summary(found: ReleaseReport, row: Mapping[str, Any], release: Release) -> ReleaseOut:
+def _summary(found: ReleaseReport, row: ReleaseRecord, release: Release) -> ReleaseOut:
     return ReleaseOut(
         id=found.id,
         state=found.state,
-        status=str(row["status"]),
+        status=row.status.value,
         publish_at=_iso(found.publish_at),
         embargo_send_at=_iso(found.embargo_send_at) if found.embargo_send_at else None,
         original_language=release.original_language,
@@ -294,50 +292,31 @@ def _status(found: ReleaseReport, state: WebState) -> ReleaseStatus:
         ),
         embargo_send_at=found.embargo_send_at.isoformat() if found.embargo_send_at else None,
         total=found.total,
-        by_status=dict(found.by_status),
+        by_status={status.value: n for status, n in found.by_status.items()},
         by_variant=[
-            VariantCount(language=lang, tier=tier, status=status, count=n)
+            VariantCount(language=lang, tier=tier.value, status=status.value, count=n)
             for (lang, tier, status), n in sorted(found.by_variant.items())
         ],
         errors=[
             DeliveryError(
-                address=e["address"],
-                status=e["status"],
-                attempts=e["attempts"],
-                code=e["last_code"],
-                reply=e["last_reply"],
-                at=e["last_attempt_at"].isoformat() if e["last_attempt_at"] else None,
+                address=e.address,
+                status=e.status.value,
+                attempts=e.attempts,
+                code=e.last_code,
+                reply=e.last_reply,
+                at=e.last_attempt_at.isoformat() if e.last_attempt_at else None,
             )
             for e in found.errors
         ],
     )
 
 
-def _unsynced(release: Release) -> dict[str, Any]:
-    """The store row a release gets on its first sync (for when that sync failed)."""
-    return {
-        "id": release.id,
-        "status": release.status.value,
-        "publish_at": release.publish_at,
-        "embargo_send_at": release.embargo_send_at,
-        "present": True,
-        "content_hash": None,
-        "frozen_hash": None,
-        "embargo_started_at": None,
-        "public_started_at": None,
-        "send_requested_at": None,
-        "cancelled_at": None,
-    }
+def _started(row: ReleaseRecord) -> bool:
+    return row.frozen_hash is not None
 
 
-def _started(row: Mapping[str, Any]) -> bool:
-    return row["frozen_hash"] is not None
-
-
-def _times(source: Mapping[str, Any] | Release) -> tuple[datetime | None, datetime | None]:
-    if isinstance(source, Release):
-        return source.publish_at, source.embargo_send_at
-    return source["publish_at"], source["embargo_send_at"]
+def _times(source: ReleaseRecord | Release) -> tuple[datetime | None, datetime | None]:
+    return source.publish_at, source.embargo_send_at
 
 
 def _frozen(release_id: str) -> str:

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pressdispatch.content.journalists import Wrong, check_address, check_journalist
-from pressdispatch.model import Subscriber
+from pressdispatch.model import Subscriber, SubscriberStatus
 from pressdispatch.regions import RegionTree
-from pressdispatch.store import api_subscribers
-from pressdispatch.store.directory import ACTIVE, UNSUBSCRIBED
+from pressdispatch.store.journalists import Journalist
+from pressdispatch.store.journalists.writes import API_LIST
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.deps import WebState
 
@@ -82,13 +82,13 @@ async def save_subscriber(
     checked = _subscriber(email, body, state.runtime.regions)
     if isinstance(checked, list):
         raise ApiProblem(422, refused("the subscriber was not saved", checked), checked)
-    db = state.runtime.db
-    created, _status = await api_subscribers.save(db, checked, state.clock())
+    journalists = state.runtime.journalists
+    created, _status = await journalists.save_from_api(checked, state.clock())
     if created:
         response.status_code = 201
-    row = await api_subscribers.find(db, checked.key)
-    assert row is not None
-    return SubscriberSaved(**_out(row).model_dump(), created=created)
+    saved = await journalists.find(checked.key)
+    assert saved is not None
+    return SubscriberSaved(**_out(saved).model_dump(), created=created)
 
 
 @router.get("/{email}", responses=problems(401, 404))
@@ -103,26 +103,26 @@ async def unsubscribe(email: str, state: Web) -> SubscriberOut:
 
     An address already unsubscribed or bounced is left as it is (with its reason).
     """
-    row = await _find(state, email)
-    if row["status"] == ACTIVE:
-        directory = state.runtime.directory
-        await directory.set_status(row["email"], UNSUBSCRIBED, _REASON, state.clock())
-        row = await _find(state, email)
-    return _out(row)
+    journalist = await _find(state, email)
+    if journalist.status is SubscriberStatus.ACTIVE:
+        unsubscribed = SubscriberStatus.UNSUBSCRIBED
+        await state.runtime.journalists.set_status(
+            journalist.email, unsubscribed, _REASON, state.clock()
+        )
+        journalist = await _find(state, email)
+    return _out(journalist)
 
 
-async def _find(state: WebState, email: str) -> dict[str, Any]:
+async def _find(state: WebState, email: str) -> Journalist:
     address = check_address(email)
     # An address that cannot be valid names nobody; not looked up either, as the
     # database may not even take it as a value (PostgreSQL and NUL).
-    row = (
-        None
-        if isinstance(address, Wrong)
-        else await api_subscribers.find(state.runtime.db, address)
+    journalist = (
+        None if isinstance(address, Wrong) else await state.runtime.journalists.find(address)
     )
-    if row is None:
+    if journalist is None:
         raise ApiProblem(404, f"no subscriber {email!r}")
-    return row
+    return journalist
 
 
 def _subscriber(email: str, body: SubscriberIn, tree: RegionTree) -> Subscriber | list[ProblemItem]:
@@ -151,28 +151,29 @@ def _subscriber(email: str, body: SubscriberIn, tree: RegionTree) -> Subscriber 
         regions=frozenset(checked.regions),
         topics=frozenset(checked.topics),
         embargo=body.embargo,
-        lists=(api_subscribers.API,),
+        lists=(API_LIST,),
     )
 
 
-def _out(row: dict[str, Any]) -> SubscriberOut:
-    status = str(row["status"])
+def _out(journalist: Journalist) -> SubscriberOut:
+    status = journalist.status.value
     notice = None
-    if status != ACTIVE:
+    if journalist.status is not SubscriberStatus.ACTIVE:
         notice = (
             f"this address is {status}: it stays {status} and is not mailed, whatever is saved here"
         )
+    s = journalist.subscriber
     return SubscriberOut(
-        email=row["address"],
-        name=row["name"],
-        outlet=row["outlet"],
-        languages=row["languages"].split(),
-        regions=row["regions"].split(),
-        topics=row["topics"].split(),
-        embargo=bool(row["embargo"]),
-        lists=row["lists"].split(),
+        email=s.email,
+        name=s.name,
+        outlet=s.outlet,
+        languages=list(s.languages),
+        regions=sorted(s.regions),
+        topics=sorted(s.topics),
+        embargo=s.embargo,
+        lists=list(s.lists),
         status=status,
-        status_reason=row["status_reason"],
-        source=row["source"],
+        status_reason=journalist.status_reason,
+        source=journalist.source.value,
         notice=notice,
     )

@@ -1,0 +1,54 @@
+"""A journalist as the store knows them, and the one way to find one by address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from pressdispatch.model import Source, Subscriber, SubscriberStatus
+from pressdispatch.store.codec import storable, subscriber_from_row
+from pressdispatch.store.schema import subscribers
+
+__all__ = ["Journalist", "find", "journalist"]
+
+
+@dataclass(frozen=True, slots=True)
+class Journalist:
+    """One journalist in the store: who they are, what they get, whether they are mailed."""
+
+    id: int
+    subscriber: Subscriber  # the address as written, and what they receive
+    status: SubscriberStatus  # only active journalists are mailed
+    status_reason: str  # why, for the press office
+    source: Source  # where their details come from
+
+    @property
+    def email(self) -> str:
+        """Their identity in the store: the address in lower case."""
+        return self.subscriber.key
+
+
+def journalist(row: Any) -> Journalist:
+    """A row of ``subscribers`` as a ``Journalist``."""
+    return Journalist(
+        id=int(row.id),
+        subscriber=subscriber_from_row(row._mapping),
+        status=SubscriberStatus(row.status),
+        status_reason=row.status_reason,
+        source=Source(row.source),
+    )
+
+
+def find(conn: Connection, email: str) -> Journalist | None:
+    """The journalist with this address (in any case), or None.
+
+    The one lookup by address: the subscription pages, the API, the console and
+    the command line all go through it.
+    """
+    if not storable(email):
+        return None  # no stored address holds such a character
+    query = select(subscribers).where(subscribers.c.email == email.lower())
+    row = conn.execute(query).first()
+    return None if row is None else journalist(row)
