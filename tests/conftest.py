@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import postgres
+from .dispatching import ROOT, database_url, make_newsroom
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 hypothesis_settings.register_profile("ci", max_examples=200, deadline=None)
@@ -67,11 +69,38 @@ def newsroom_dir(tmp_path: Path) -> Path:
 WriteRelease = Callable[..., Path]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """A newsroom on disk with its store, once on SQLite and once on PostgreSQL."""
-    from .dispatching import database_url, make_newsroom  # noqa: PLC0415 - it imports us
+BOTH = ("sqlite", "postgresql")
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "databases(*kinds): the stores the `newsroom` fixture runs the test on "
+        "(default: SQLite only; the store, engine and pipeline tests add PostgreSQL)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "e2e: starts real processes or a browser; `scripts/test.sh -m 'not e2e'` leaves it out",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "newsroom" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("databases")
+        kinds = marker.args if marker is not None else ("sqlite",)
+        metafunc.parametrize("newsroom", kinds, indirect=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_databases() -> Iterator[None]:
+    """The PostgreSQL databases the tests cloned are dropped when they end."""
+    yield
+    postgres.close()
+
+
+@pytest.fixture
+def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A newsroom on disk with its store (see the ``databases`` marker)."""
     urls = database_url(request.param, tmp_path)
     yield make_newsroom(tmp_path, next(urls))
     for _ in urls:  # drop the throwaway database

@@ -6,15 +6,13 @@ import asyncio
 import os
 import shutil
 import textwrap
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from pressdispatch.config import Settings, load_settings
@@ -24,44 +22,23 @@ from pressdispatch.pipeline import TickReport
 from pressdispatch.runtime import Runtime, open_runtime
 from pressdispatch.service import Service
 
-from .conftest import ROOT
+from . import postgres
 
-ADMIN_URL = os.environ.get(
-    "PRESSDISPATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def postgres_available() -> bool:
-    try:
-        with psycopg.connect(ADMIN_URL, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database, dropped afterwards."""
-    name = f"pressdispatch_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
+def database_url(kind: str, tmp_path: Path, *, migrated: bool = True) -> Iterator[str]:
+    """Yields the URL of a store of ``kind``; iterate once more to drop it. A SQLite
+    file is always created empty; ``migrated`` says whether a PostgreSQL database
+    starts from the migrated template."""
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}"
         return
-    if not postgres_available():
+    if not postgres.available():
         if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL}")
+            pytest.fail(f"PostgreSQL is not reachable at {postgres.ADMIN_URL}")
         pytest.skip("PostgreSQL is not running")
-    with postgres_database() as url:
+    with postgres.database(migrated=migrated) as url:
         yield url
 
 

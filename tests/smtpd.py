@@ -21,6 +21,8 @@ recipient, a CONNECT-stage fault (``Fault.refuse_connection``: a reply instead o
 the greeting) under ``"*"`` only. ``server.faults`` may be changed while the server runs, and
 ``server.drop_connections()`` hangs up on every client (an idle timeout, a
 restart); ``server.attempts`` counts how often each fault was consulted.
+``await server.hung_up()`` waits until no client is connected: count ``messages``
+after it when a client was stopped mid-send.
 
 The server runs in aiosmtpd's own thread and event loop, like a real server
 would: a handler that sleeps does not stall the client under test.
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -119,10 +122,19 @@ class SmtpServer:
     connections: int = 0  # connections accepted so far
     attempts: dict[tuple[str, Stage], int] = field(default_factory=dict)
     _live: dict[SMTP, int] = field(default_factory=dict)  # connection -> its number
+    _open: set[SMTP] = field(default_factory=set)  # connections not yet closed
     _controller: Controller | None = None
 
     def recipients(self) -> list[str]:
         return [rcpt for m in self.messages for rcpt in m.rcpt_tos]
+
+    async def hung_up(self, timeout: float = 10.0) -> None:
+        """Wait until every client has closed its connection: by then no message is
+        still on its way in, and ``messages`` is final for what was sent so far."""
+        deadline = time.monotonic() + timeout
+        while self._open:
+            assert time.monotonic() < deadline, f"{len(self._open)} clients still connected"
+            await asyncio.sleep(0.01)
 
     def drop_connections(self) -> None:
         """Hang up on every client, as a server does when it restarts."""
@@ -223,6 +235,14 @@ class _Smtp(SMTP):
         super().__init__(*args, **kwargs)
         self.state = server
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.state._open.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state._open.discard(self)
+        super().connection_lost(exc)
+
     async def _handle_client(self) -> None:
         fault = self.state.fault_for("*", "connect")
         if fault is None:
@@ -294,6 +314,7 @@ async def smtp_server(
     server.connections = 0
     server.attempts.clear()
     server._live.clear()
+    await server.hung_up()  # that check's connection too
     server._controller = controller
     try:
         yield server

@@ -1,8 +1,8 @@
 """The press office console at /admin, through the ASGI app over a real store.
 
 Messages go to a real SMTP server (aiosmtpd, tests/smtpd.py): the dispatches of
-``run_once`` and the console's test copies alike. The store-dependent tests run on
-SQLite and on PostgreSQL.
+``run_once`` and the console's test copies alike. The store is SQLite: the store, engine
+and pipeline tests cover PostgreSQL.
 """
 
 from __future__ import annotations
@@ -103,12 +103,10 @@ def rows_of(html: str) -> list[list[str]]:
     return [[" ".join(words) for words in row] for row in rows]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def console(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Console]:
+@pytest.fixture
+async def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Console]:
     monkeypatch.setenv(VARIABLE, PASSWORD)
-    urls = database_url(request.param, tmp_path)
+    urls = database_url("sqlite", tmp_path)
     newsroom = make_newsroom(tmp_path, next(urls))
     async with smtp_server() as server:
         newsroom.write_config(
@@ -126,13 +124,9 @@ async def console(
         pass
 
 
-sqlite_only = pytest.mark.parametrize("console", ["sqlite"], indirect=True)
-
-
 # -- logging in ------------------------------------------------------------------------
 
 
-@sqlite_only
 async def test_login_refuses_a_wrong_password_and_sets_a_strict_cookie(console: Console) -> None:
     form = await console.client.get("/admin/login")
     assert form.status_code == 200
@@ -168,7 +162,6 @@ async def test_login_refuses_a_wrong_password_and_sets_a_strict_cookie(console: 
     assert "httponly" in cookie.lower()
 
 
-@sqlite_only
 async def test_an_unset_password_variable_refuses_every_login_and_session(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,7 +178,6 @@ async def test_an_unset_password_variable_refuses_every_login_and_session(
     assert refused.status_code == 403
 
 
-@sqlite_only
 async def test_logout_ends_the_session_even_for_a_copy_of_the_cookie(console: Console) -> None:
     csrf = await console.login()
     cookie = console.client.cookies["pressdispatch_admin"]
@@ -202,7 +194,6 @@ async def test_logout_ends_the_session_even_for_a_copy_of_the_cookie(console: Co
         assert response.status_code == 303
 
 
-@sqlite_only
 async def test_sessions_expire_after_12_hours_and_when_the_password_changes(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,7 +209,6 @@ async def test_sessions_expire_after_12_hours_and_when_the_password_changes(
     assert (await console.client.get("/admin")).status_code == 303
 
 
-@sqlite_only
 async def test_repeated_failures_from_one_client_are_refused_for_a_while(
     console: Console,
 ) -> None:
@@ -250,7 +240,6 @@ def admin_routes(app: FastAPI) -> list[tuple[str, str]]:
     )
 
 
-@sqlite_only
 async def test_every_admin_route_without_a_session_redirects_or_refuses(console: Console) -> None:
     console.newsroom.release("launch", publish_at=utc(3600))
     await console.sync()
@@ -305,7 +294,6 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
     assert (await console.client.get("/admin")).status_code == 303
 
 
-@sqlite_only
 async def test_a_post_without_the_right_csrf_token_is_refused_and_does_nothing(
     console: Console,
 ) -> None:
@@ -407,7 +395,6 @@ async def test_cancel_through_the_form(console: Console) -> None:
     assert console.server.messages == []
 
 
-@sqlite_only
 async def test_send_now_starts_a_late_release(console: Console) -> None:
     console.newsroom.release("old", publish_at=utc(-3 * 86400))
     console.newsroom.release("future", publish_at=utc(3600))
@@ -450,7 +437,6 @@ async def test_retry_queues_the_failed_deliveries_again(console: Console) -> Non
     assert console.server.recipients().count("ben@example.org") == 1
 
 
-@sqlite_only
 async def test_send_test_sends_one_copy_to_the_address_and_nothing_else(console: Console) -> None:
     console.newsroom.release("launch", publish_at=utc(3600))
     await console.sync()
@@ -480,7 +466,6 @@ async def test_send_test_sends_one_copy_to_the_address_and_nothing_else(console:
     assert len(console.server.messages) == 1
 
 
-@sqlite_only
 async def test_preview_is_the_emails_html_under_a_strict_policy(console: Console) -> None:
     console.newsroom.release(
         "launch", publish_at=utc(3600), embargo_send_at=utc(1800), title="Launch"
@@ -538,7 +523,6 @@ async def test_search_by_outlet_language_status_and_region_one_page_at_a_time(
     assert len(await emails("status=active")) == 50
 
 
-@sqlite_only
 async def test_markup_in_a_name_or_outlet_is_shown_as_text(console: Console) -> None:
     console.newsroom.subscribers(
         "odd", ['"mallory@example.org",<script>x</script>,<b onclick=x>Outlet</b>,en,,,no'], HEADER

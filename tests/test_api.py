@@ -1,4 +1,5 @@
-"""The JSON API at /api/v1: the newsroom app over a real store, once on SQLite, once on PostgreSQL.
+"""The JSON API at /api/v1: the newsroom app over a real SQLite store (the store itself is
+tested on PostgreSQL too, in the store, engine and pipeline tests).
 
 Releases created through the API are real folders under ``releases/``: the loader
 `pressdispatch check` uses must accept them, and ``run_once`` (what `pressdispatch

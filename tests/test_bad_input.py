@@ -7,7 +7,7 @@ beside it. A case states its exact message, as `pressdispatch check` prints it
 its neighbours must still be sent.
 
 All the cases share one newsroom per database: `corpus` builds it once for SQLite
-and once for PostgreSQL (like the ``newsroom`` fixture, from the same helpers),
+and once for PostgreSQL (from the same helpers as the ``newsroom`` fixture),
 sends the API requests and the forms to the newsroom app, runs `check` and `plan`,
 then what `pressdispatch run --once` does, and keeps the answers, the output and
 the outbox for the cases to look at. One run covers them all, and each assertion

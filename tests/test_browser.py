@@ -25,6 +25,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.e2e
+
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
     from playwright.sync_api import Error as PlaywrightError

@@ -44,6 +44,8 @@ from .test_browser import (
     browser,  # noqa: F401 - a fixture, used by name
 )
 
+pytestmark = pytest.mark.e2e
+
 with contextlib.suppress(ImportError):  # without playwright, the fixture skips (or fails in CI)
     from playwright.sync_api import Browser, Page, expect
 

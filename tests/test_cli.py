@@ -116,6 +116,7 @@ def test_preview_formats_and_language(planned: Path) -> None:
     assert "has no 'ar' version" in missing.stderr
 
 
+@pytest.mark.e2e  # a real process
 def test_check_passes_on_the_sample_newsroom() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pressdispatch", "--config", str(ROOT / "config.toml"), "check"],

@@ -28,6 +28,8 @@ from pressdispatch.cli import app
 from .dispatching import Newsroom, make_newsroom, run_once, utc
 from .smtpd import Fault, SmtpServer, free_port, smtp_server
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
 runner = CliRunner()
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -90,7 +92,7 @@ def smtp(
 
 
 # For behaviour that does not depend on the store: one backend is enough.
-sqlite_only = pytest.mark.parametrize("newsroom", ["sqlite"], indirect=True)
+sqlite_only = pytest.mark.databases("sqlite")
 
 
 def outbox(newsroom: Newsroom, folder: str) -> list[Path]:
@@ -264,16 +266,6 @@ def test_retry_does_not_mail_an_address_that_bounced(newsroom: Newsroom) -> None
 # run --once
 
 
-@pytest.mark.parametrize(
-    "newsroom",
-    [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-        ),
-    ],
-    indirect=True,
-)
 def test_run_once_summary(newsroom: Newsroom) -> None:
     newsroom.subscribers("press", PEOPLE)
     newsroom.release("launch", publish_at=utc(-60))

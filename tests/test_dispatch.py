@@ -9,6 +9,7 @@ import asyncio
 from collections import Counter
 from email import message_from_bytes, policy
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -18,6 +19,8 @@ from pressdispatch.store.schema import deliveries, subscribers
 
 from .dispatching import Newsroom, run_once, runtime, utc
 from .smtpd import Fault, smtp_server
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 PEOPLE = [
     "ana@example.org,Ana,fr,,,no",

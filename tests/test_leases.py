@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from pressdispatch.model import DeliveryStatus
@@ -19,6 +20,8 @@ from pressdispatch.store.schema import deliveries, workers
 
 from .dispatching import Newsroom, runtime, utc
 from .smtpd import Fault, smtp_server
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 LEASE = timedelta(minutes=5)
 

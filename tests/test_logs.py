@@ -125,6 +125,7 @@ def assert_private(log: str) -> None:
         assert secret.lower() not in log.lower(), f"{secret!r} in the log:\n{log[-3000:]}"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "command", [["run", "--once"], ["run"], ["worker"], ["serve"]], ids=" ".join
 )
@@ -144,6 +145,7 @@ def test_verbose_logs_carry_no_journalists_address_or_name(
     assert " DEBUG pressdispatch" in log  # pressdispatch's own debug lines are there
 
 
+@pytest.mark.e2e
 def test_debug_sql_logs_the_statements_with_their_parameters(newsroom: Newsroom) -> None:
     proc = start(newsroom, "run", "--once", "--debug-sql")
     log = finish(newsroom, proc, sent(newsroom), stop=False)

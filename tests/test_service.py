@@ -32,6 +32,8 @@ import pytest
 from .dispatching import Newsroom, database_url, make_newsroom, utc
 from .smtpd import Fault, Received, SmtpServer, free_port, smtp_server
 
+pytestmark = pytest.mark.e2e
+
 # The server takes this long over each message it accepts, so that a run of a few thousand
 # messages lasts long enough to be interrupted half-way.
 SLOW = Fault("data", "250 2.0.0 OK", delay=0.002)
@@ -255,13 +257,9 @@ def crowd(n: int, *, embargo: bool = False, prefix: str = "j") -> list[str]:
 
 
 @pytest.fixture
-def newsroom(tmp_path: Path) -> Newsroom:
-    return make_newsroom(tmp_path, next(database_url("sqlite", tmp_path)))
-
-
-@pytest.fixture
 def pg_newsroom(tmp_path: Path) -> Iterator[Newsroom]:
-    urls = database_url("postgresql", tmp_path)
+    """A newsroom on an empty PostgreSQL database: the processes create the tables."""
+    urls = database_url("postgresql", tmp_path, migrated=False)
     yield make_newsroom(tmp_path, next(urls))
     for _ in urls:  # drop the throwaway database
         pass
@@ -284,6 +282,7 @@ async def test_a_killed_service_resends_at_most_the_messages_in_flight(
         await wait_until(lambda: len(arrivals) >= 300, "300 messages", 30, service)
         service.send(signal.SIGKILL)
         assert service.wait(5) == -signal.SIGKILL
+        await server.hung_up()
         before = len(server.messages)
         assert before < total, "the service finished before it was killed: slow the server down"
 
@@ -347,6 +346,7 @@ async def test_a_stopped_service_records_what_it_sent_and_gives_back_the_rest(
         asked = time.monotonic()
         service.stop(sig, timeout=5)
         took = time.monotonic() - asked
+        await server.hung_up()  # a message the server was still taking in counts too
         accepted = Counter(server.recipients())
 
     assert took < 5

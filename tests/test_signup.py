@@ -1,6 +1,6 @@
 """Self-service subscription with double opt-in, as a visitor and a mail scanner use it.
 
-The form is posted to the ASGI app over a real store (SQLite and PostgreSQL); the
+The form is posted to the ASGI app over a real SQLite store; the
 confirmation email is read back from the outbox, or from a real SMTP server
 (aiosmtpd), and its link is followed. Releases then go out with ``run_once``.
 """
@@ -153,7 +153,7 @@ async def open_site(newsroom: Newsroom) -> AsyncIterator[Site]:
 
 @pytest.fixture
 async def site(newsroom: Newsroom) -> AsyncIterator[Site]:
-    """The newsroom's app, once on SQLite and once on PostgreSQL; one public release."""
+    """The newsroom's app over SQLite; one public release, one to come."""
     newsroom.release("earlier", publish_at=utc(-2 * 3600), topics=("health", "water"))
     newsroom.release("later", publish_at=utc(7 * 24 * 3600), topics=("secret-topic",))
     async for opened in open_site(newsroom):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, select
 
 from pressdispatch.content.subscribers import load_subscribers
@@ -21,6 +23,8 @@ from pressdispatch.store.ports import Planned, Update
 from pressdispatch.store.schema import deliveries, releases, subscribers
 
 from .dispatching import Newsroom, runtime, utc
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 NOW = datetime(2026, 12, 1, 9, 30, 15, 250000, tzinfo=UTC)
 
@@ -46,6 +50,27 @@ def _seed(conn: Connection) -> None:
             updated_at=NOW,
         )
     )
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_store_opens_while_another_process_is_setting_the_file_up(
+    tmp_path: Path,
+) -> None:
+    """Processes started together on a new SQLite file (`run` beside a `worker`): one of
+    them turning the file to WAL or migrating it holds it; the others wait, not fail."""
+    path = tmp_path / "store.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE setting_up (x)")
+    other.execute("BEGIN EXCLUSIVE")  # rollback journal: nobody may even read meanwhile
+    release = threading.Timer(0.3, other.execute, ("COMMIT",))
+    release.start()
+    try:
+        db = await asyncio.to_thread(open_database, f"sqlite:///{path}")
+    finally:
+        release.join()
+        other.close()
+    await db.dispose()
+    await upgrade(f"sqlite:///{path}")
 
 
 async def test_a_write_waits_for_another_process_lock_without_stalling_the_loop(

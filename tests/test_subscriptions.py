@@ -1,8 +1,8 @@
 """Unsubscribing and preferences, as journalists and their mail providers use them.
 
 Releases go out with ``run_once`` to the outbox (real files, real headers); the links
-are taken from those messages and followed through the ASGI app over the same store,
-once on SQLite and once on PostgreSQL.
+are taken from those messages and followed through the ASGI app over the same SQLite
+store.
 """
 
 from __future__ import annotations
