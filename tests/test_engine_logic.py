@@ -173,6 +173,31 @@ async def test_a_deferral_is_tried_again_when_due(renderer: EmailRenderer) -> No
     assert Counter(b.relay.tried) == {"j00@example.org": 1, grey: 2, "j02@example.org": 1}
 
 
+async def test_a_run_counts_each_delivery_once_by_its_last_outcome(
+    renderer: EmailRenderer,
+) -> None:
+    """A deferral that comes due while the run goes on is tried again in it: the run's
+    figures (what `run --once` prints) count deliveries, not attempts."""
+    tries: Counter[str] = Counter()
+
+    def relay(envelope: Envelope) -> Outcome:
+        tries[envelope.recipient] += 1
+        if envelope.recipient == "j02@example.org":
+            b.clock.now = START + 2 * RETRY  # the run took that long: both retries are due
+        elif envelope.recipient == "j01@example.org" or tries[envelope.recipient] == 1:
+            return Outcome(Status.DEFERRED, 451, "451 4.7.1 try again later")
+        return accepted(envelope)
+
+    b = await bench(renderer, 3, relay)
+    stats = await asyncio.wait_for(b.engine(concurrency=1).run(asyncio.Event(), until_idle=True), 5)
+    assert tries == {"j00@example.org": 2, "j01@example.org": 2, "j02@example.org": 1}
+    assert stats.outcomes == {DeliveryStatus.SENT: 2, DeliveryStatus.DEFERRED: 1}
+    assert stats.by_release == {
+        ("launch", DeliveryStatus.SENT): 2,
+        ("launch", DeliveryStatus.DEFERRED): 1,
+    }
+
+
 async def test_a_claim_taken_over_meanwhile_records_nothing(renderer: EmailRenderer) -> None:
     """While the message is with the relay, another process takes the row over (this one
     was thought dead): the outcome this one saw is not recorded, the other's claim stands."""

@@ -62,12 +62,30 @@ class EngineSettings:
 
 @dataclass
 class RunStats:
+    """What a run did, one count per delivery: a deferral tried again within the run
+    counts once, as its latest outcome."""
+
     outcomes: Counter[DeliveryStatus] = field(default_factory=Counter)
     by_release: Counter[tuple[str, DeliveryStatus]] = field(default_factory=Counter)
+    _deferred: set[int] = field(default_factory=set, repr=False)  # counted as deferred
 
-    def add(self, release_id: str, status: DeliveryStatus) -> None:
-        self.outcomes[status] += 1
-        self.by_release[(release_id, status)] += 1
+    def add(self, delivery_id: int, release_id: str, status: DeliveryStatus) -> None:
+        if delivery_id in self._deferred:
+            self._deferred.discard(delivery_id)
+            self._count(release_id, DeliveryStatus.DEFERRED, -1)
+        if status is DeliveryStatus.DEFERRED:
+            self._deferred.add(delivery_id)
+        self._count(release_id, status, 1)
+
+    def _count(self, release_id: str, status: DeliveryStatus, n: int) -> None:
+        # A count back at zero is dropped: a summary lists only what there is.
+        self.outcomes[status] += n
+        if not self.outcomes[status]:
+            del self.outcomes[status]
+        key = (release_id, status)
+        self.by_release[key] += n
+        if not self.by_release[key]:
+            del self.by_release[key]
 
 
 class Engine:
@@ -233,7 +251,7 @@ class Engine:
                 update.status,
             )
             return
-        self.stats.add(claim.release_id, update.status)
+        self.stats.add(claim.id, claim.release_id, update.status)
         if self.on_result is not None:
             self.on_result(claim.release_id, update.status)
         if outcome.status is Status.SENT and self._unproven:
