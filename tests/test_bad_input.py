@@ -1053,7 +1053,7 @@ async def test_a_value_the_database_refuses_stops_nothing_else(
     newsroom.release("later", publish_at=utc(-30))
     refusal = DataError("INSERT", {}, Exception("text fields cannot contain NUL (0x00) bytes"))
 
-    async def refuse(*_args: Any) -> int:
+    async def refuse(*_args: Any, **_kwargs: Any) -> int:
         raise refusal
 
     monkeypatch.setattr(ListSync, "run", refuse)

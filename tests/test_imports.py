@@ -153,6 +153,27 @@ async def test_a_sync_cut_short_is_finished_by_the_next_scan(newsroom: Newsroom)
     assert stored["reporter000007@outlet7.example.org"].embargo
 
 
+async def test_a_scan_told_to_stop_leaves_the_merge_and_the_queue_to_the_next(
+    newsroom: Newsroom,
+) -> None:
+    newsroom.release("launch", publish_at=utc(-60))
+    newsroom.subscribers("wire", crowd(2500), header=HEADER)
+    settings = newsroom.settings()
+    async with runtime(settings) as rt:
+        stop = asyncio.Event()
+        stop.set()  # a shutdown asked for while the scan runs
+        report = await pipeline.tick(rt, utc(), stop)
+        assert report.started == []
+        assert len(await _stored(rt)) < 2500
+        assert await rt.journalists.fingerprint() != pipeline.folder_fingerprint(
+            settings.paths.subscribers
+        )
+
+        report = await pipeline.tick(rt, utc())  # the next start does it all
+        assert [due.release_id for due, queued in report.started if queued] == ["launch"]
+        assert len(await _stored(rt)) == 2500
+
+
 async def test_one_sync_at_a_time_the_other_is_skipped_without_an_error(
     newsroom: Newsroom, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -6,6 +6,7 @@ what is due and queues it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator
@@ -38,18 +39,32 @@ class TickReport:
     late: list[DueTier] = field(default_factory=list)
 
 
-async def tick(rt: Runtime, now: datetime) -> TickReport:
-    """One scan: sync the files into the store, then queue every tier whose time has come."""
+async def tick(rt: Runtime, now: datetime, stop: asyncio.Event | None = None) -> TickReport:
+    """One scan: sync the files into the store, then queue every tier whose time has come.
+
+    Once ``stop`` is set the scan ends at the next short transaction: a long list
+    merge is left for the next start (it begins again from the files), and nothing
+    more is queued.
+    """
     report = TickReport()
-    await sync_files(rt, now, report)
-    await start_due(rt, now, report)
+    await sync_files(rt, now, report, stop=stop)
+    if stop is None or not stop.is_set():
+        await start_due(rt, now, report)
     return report
 
 
-async def sync_files(rt: Runtime, now: datetime, report: TickReport, *, lists: bool = True) -> None:
+async def sync_files(
+    rt: Runtime,
+    now: datetime,
+    report: TickReport,
+    *,
+    lists: bool = True,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Bring the store in line with the files: the releases, then (unless not ``lists``)
     the subscriber lists. A press office action on one release passes ``lists=False``:
     merging a long list that was just edited is the scan's work, not a request's.
+    Once ``stop`` is set, the list merge ends early, as in :func:`tick`.
 
     The loaders keep out what the store cannot hold; should a value get past them
     and be refused all the same, that part of the files is reported and left as
@@ -62,12 +77,14 @@ async def sync_files(rt: Runtime, now: datetime, report: TickReport, *, lists: b
     except DataError as exc:
         report.problems.append(_refused(rt.settings.paths.releases, exc))
     if lists:
-        await sync_lists(rt, now, report)
+        await sync_lists(rt, now, report, stop)
     for problem in report.problems:
         log.warning("%s", problem)
 
 
-async def sync_lists(rt: Runtime, now: datetime, report: TickReport) -> None:
+async def sync_lists(
+    rt: Runtime, now: datetime, report: TickReport, stop: asyncio.Event | None = None
+) -> None:
     """Merge the lists into the store if they changed, unless another sync is at it.
 
     That one (an import, another process's scan) may be merging older files: the
@@ -82,7 +99,7 @@ async def sync_lists(rt: Runtime, now: datetime, report: TickReport) -> None:
             if fingerprint == await rt.journalists.fingerprint():
                 return  # the sync that just ended did it
             rows = rows_only(read_lists(folder, rt.regions), report.problems)
-            changed = await sync.run(rows, fingerprint, now)
+            changed = await sync.run(rows, fingerprint, now, stop=stop)
             report.subscribers_changed = changed or 0
     except DataError as exc:
         report.problems.append(_refused(folder, exc))

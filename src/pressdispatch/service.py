@@ -74,7 +74,7 @@ class Service:
             return await engine.run(stop)
 
         async def scan() -> datetime | None:
-            report = await pipeline.tick(rt, self.clock())
+            report = await pipeline.tick(rt, self.clock(), stop)
             for due in report.late:
                 log.warning(
                     "%s is overdue (%s copy): start it with `pressdispatch send %s`",
@@ -108,7 +108,7 @@ class Service:
     ) -> OnceReport:
         """One scan (``on_scan`` sees its report before sending starts), then send what
         is due now; ``on_result`` hears of each outcome."""
-        report = await pipeline.tick(self.rt, self.clock())
+        report = await pipeline.tick(self.rt, self.clock(), stop)
         if on_scan is not None:
             await on_scan(report)
         engine = self.rt.engine(kind="once", clock=self.clock, on_result=on_result)
@@ -121,7 +121,9 @@ class Service:
         async def keep_in_sync() -> None:
             while not stop.is_set():
                 try:
-                    await pipeline.sync_files(self.rt, self.clock(), pipeline.TickReport())
+                    await pipeline.sync_files(
+                        self.rt, self.clock(), pipeline.TickReport(), stop=stop
+                    )
                 except Exception:
                     log.exception("could not sync the files into the store")
                 with contextlib.suppress(TimeoutError):
