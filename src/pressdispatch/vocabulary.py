@@ -6,6 +6,7 @@ subscriber lists, the subscription form, the API, the console's levers).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from babel import Locale, UnknownLocaleError
@@ -36,13 +37,18 @@ def normalize_language(code: str) -> str:
     else (``"xx"``, ``"fra"``, ``"fr-CA"``, ``""``) raises :class:`UnknownLanguage`.
     """
     candidate = code.strip().lower()
-    if not _ISO_639_1.fullmatch(candidate):
+    if not _ISO_639_1.fullmatch(candidate) or not _babel_knows(candidate):
         raise UnknownLanguage(code)
-    try:
-        Locale.parse(candidate)
-    except (UnknownLocaleError, ValueError) as exc:
-        raise UnknownLanguage(code) from exc
     return candidate
+
+
+@functools.cache  # two letters: at most 676 entries; every CSV cell asks
+def _babel_knows(language: str) -> bool:
+    try:
+        Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
 
 
 def check_topic(topic: str) -> str:

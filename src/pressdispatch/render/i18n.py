@@ -105,6 +105,7 @@ def is_rtl(lang: str) -> bool:
     return text_direction(lang) == "rtl"
 
 
+@functools.lru_cache(maxsize=256)  # every page and message asks for the same few
 def language_name(lang: str) -> str:
     """The language's own name, as a standalone label (``"Français"``, ``"中文"``).
 
