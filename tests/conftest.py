@@ -72,16 +72,12 @@ WriteRelease = Callable[..., Path]
 BOTH = ("sqlite", "postgresql")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "databases(*kinds): the stores the `newsroom` fixture runs the test on "
-        "(default: SQLite only; the store, engine and pipeline tests add PostgreSQL)",
-    )
-    config.addinivalue_line(
-        "markers",
-        "e2e: starts real processes or a browser; `scripts/test.sh -m 'not e2e'` leaves it out",
-    )
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (scripts/test.sh), the e2e tests take turns on one worker: each
+    # starts processes of its own and times them, which a second one beside it would skew.
+    for item in items:
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

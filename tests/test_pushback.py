@@ -229,9 +229,13 @@ async def test_starttls_missing_stops_the_transport_without_spending_the_message
 async def test_a_relay_that_slows_down_under_a_full_claim_and_a_short_lease_sends_each_once(
     newsroom: Newsroom,
 ) -> None:
-    """200 rows claimed while the relay was fast, then 200 ms per message: the rows wait
-    in memory for longer than the 2 s lease, which the heartbeat renews."""
-    total = 260
+    """Rows claimed while the relay was fast, then 400 ms per message: the rows wait in
+    memory for longer than the 2 s lease, which the heartbeat renews.
+
+    Claims are sized to the pace of the moment, so how many rows are held when the relay
+    slows down depends on the machine: it slows down once more than a lease's worth at
+    the slow pace (8 connections, 0.4 s a message: 40 messages in 2 s) is held."""
+    total = 200
     newsroom.release("launch", publish_at=utc(-60), languages=("en",))
     newsroom.subscribers("press", crowd(total))
     held: list[int] = []
@@ -252,9 +256,9 @@ async def test_a_relay_that_slows_down_under_a_full_claim_and_a_short_lease_send
 
                 # Slow down once the claims have grown, not after some number of messages:
                 # how fast they grow depends on how fast this machine is at the moment.
-                while (now_held := await holding()) < 100 and len(server.messages) < total:
+                while (now_held := await holding()) < 60 and len(server.messages) < total:
                     await asyncio.sleep(0.005)
-                server.faults["*"] = Fault("data", "250 2.0.0 OK", delay=0.2)
+                server.faults["*"] = Fault("data", "250 2.0.0 OK", delay=0.4)
                 held.append(now_held)
                 for _ in range(40):
                     held.append(await holding())
@@ -263,7 +267,7 @@ async def test_a_relay_that_slows_down_under_a_full_claim_and_a_short_lease_send
         slowing = asyncio.create_task(slow_down())
         done = await send_all(newsroom, limit=40)
         await slowing
-    assert max(held) >= 100, held  # more than a lease's worth of work held in memory
+    assert max(held) >= 60, held  # more than a lease's worth of work held in memory
     assert done.statuses() == Counter(sent=total)
     assert {attempts for _, attempts in done.rows.values()} == {1}
     assert len(once_each(server)) == total
