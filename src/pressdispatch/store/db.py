@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -211,7 +212,7 @@ def _pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     # Another process may be turning a new file to WAL or migrating it: wait for it
     # here, even on a connection that never waits once it is open.
     cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _to_wal(cursor)
     cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -220,6 +221,21 @@ def _pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
         # checkpoints, which sync the file to disk, to a worker thread.
         cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+def _to_wal(cursor: Any) -> None:
+    """Switch the file to WAL (a no-op once it is). SQLite answers "locked" at once,
+    without its busy wait, to a connection that would deadlock with another one doing
+    the same: this one tries again, for as long as a write would wait."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # sqlite3's error, or aiosqlite's adaptation of it
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.005)
 
 
 def _tune_sqlite(
