@@ -189,8 +189,12 @@ async def test_a_run_counts_each_delivery_once_by_its_last_outcome(
         return accepted(envelope)
 
     b = await bench(renderer, 3, relay)
-    stats = await asyncio.wait_for(b.engine(concurrency=1).run(asyncio.Event(), until_idle=True), 5)
+    heard: list[str] = []  # what `run --once` advances its progress bars by
+    engine = b.engine(concurrency=1)
+    engine.on_result = lambda release_id, _status: heard.append(release_id)
+    stats = await asyncio.wait_for(engine.run(asyncio.Event(), until_idle=True), 5)
     assert tries == {"j00@example.org": 2, "j01@example.org": 2, "j02@example.org": 1}
+    assert heard == ["launch"] * 3  # one per delivery, as the bars count them
     assert stats.outcomes == {DeliveryStatus.SENT: 2, DeliveryStatus.DEFERRED: 1}
     assert stats.by_release == {
         ("launch", DeliveryStatus.SENT): 2,

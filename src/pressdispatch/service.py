@@ -107,7 +107,7 @@ class Service:
         on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> OnceReport:
         """One scan (``on_scan`` sees its report before sending starts), then send what
-        is due now; ``on_result`` hears of each outcome."""
+        is due now; ``on_result`` hears of each delivery once, at its first outcome."""
         report = await pipeline.tick(self.rt, self.clock(), stop)
         if on_scan is not None:
             await on_scan(report)

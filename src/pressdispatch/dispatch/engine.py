@@ -69,13 +69,16 @@ class RunStats:
     by_release: Counter[tuple[str, DeliveryStatus]] = field(default_factory=Counter)
     _deferred: set[int] = field(default_factory=set, repr=False)  # counted as deferred
 
-    def add(self, delivery_id: int, release_id: str, status: DeliveryStatus) -> None:
-        if delivery_id in self._deferred:
+    def add(self, delivery_id: int, release_id: str, status: DeliveryStatus) -> bool:
+        """Count an outcome; True when it is the delivery's first in this run."""
+        tried_before = delivery_id in self._deferred
+        if tried_before:
             self._deferred.discard(delivery_id)
             self._count(release_id, DeliveryStatus.DEFERRED, -1)
         if status is DeliveryStatus.DEFERRED:
             self._deferred.add(delivery_id)
         self._count(release_id, status, 1)
+        return not tried_before
 
     def _count(self, release_id: str, status: DeliveryStatus, n: int) -> None:
         # A count back at zero is dropped: a summary lists only what there is.
@@ -251,8 +254,8 @@ class Engine:
                 update.status,
             )
             return
-        self.stats.add(claim.id, claim.release_id, update.status)
-        if self.on_result is not None:
+        first = self.stats.add(claim.id, claim.release_id, update.status)
+        if first and self.on_result is not None:
             self.on_result(claim.release_id, update.status)
         if outcome.status is Status.SENT and self._unproven:
             # The first message through proves the transport works: whatever stoppage
