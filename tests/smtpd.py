@@ -20,7 +20,8 @@ A MAIL-stage fault is looked up by the sender, RCPT and DATA faults by the
 recipient, a CONNECT-stage fault (``Fault.refuse_connection``: a reply instead of
 the greeting) under ``"*"`` only. ``server.faults`` may be changed while the server runs, and
 ``server.drop_connections()`` hangs up on every client (an idle timeout, a
-restart); ``server.attempts`` counts how often each fault was consulted.
+restart); ``server.attempts`` counts how often each fault was consulted, and
+``server.rcpt_tos`` lists every recipient a client named, in order, whatever came of it.
 ``await server.hung_up()`` waits until no client is connected: count ``messages``
 after it when a client was stopped mid-send.
 
@@ -120,6 +121,7 @@ class SmtpServer:
     faults: dict[str, Fault] = field(default_factory=dict)
     messages: list[Received] = field(default_factory=list)
     connections: int = 0  # connections accepted so far
+    rcpt_tos: list[str] = field(default_factory=list)  # every RCPT TO, accepted or not
     attempts: dict[tuple[str, Stage], int] = field(default_factory=dict)
     _live: dict[SMTP, int] = field(default_factory=dict)  # connection -> its number
     _open: set[SMTP] = field(default_factory=set)  # connections not yet closed
@@ -175,6 +177,7 @@ class _Handler:
     async def handle_RCPT(
         self, smtp: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        self.server.rcpt_tos.append(address)
         fault = self.server.fault_for(address, "rcpt")
         if fault is not None:
             return await _misbehave(smtp, fault)

@@ -156,6 +156,22 @@ def parse(body: bytes) -> Any:
     return parsed
 
 
+EMPTY = {("zh", "all"), ("all", "fr")}  # empty feeds read by feedparser as well
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def empty_feed_language(body: bytes, kind: str) -> str | None:
+    """The language of a well-formed feed without entries."""
+    root = ET.fromstring(body)
+    if kind == "atom":
+        assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+        assert root.find("{http://www.w3.org/2005/Atom}entry") is None
+        return root.get(XML_LANG)
+    assert root.tag == "rss" and root.get("version") == "2.0"
+    assert root.find("channel/item") is None
+    return root.findtext("channel/language")
+
+
 def tag(release: Release, lang: str) -> str:
     day = release.publish_at.astimezone(UTC).date().isoformat()
     return f"tag:example.org,{day}:{release.id}/{lang}"
@@ -213,12 +229,17 @@ async def test_every_feed_of_the_sample_parses_with_the_expected_entries(sample:
     specs = list(feed_specs(site))
     assert len(specs) == (len(LANGUAGES) + 1) * (len(regions) + 1) * 2
 
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: dict[tuple[str, str, str], Any] = {}
     for spec in specs:
-        parsed = parse(build_feed(spec, releases, site))
+        body = build_feed(spec, releases, site)
         feed_lang = "en" if spec.language == ALL else spec.language
-        assert parsed.feed.language == feed_lang, spec
         expected = expected_entries(spec, releases, regions)
+        if not expected and spec.region != ALL and (spec.language, spec.region) not in EMPTY:
+            # Most feeds of a country are empty and differ only in their names: read as XML.
+            assert empty_feed_language(body, spec.kind) == feed_lang, spec
+            continue
+        parsed = parse(body)
+        assert parsed.feed.language == feed_lang, spec
         assert [e.id for e in parsed.entries] == [tag(r, lang) for r, lang in expected], spec
         for entry, (release, lang) in zip(parsed.entries, expected, strict=True):
             if spec.kind == "atom":

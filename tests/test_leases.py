@@ -43,6 +43,13 @@ async def rows(rt: Runtime) -> dict[int, tuple[str, str | None, str | None]]:
         return {r[0]: (r[1], r[2], r[3]) for r in result}
 
 
+async def heartbeat(rt: Runtime, worker_id: str | None) -> datetime:
+    async with rt.db.engine.connect() as conn:
+        beat = await conn.scalar(select(workers.c.heartbeat_at).where(workers.c.id == worker_id))
+    assert beat is not None
+    return beat
+
+
 def sent(claim: Claim, at: datetime) -> Update:
     return Update(claim.id, claim.token, DeliveryStatus.SENT, 250, "250 OK", at)
 
@@ -139,6 +146,10 @@ async def test_a_process_taken_for_dead_sends_nothing_more_and_records_nothing(
                         break
                     await asyncio.sleep(0.02)
                 assert len(held) == 4  # one on the wire, three queued (four times the concurrency)
+                (a,) = {state[i][1] for i in held}
+                while not server.attempts.get(("*", "data")):  # the first is on the wire
+                    await asyncio.sleep(0.02)
+                named = len(server.rcpt_tos)
                 # A is taken for dead: its heartbeat is old, another process reaps it
                 # and claims its rows.
                 now = utc()
@@ -151,7 +162,16 @@ async def test_a_process_taken_for_dead_sends_nothing_more_and_records_nothing(
                 )
                 taken = await rt.ledger.claim("b", utc(), 4, utc() + LEASE)
                 assert {c.id for c in taken} == held
-                await asyncio.sleep(2.5)  # A's message on the wire completes; A beats
+                # A's message on the wire completes, then A beats (every 0.5 s). A queued
+                # row sent from A would have been named to the server by then: A starts
+                # its next message as soon as the last is done.
+                while not server.messages:
+                    await asyncio.sleep(0.02)
+                completed = utc()
+                while await heartbeat(rt, a) <= completed:
+                    await asyncio.sleep(0.02)
+                taken_addresses = {c.address for c in taken}
+                assert not taken_addresses & set(server.rcpt_tos[named:])
             finally:
                 stop.set()
                 await asyncio.wait_for(running, 15)
@@ -159,6 +179,5 @@ async def test_a_process_taken_for_dead_sends_nothing_more_and_records_nothing(
     # B holds what it took; A recorded none of it and sent only the message it had on
     # the wire when it was taken over.
     assert all(state[i][:2] == ("sending", "b") for i in held)
-    taken_addresses = {c.address for c in taken}
     assert len(taken_addresses & set(server.recipients())) == 1
     assert engine.stats.outcomes["sent"] == len(server.recipients()) - 1
