@@ -975,9 +975,9 @@ def test_check_reports_exactly_the_cases(corpus: Corpus) -> None:
     assert sorted(problems) == sorted(expected)
     assert summary.endswith(f"{len(expected)} problems")
     assert corpus.check_exit == 1
-    # `plan` reads the lists: every valid row, and none of the refused ones.
-    listed = set(PEOPLE) | {person for case in CSV_CASES for person in case.people}
-    assert corpus.planned == listed
+    # `plan` reads the store: every valid row of the lists, the journalists the API
+    # added, and none of the refused rows.
+    assert corpus.planned == EVERYONE
 
 
 # -- config.toml ----------------------------------------------------------------------

@@ -240,12 +240,11 @@ async def test_a_crash_mid_send_resends_only_what_was_in_flight(newsroom: Newsro
 
     async with runtime(newsroom.settings()) as rt:
         await tick(rt, utc())
-        claims = await rt.ledger.claim("gone", utc(), 2, utc(1))  # a worker took two, then died
+        claims = await rt.ledger.claim("gone", utc(), 2, utc(30))  # a worker took two, then died
     assert len(claims) == 2
     _, stats = await run_once(newsroom.settings())
     assert stats.outcomes["sent"] == 1  # the unclaimed one; the two leased ones wait
-    await asyncio.sleep(1.1)
-    _, stats = await run_once(newsroom.settings())
+    _, stats = await run_once(newsroom.settings(), now=utc(31))  # their lease has run out
     assert stats.outcomes["sent"] == 2
     assert {s for s, *_ in (await ledger(newsroom)).values()} == {"sent"}
 

@@ -37,6 +37,38 @@ def choose_variant(release: Release, subscriber: Subscriber, regions: RegionTree
     return Variant(language, Tier.EMBARGOED if early else Tier.PUBLIC)
 
 
+def variant_in_tier(
+    release: Release, subscriber: Subscriber, regions: RegionTree, tier: Tier
+) -> Variant | None:
+    """What this journalist gets when ``tier`` is planned: the embargoed tier serves
+    only cleared journalists; the public tier serves everyone it matches, cleared
+    journalists not served earlier getting the public copy."""
+    variant = choose_variant(release, subscriber, regions)
+    if variant is None or (tier is Tier.EMBARGOED and variant.tier is not Tier.EMBARGOED):
+        return None
+    return Variant(variant.language, tier)
+
+
+def why_not(release: Release, subscriber: Subscriber, regions: RegionTree) -> str:
+    """Why this journalist gets no copy of ``release`` (for one who gets one: "")."""
+    if subscriber.regions and not regions.matches(subscriber.regions, release.regions):
+        return (
+            f"no region in common: they follow {', '.join(sorted(subscriber.regions))}, "
+            f"the release is about {', '.join(release.regions) or 'no region'}"
+        )
+    if subscriber.topics and subscriber.topics.isdisjoint(release.topics):
+        return (
+            f"no topic in common: they follow {', '.join(sorted(subscriber.topics))}, "
+            f"the release is on {', '.join(sorted(release.topics)) or 'no topic'}"
+        )
+    if choose_language(release, subscriber) is None:
+        return (
+            f"no language in common: they read {', '.join(subscriber.languages)}, "
+            f"the release is in {', '.join(release.languages)}"
+        )
+    return ""
+
+
 def plan(
     release: Release, subscribers: Iterable[Subscriber], regions: RegionTree
 ) -> Iterator[tuple[Subscriber, Variant]]:

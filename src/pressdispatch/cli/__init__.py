@@ -1,11 +1,13 @@
 """The `pressdispatch` command: parse arguments, call the service (service.py), print.
 
-Each submodule registers its commands on ``app``: content (check, preview,
-plan), dispatch (run, worker, send, cancel, retry, send-test), status, db.
+Each submodule registers its commands on ``app``: content (check), plan (plan,
+preview), dispatch (run, worker, send, cancel, retry, send-test), status, db.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -13,9 +15,12 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.errors import PressDispatchError
+from pressdispatch.runtime import database_error
+from pressdispatch.service import Service
 
 app = typer.Typer(
     help="pressdispatch: press releases to journalists by region and language, on time, once each.",
@@ -43,6 +48,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[Service]:
+    """The service, opened for one command and closed after it; a store that cannot be
+    opened is one line naming the setting."""
+    try:
+        service = await Service.open(settings)
+    except (PressDispatchError, SQLAlchemyError, OSError) as exc:
+        fail(database_error(settings, exc))
+    try:
+        yield service
+    finally:
+        await service.close()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -59,7 +78,16 @@ def main() -> None:
 
 
 # Registration order is the order of `pressdispatch --help`.
-from pressdispatch.cli import content, database, dispatch, feeds, status, subscribers, web  # noqa: E402
+from pressdispatch.cli import (  # noqa: E402
+    content,
+    database,
+    dispatch,
+    feeds,
+    plan,
+    status,
+    subscribers,
+    web,
+)
 
 __all__ = [
     "app",
@@ -68,6 +96,8 @@ __all__ = [
     "dispatch",
     "feeds",
     "main",
+    "open_service",
+    "plan",
     "status",
     "subscribers",
     "web",

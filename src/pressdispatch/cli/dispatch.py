@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch import actions, pipeline
-from pressdispatch.cli import app, err, fail, out
+from pressdispatch.cli import app, err, fail, open_service, out
 from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
 from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
@@ -22,11 +21,10 @@ from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Status
-from pressdispatch.errors import PressDispatchError, Refused
+from pressdispatch.errors import Refused
 from pressdispatch.model import UNFINISHED, DeliveryStatus
 from pressdispatch.regions import load_regions
-from pressdispatch.runtime import database_error, make_transport, renderer_for
-from pressdispatch.service import Service
+from pressdispatch.runtime import make_transport, renderer_for
 from pressdispatch.store.ledger import DeliveryGroup
 
 log = logging.getLogger("pressdispatch")
@@ -154,18 +152,7 @@ def _summary(stats: RunStats, report: pipeline.TickReport) -> None:
     out.print(", ".join(f"{total[s]} {s}" for s in _OUTCOMES), markup=False)
 
 
-@asynccontextmanager
-async def _service(settings: Settings) -> AsyncIterator[Service]:
-    """The service, opened for one command and closed after it; a store that cannot be
-    opened is one line naming the setting."""
-    try:
-        service = await Service.open(settings)
-    except (PressDispatchError, SQLAlchemyError, OSError) as exc:
-        fail(database_error(settings, exc))
-    try:
-        yield service
-    finally:
-        await service.close()
+_service = open_service
 
 
 @app.command()

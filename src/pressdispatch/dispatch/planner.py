@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from pressdispatch.matching import choose_variant
+from pressdispatch.matching import variant_in_tier
 from pressdispatch.model import Release, Tier
 from pressdispatch.regions import RegionTree
 from pressdispatch.store.ports import PlanLedger, Planned, Recipients, ReleasesToPlan
@@ -36,15 +36,16 @@ async def plan_tier(
     async for chunk in journalists.mailable():
         rows: list[Planned] = []
         for journalist in chunk:
-            variant = choose_variant(release, journalist.subscriber, regions)
-            if variant is None or (tier is Tier.EMBARGOED and variant.tier is not Tier.EMBARGOED):
+            variant = variant_in_tier(release, journalist.subscriber, regions, tier)
+            if variant is None:
                 continue
+            address = journalist.subscriber.email
             rows.append(
                 Planned(
                     journalist.id,
                     variant.language,
-                    tier,  # at publication, cleared journalists not yet served get the public copy
-                    message_id(release.id, variant.language, journalist.subscriber.email),
+                    tier,
+                    message_id(release.id, variant.language, address),
                 )
             )
         queued += await ledger.plan(release.id, rows, now)

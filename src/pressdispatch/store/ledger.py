@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,7 @@ from pressdispatch.store.schema import (
     workers,
 )
 
-__all__ = ["Delivery", "DeliveryGroup", "Ledger"]
+__all__ = ["Delivery", "DeliveryGroup", "Entry", "Ledger"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,19 @@ class Delivery:
     last_code: int | None
     last_reply: str
     last_attempt_at: datetime | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One journalist's line in a release's ledger, as `plan` lists it."""
+
+    address: str  # as written
+    name: str
+    outlet: str
+    language: str
+    tier: Tier
+    status: DeliveryStatus
     sent_at: datetime | None
 
 
@@ -253,6 +266,39 @@ class Ledger:
             .limit(limit)
         )
         return await self.db.read(lambda conn: [_delivery(row) for row in conn.execute(query)])
+
+    async def entries(self, release_id: str, chunk: int = 5000) -> AsyncIterator[list[Entry]]:
+        """Every delivery of a release with its journalist, a chunk at a time."""
+        d, s = deliveries.c, subscribers.c
+        query = (
+            select(d.id, s.address, s.name, s.outlet, d.language, d.tier, d.status, d.sent_at)
+            .join(subscribers, s.id == d.subscriber_id)
+            .where(d.release_id == release_id)
+            .order_by(d.id)
+            .limit(chunk)
+        )
+        after = 0
+        while True:
+
+            def page(conn: Connection, after: int = after) -> Sequence[Any]:
+                return conn.execute(query.where(d.id > after)).all()
+
+            rows = await self.db.read(page)
+            if not rows:
+                return
+            after = rows[-1].id
+            yield [
+                Entry(
+                    r.address,
+                    r.name,
+                    r.outlet,
+                    r.language,
+                    Tier(r.tier),
+                    DeliveryStatus(r.status),
+                    r.sent_at,
+                )
+                for r in rows
+            ]
 
     async def counts(self, release_id: str | None = None) -> dict[DeliveryGroup, int]:
         """How many deliveries each release has in each status, language and tier."""

@@ -18,8 +18,8 @@ from fastapi.responses import Response
 from pressdispatch import actions
 from pressdispatch.config import Settings
 from pressdispatch.errors import Refused
-from pressdispatch.matching import count_variants, plan
 from pressdispatch.model import UNFINISHED, DeliveryStatus, Release, Tier, Variant
+from pressdispatch.planning import release_plan
 from pressdispatch.runtime import Runtime
 from pressdispatch.status import ReleaseReport, report
 from pressdispatch.web.admin.auth import ApiSession, Checked, PageSession
@@ -84,7 +84,7 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
     if found is None:
         return not_found(request, f"release {release_id!r}", session.csrf)
     r, release = found
-    planned = await _plan(rt, release)
+    planned = await _plan(rt, release_id, state.clock())
     settings = state.settings
     context = {
         "r": r,
@@ -185,13 +185,15 @@ async def _report(
     return report(rows[0], counts, errors, now, lateness), await rt.catalog.snapshot(release_id)
 
 
-async def _plan(rt: Runtime, release: Release) -> Counter[Variant]:
-    """Recipients per language and tier among the active journalists, a chunk at a time."""
-    total: Counter[Variant] = Counter()
-    async for journalists in rt.journalists.mailable():
-        subscribers = (journalist.subscriber for journalist in journalists)
-        total += count_variants(plan(release, subscribers, rt.regions))
-    return total
+async def _plan(rt: Runtime, release_id: str, now: datetime) -> Counter[Variant]:
+    """Copies per language and tier, as `plan` counts them: the ledger's for a tier
+    started, the journalists mailed today for a tier to come."""
+    plan = await release_plan(rt, release_id, now, listed=False)
+    counted: Counter[Variant] = Counter()
+    for tier in plan.tiers:
+        for (language, _), n in tier.counts.items():
+            counted[Variant(language, tier.tier)] += n
+    return counted
 
 
 def _totals(r: ReleaseReport) -> dict[str, int]:
