@@ -7,10 +7,12 @@ the app's clock is the test's, so the embargo edge is exact to the second.
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import httpx
@@ -23,7 +25,7 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.pages import not_found_handler
 
 from .conftest import md
-from .dispatching import Clock, Newsroom, make_newsroom, runtime
+from .dispatching import ROOT, Clock, Newsroom, make_newsroom, runtime
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # 10:00 in Paris, the newsroom's zone
 SECOND = timedelta(seconds=1)
@@ -62,6 +64,12 @@ class Site:
         for lang, text in texts.items():
             (folder / f"{lang}.md").write_text(text, encoding="utf-8")
 
+    def sample(self, *release_ids: str) -> None:
+        """Releases of the sample newsroom, as the project ships them."""
+        for release_id in release_ids:
+            source = ROOT / "releases" / release_id
+            shutil.copytree(source, self.newsroom.root / "releases" / release_id)
+
     async def sync(self) -> None:
         report = pipeline.TickReport()
         await pipeline.sync_files(self.rt, self.clock(), report)
@@ -88,6 +96,30 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
 def titles(html: str) -> list[str]:
     """The release titles of the list, in order."""
     return re.findall(r'<h2><a href="/releases/[^"]+" hreflang="\w+">([^<]*)</a></h2>', html)
+
+
+def versions(html: str) -> list[tuple[str, str]]:
+    """(language, label) of the links to the versions a missing language points to."""
+    _, found, rest = html.partition('<ul class="versions"')
+    if not found:
+        return []
+    items = rest.partition("</ul>")[0]
+    link = r'<li><a href="/releases/[^/"]+/(\w+)" hreflang="\1" lang="\1">([^<]+)</a></li>'
+    return re.findall(link, items)
+
+
+SAHEL = "sahel-food-security"  # French original, Arabic and English versions
+SAHEL_EN = "Sahel: 4.7 million people at risk of hunger in the coming lean season, Northwind"
+ANDES_EN = "Central Andes glaciers have lost 38% of their area in four decades, Northwind"
+WATER_EN = "140 new water points bring safe drinking water to 85,000 people in rural Central"
+WATER_FR = "140 nouveaux points d'eau apportent l'eau potable à 85\u00a0000 habitants"
+SAHEL_FR = "Sahel\u00a0: 4,7 millions de personnes menacées par la faim lors de la prochaine"
+
+
+def starts(found: list[str], expected: list[str]) -> bool:
+    """``found`` are titles of the page that begin as ``expected`` say, in that order."""
+    texts = [unescape(title) for title in found]
+    return len(texts) == len(expected) and all(map(str.startswith, texts, expected))
 
 
 CONTACTS = """
@@ -125,6 +157,27 @@ async def test_list_is_newest_first_in_the_visitors_language(site: Site) -> None
     assert '<a href="/releases/old/en" hreflang="en" lang="en">English</a>' in html
     # localised date in the newsroom's zone
     assert '<time datetime="2026-11-28T08:00:00+00:00">28 novembre 2026</time>' in html
+
+
+async def test_list_falls_back_to_the_default_language_then_the_original(site: Site) -> None:
+    site.sample(SAHEL, "andes-glacier-report", "water-points-central-asia")
+    solo = {"es": md("Solo en español")}
+    site.release("solo", solo, regions=("PE",), publish_at=NOW - 30 * timedelta(days=1))
+    await site.sync()
+
+    # Chinese readers: no release has a Chinese version, so English where one exists
+    chinese = (await site.get("/", "zh")).text
+    assert '<html lang="zh" dir="ltr">' in chinese
+    assert starts(titles(chinese), [ANDES_EN, SAHEL_EN, WATER_EN, "Solo en español"])
+    assert chinese.count('<article lang="en" dir="ltr">') == 3
+    assert '<a href="/releases/sahel-food-security/en" hreflang="en">' in chinese
+    assert '<a href="/releases/sahel-food-security/fr" hreflang="fr" lang="fr">' in chinese
+    # the visitor's other languages come before the newsroom's default
+    french_too = (await site.get("/?lang=zh", "zh, fr;q=0.5")).text
+    assert starts(titles(french_too), [ANDES_EN, SAHEL_FR, WATER_FR, "Solo en español"])
+    # the same choice on a filtered list
+    africa = (await site.get("/?region=africa", "zh")).text
+    assert starts(titles(africa), [SAHEL_EN])
 
 
 async def test_lang_parameter_beats_accept_language_and_the_switcher_keeps_filters(
@@ -222,6 +275,48 @@ async def test_release_redirects_to_the_best_language(site: Site) -> None:
     assert (await site.get("/releases/r", "zh")).headers["location"] == "/releases/r/en"
     assert (await site.get("/releases/r")).headers["location"] == "/releases/r/en"
     assert (await site.get("/releases/nope", "fr")).status_code == 404
+
+
+async def test_release_redirect_falls_back_to_the_default_language(site: Site) -> None:
+    site.sample(SAHEL)
+    await site.sync()
+
+    response = await site.get(f"/releases/{SAHEL}", "zh")
+    assert response.headers["location"] == f"/releases/{SAHEL}/en"  # not the French original
+    arabic = await site.get(f"/releases/{SAHEL}", "zh, ar;q=0.5")
+    assert arabic.headers["location"] == f"/releases/{SAHEL}/ar"
+
+
+async def test_missing_language_links_to_the_versions_that_exist(site: Site) -> None:
+    site.sample(SAHEL)
+    await site.sync()
+
+    response = await site.get(f"/releases/{SAHEL}/zh", "zh, ar;q=0.8, fr;q=0.5")
+    assert response.status_code == 404
+    assert response.headers["content-language"] == "zh"
+    assert response.headers["vary"] == "Accept-Language"
+    page = response.text
+    assert '<html lang="zh" dir="ltr">' in page
+    assert "未找到页面" in page
+    assert "本新闻稿没有这种语言的版本。" in page
+    assert '<meta name="robots" content="noindex">' in page
+    # the visitor's languages first, each named in itself
+    assert versions(page) == [("ar", "العربية"), ("fr", "Français"), ("en", "English")]
+    english_first = (await site.get(f"/releases/{SAHEL}/zh", "zh, en, fr;q=0.9")).text
+    assert [lang for lang, _ in versions(english_first)] == ["en", "fr", "ar"]
+    # no preference that helps: the newsroom's default, then the original
+    plain = (await site.get(f"/releases/{SAHEL}/zh")).text
+    assert [lang for lang, _ in versions(plain)] == ["en", "fr", "ar"]
+    # a language the newsroom does not offer: the page speaks the visitor's language
+    german = await site.get(f"/releases/{SAHEL}/de", "ru, fr;q=0.5")
+    assert german.status_code == 404
+    assert '<html lang="ru" dir="ltr">' in german.text
+    assert "Этот пресс-релиз не опубликован на этом языке." in german.text
+    assert [lang for lang, _ in versions(german.text)] == ["fr", "en", "ar"]
+    # an address that is not a language at all gets the same help
+    odd = await site.get(f"/releases/{SAHEL}/klingon", "fr")
+    assert odd.status_code == 404
+    assert [lang for lang, _ in versions(odd.text)] == ["fr", "en", "ar"]
 
 
 async def test_releases_redirects_to_the_list(site: Site) -> None:
@@ -371,6 +466,23 @@ async def test_embargo_edge(site: Site) -> None:
         assert (await site.get("/releases/embargoed")).headers["location"] == (
             "/releases/embargoed/en"
         )
+
+
+async def test_embargoed_release_missing_language_is_a_plain_not_found(site: Site) -> None:
+    publish_at = NOW + HOUR
+    texts = {"fr": md("Sous embargo"), "en": md("Under embargo")}
+    site.release("embargoed", texts, publish_at=publish_at)
+    await site.sync()
+
+    await assert_like_unknown(site, "embargoed", "zh")
+    hidden = (await site.get("/releases/embargoed/zh", "zh, fr")).text
+    assert versions(hidden) == []
+    assert "/releases/embargoed" not in hidden
+    assert "本新闻稿没有这种语言的版本。" not in hidden
+
+    site.clock.now = publish_at  # published: now the versions may be named
+    public = (await site.get("/releases/embargoed/zh", "zh, fr")).text
+    assert [lang for lang, _ in versions(public)] == ["fr", "en"]
 
 
 @pytest.mark.parametrize("status", ["draft", "cancelled"])

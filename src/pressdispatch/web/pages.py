@@ -6,8 +6,14 @@ give the very same 404 page (status, headers and body) as an id that never exist
 
 Language, in this order: the address (``/releases/<id>/<lang>``, or ``?lang=`` on the
 list, which is what the language switcher sets), then the visitor's ``Accept-Language``,
-then the newsroom's ``default_language``. The list shows each release in the visitor's
-language when it was written in it, else in its original language.
+then the newsroom's ``default_language``. Each release is shown in the first version in
+this order: the language the visitor chose on the page (``?lang=``), the languages of their
+``Accept-Language`` in its order, the newsroom's ``default_language``, the release's
+original language. ``/releases/<id>`` redirects by the same order.
+
+A release that exists but not in the address's language answers 404 with links to the
+versions that exist, in that order. Only a public release gets this help: an unknown id,
+a draft and an embargoed release share the one plain 404.
 
 Filters on the list: ``?region=`` takes a region as ``resolve`` accepts it (``by``,
 ``BY``, ``eastern-europe``, ``151``) and keeps the releases that overlap it, the rule
@@ -25,7 +31,7 @@ page's language and filters: ``all`` regions when there is no region filter.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +80,12 @@ async def index(
     snapshot = await state.public.current()
     newsroom = state.settings.newsroom
     page_lang = _visitor_language(request, newsroom.languages, newsroom.default_language, lang)
+    preferences = _preferences(
+        request,
+        _chosen(lang, newsroom.languages),
+        {code for release in snapshot.releases for code in release.translations},
+        newsroom.default_language,
+    )
     tree = state.runtime.regions
 
     region_slug: str | None = None
@@ -99,7 +111,7 @@ async def index(
     zone = newsroom.zone
     context = {
         "page": "index",
-        "entries": [_entry(release, page_lang, zone) for release in shown],
+        "entries": [_entry(release, page_lang, preferences, zone) for release in shown],
         "filtered": region_slug is not None or topic_key is not None,
         "region": region_slug or "",
         "topic": topic_key or "",
@@ -139,8 +151,7 @@ async def release_redirect(request: Request, release_id: str) -> Response:
     release = snapshot.by_id.get(release_id)
     if release is None:
         return _not_found(state, snapshot, _negotiated(request, state))
-    header = request.headers.get("accept-language", "")
-    best = i18n.negotiate(header, release.languages) or release.original_language
+    best = _release_order(request, state, release)[0]
     response = RedirectResponse(f"/releases/{release.id}/{best}", status_code=302)
     response.headers.update(_cache_headers(state, snapshot, best, vary=True))
     return response
@@ -152,14 +163,15 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
     state = web_state(request)
     snapshot = await state.public.current()
     release = snapshot.by_id.get(release_id)
+    newsroom = state.settings.newsroom
     if release is None or lang not in release.translations:
         # The 404's language never depends on the release: an embargoed id and an
-        # unknown id must give the same page.
-        newsroom = state.settings.newsroom
+        # unknown id must give the same page. The snapshot holds only public releases,
+        # so a release found here may name its versions.
         fallback = lang if lang in newsroom.languages else _negotiated(request, state)
-        return _not_found(state, snapshot, fallback)
+        versions = [] if release is None else _release_order(request, state, release)
+        return _not_found(state, snapshot, fallback, release_id, versions)
 
-    newsroom = state.settings.newsroom
     translation = release.translations[lang]
     tree = state.runtime.regions
     base = newsroom.base_url
@@ -172,12 +184,7 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
         "published": i18n.format_datetime(release.publish_at, lang, newsroom.zone),
         "canonical": release_url(base, release.id, lang),
         "alternates": [
-            {
-                "lang": other,
-                "name": i18n.language_name(other),
-                "url": f"/releases/{release.id}/{other}",
-                "absolute": release_url(base, release.id, other),
-            }
+            _version_link(release.id, other) | {"absolute": release_url(base, release.id, other)}
             for other in release.translations
             if other != lang
         ],
@@ -198,12 +205,49 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
 # --------------------------------------------------------------------------- #
 
 
+def _chosen(chosen: str | None, offered: Collection[str]) -> str | None:
+    """The language of ``?lang=`` when the newsroom offers it."""
+    code = (chosen or "").strip().lower()
+    return code if code in offered else None
+
+
 def _visitor_language(
     request: Request, offered: Sequence[str], default: str, chosen: str | None
 ) -> str:
-    if chosen is not None and chosen.strip().lower() in offered:
-        return chosen.strip().lower()
-    return i18n.negotiate(request.headers.get("accept-language", ""), offered) or default
+    return (
+        _chosen(chosen, offered)
+        or i18n.negotiate(request.headers.get("accept-language", ""), offered)
+        or default
+    )
+
+
+def _preferences(
+    request: Request, chosen: str | None, available: Collection[str], default: str
+) -> list[str]:
+    """The languages to show releases in, best first: ``chosen``, then those of
+    ``available`` the visitor's ``Accept-Language`` asks for in its order, then ``default``.
+    """
+    header = request.headers.get("accept-language", "")
+    order = [chosen] if chosen else []
+    remaining = set(available)
+    while (best := i18n.negotiate(header, tuple(remaining))) is not None:
+        order.append(best)
+        remaining.discard(best)
+    order.append(default)
+    return list(dict.fromkeys(order))
+
+
+def _versions(release: Release, preferences: Iterable[str]) -> list[str]:
+    """The release's languages in the order to offer them: the visitor's preferences, the
+    original, then the others as the press office wrote them."""
+    preferred = [code for code in preferences if code in release.translations]
+    return list(dict.fromkeys([*preferred, release.original_language, *release.translations]))
+
+
+def _release_order(request: Request, state: WebState, release: Release) -> list[str]:
+    """The versions of one release in the order this visitor should be offered them."""
+    default = state.settings.newsroom.default_language
+    return _versions(release, _preferences(request, None, release.translations, default))
 
 
 def _negotiated(request: Request, state: WebState) -> str:
@@ -216,9 +260,11 @@ def _negotiated(request: Request, state: WebState) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _entry(release: Release, page_lang: str, zone: ZoneInfo) -> dict[str, Any]:
-    """One release in the list: in the page's language if written in it, else the original."""
-    lang = page_lang if page_lang in release.translations else release.original_language
+def _entry(
+    release: Release, page_lang: str, preferences: Sequence[str], zone: ZoneInfo
+) -> dict[str, Any]:
+    """One release in the list, in the first of its versions the visitor prefers."""
+    lang = _versions(release, preferences)[0]
     t = release.translations[lang]
     return {
         "id": release.id,
@@ -234,15 +280,14 @@ def _entry(release: Release, page_lang: str, zone: ZoneInfo) -> dict[str, Any]:
         "date": i18n.format_date(release.publish_at, lang, zone),
         "datetime": release.publish_at.isoformat(),
         "alternates": [
-            {
-                "lang": other,
-                "name": i18n.language_name(other),
-                "url": f"/releases/{release.id}/{other}",
-            }
-            for other in release.translations
-            if other != lang
+            _version_link(release.id, other) for other in release.translations if other != lang
         ],
     }
+
+
+def _version_link(release_id: str, lang: str) -> dict[str, str]:
+    """A link to one version of a release, labelled with its language's own name."""
+    return {"lang": lang, "name": i18n.language_name(lang), "url": f"/releases/{release_id}/{lang}"}
 
 
 def _switch(lang: str, current: str, url: str) -> dict[str, Any]:
@@ -353,11 +398,21 @@ def render_page(
     return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
-def _not_found(state: WebState, snapshot: Snapshot, lang: str) -> Response:
-    """The one 404 page: the same for an unknown id, a draft and an embargoed release."""
+def _not_found(
+    state: WebState,
+    snapshot: Snapshot,
+    lang: str,
+    release_id: str = "",
+    versions: Sequence[str] = (),
+) -> Response:
+    """The one 404 page: the same for an unknown id, a draft and an embargoed release.
+
+    ``versions``, for a public release without the language asked for, are linked to.
+    """
     newsroom = state.settings.newsroom
     context = {
         "page": "not-found",
+        "versions": [_version_link(release_id, code) for code in versions],
         "switcher": [
             _switch(other, lang, "/?" + _query(lang=other)) for other in newsroom.languages
         ],
