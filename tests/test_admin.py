@@ -24,8 +24,10 @@ from fastapi import FastAPI
 
 from pressdispatch import pipeline
 from pressdispatch.config import Settings
+from pressdispatch.content.subscribers import COLUMNS
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.runtime import Runtime
+from pressdispatch.web.admin.common import local_time
 from pressdispatch.web.app import create_app
 
 from .dispatching import Clock, Newsroom, database_url, make_newsroom, run_once, runtime, utc
@@ -91,6 +93,22 @@ def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match, "no CSRF field on the page"
     return unescape(match.group(1))
+
+
+def buttons_of(html: str) -> dict[str, str]:
+    """The release page's actions: each button's text → "enabled" or "disabled: <why>"."""
+    section = html.split('<h2 id="actions-heading">', 1)[1]
+    found = {}
+    for attributes, text in re.findall(r"<button([^>]*)>([^<]*)</button>", section):
+        if "disabled" not in attributes:
+            found[text.strip()] = "enabled"
+            continue
+        why = re.search(r'aria-describedby="([^"]+)"', attributes)
+        assert why, f"{text!r} is disabled without a reason"
+        reason = re.search(rf'id="{why.group(1)}"[^>]*>(.*?)</', section, re.S)
+        assert reason, f"no element {why.group(1)!r}"
+        found[text.strip()] = "disabled: " + " ".join(unescape(reason.group(1)).split())
+    return found
 
 
 def rows_of(html: str) -> list[list[str]]:
@@ -260,6 +278,7 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
         "/admin/subscribers/{email}/suppress",
         "/admin/subscribers/{email}/reactivate",
         "/admin/import",
+        "/admin/import/sample.csv",
         "/admin/imports/{import_id}",
         "/admin/imports/{import_id}/progress.json",
     } <= paths
@@ -339,6 +358,10 @@ async def test_the_list_and_the_release_page_show_counts_by_language(console: Co
 
     page = await console.client.get("/admin/releases/launch")
     assert page.status_code == 200
+    # done: nothing to start, retry or stop; a test copy is always possible
+    assert buttons_of(page.text) == {"Send a test": "enabled"}
+    for lever in ("send", "retry", "cancel"):
+        assert f'action="/admin/releases/launch/{lever}"' not in page.text
     assert page.headers["x-frame-options"] == "DENY"
     table = rows_of(page.text)
     # language, sent, queued, deferred, failed, cancelled
@@ -395,6 +418,83 @@ async def test_cancel_through_the_form(console: Console) -> None:
     assert console.server.messages == []
 
 
+async def test_the_actions_follow_the_releases_state(console: Console) -> None:
+    soon, later = utc(3600), utc(7200)
+    console.newsroom.release("planned", publish_at=soon)
+    console.newsroom.release("early", publish_at=later, embargo_send_at=utc(-60))
+    console.newsroom.release("unready", publish_at=soon, status="draft")
+    await run_once(console.settings)  # sends the embargoed copies of "early"
+    await console.login()
+
+    async def buttons(release_id: str, state: str) -> dict[str, str]:
+        html = (await console.client.get(f"/admin/releases/{release_id}")).text
+        assert f'id="state">{state}<' in html
+        assert f'action="/admin/releases/{release_id}/send"' not in html
+        return buttons_of(html)
+
+    assert await buttons("planned", "scheduled") == {
+        "Send now": f"disabled: Starts by itself at {local_time(soon, console.settings)}.",
+        "Cancel the release": "enabled",
+        "Send a test": "enabled",
+    }
+    assert await buttons("early", "embargoed") == {
+        "Send now": "disabled: The embargoed copies are sent; the public ones go out by "
+        f"themselves at {local_time(later, console.settings)}.",
+        "Cancel the release": "enabled",
+        "Send a test": "enabled",
+    }
+    assert await buttons("unready", "draft") == {
+        "Send now": 'disabled: A draft is never sent: set status = "ready" in its release.toml.',
+        "Send a test": "enabled",
+    }
+
+
+async def test_a_test_copy_is_marked_as_a_test_and_the_page_says_where_it_went(
+    console: Console,
+) -> None:
+    console.newsroom.release("launch", publish_at=utc(-60), embargo_send_at=utc(-120))
+    await console.sync()
+    csrf = await console.login()
+    here = "/admin/releases/launch"
+    for fields in (
+        {"to": "desk@example.com", "lang": "fr"},
+        {"to": "me@example.net", "embargo": "1"},
+    ):
+        done = await console.client.post(f"{here}/test", data={"csrf": csrf, **fields})
+        assert done.headers["location"] == f"{here}?done=test-sent"
+    public, early = [
+        message_from_bytes(m.data, policy=policy.default) for m in console.server.messages
+    ]
+    assert public["Subject"] == "[Test] Title (fr)"
+    assert early["Subject"].startswith("[Test] [Embargoed until ")
+    for message in (public, early):
+        text = message.get_body(("plain",)).get_content()
+        assert text.startswith("*** TEST COPY ·"), text[:200]
+        html = message.get_body(("html",)).get_content()
+        assert re.search(r"<body[^>]*>\s*<div[^>]*>\s*<strong>TEST COPY</strong>", html), html
+
+    page = (await console.client.get(f"{here}?done=test-sent")).text
+    assert "Test copy sent" in page
+    when = local_time(console.clock.now, console.settings)
+    tests = [row for row in rows_of(page) if row[0].endswith(("@example.com", "@example.net"))]
+    assert tests == [  # the latest first
+        ["me@example.net", "en, embargoed copy", when],
+        ["desk@example.com", "fr, public copy", when],
+    ]
+    assert "Test copies" not in (await console.client.get("/admin/releases/nope")).text
+
+    # The journalists' copies, rendered after the tests, are not marked.
+    await run_once(console.settings)
+    journalists = [
+        message_from_bytes(m.data, policy=policy.default) for m in console.server.messages[2:]
+    ]
+    assert len(journalists) == 3
+    for message in journalists:
+        assert not message["Subject"].startswith("[Test]")
+        assert "TEST COPY" not in message.get_body(("plain",)).get_content()
+        assert "TEST COPY" not in message.get_body(("html",)).get_content()
+
+
 async def test_send_now_starts_a_late_release(console: Console) -> None:
     console.newsroom.release("old", publish_at=utc(-3 * 86400))
     console.newsroom.release("future", publish_at=utc(3600))
@@ -406,7 +506,14 @@ async def test_send_now_starts_a_late_release(console: Console) -> None:
         for r in rows_of((await console.client.get("/admin")).text)
         if r[1] == "late"
     ] == ["old"]
+    late = (await console.client.get("/admin/releases/old")).text
+    assert buttons_of(late) == {
+        "Send now": "enabled",
+        "Cancel the release": "enabled",
+        "Send a test": "enabled",
+    }
 
+    # the button is not offered, and the server still refuses a hand-made request
     refused = await console.client.post("/admin/releases/future/send", data={"csrf": csrf})
     assert refused.headers["location"] == "/admin/releases/future?error=not-due"
     done = await console.client.post("/admin/releases/old/send", data={"csrf": csrf})
@@ -429,6 +536,7 @@ async def test_retry_queues_the_failed_deliveries_again(console: Console) -> Non
     [error] = [row for row in rows_of(page.text) if row[0] == "ben@example.org"]
     assert error[1:4] == ["failed", "1", "554 5.6.0 Message rejected"]
     assert ["en", "1", "0", "0", "1", "0"] in rows_of(page.text)
+    assert buttons_of(page.text) == {"Retry failed": "enabled", "Send a test": "enabled"}
 
     console.server.faults.clear()
     done = await console.client.post("/admin/releases/launch/retry", data={"csrf": csrf})
@@ -450,7 +558,7 @@ async def test_send_test_sends_one_copy_to_the_address_and_nothing_else(console:
     [received] = console.server.messages
     assert received.rcpt_tos == ("Editor@example.com",)
     message = message_from_bytes(received.data, policy=policy.default)
-    assert message["Subject"] == "Title (fr)"
+    assert message["Subject"] == "[Test] Title (fr)"
     assert await console.rt.ledger.counts() == {}  # not a delivery
 
     for fields, error in [
@@ -575,6 +683,56 @@ async def test_suppress_stops_the_next_release_and_reactivate_brings_them_back(
 # -- importing a list --------------------------------------------------------------------
 
 
+async def upload_list(
+    console: Console, csrf: str, name: str, data: bytes, **more: str
+) -> httpx.Response:
+    return await console.client.post(
+        "/admin/import",
+        data={"csrf": csrf, "list": name, **more},
+        files={"file": ("desk.csv", data, "text/csv")},
+    )
+
+
+async def import_finished(console: Console, response: httpx.Response) -> httpx.Response:
+    """The import's page once its job is done or failed."""
+    assert response.status_code == 303, response.text
+    where = response.headers["location"]
+    assert re.fullmatch(r"/admin/imports/\d+", where)
+    for _ in range(600):
+        progress = (await console.client.get(f"{where}/progress.json")).json()
+        if not progress["live"]:
+            return await console.client.get(where)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{where} still running: {progress}")
+
+
+async def test_the_import_page_lists_the_columns_and_offers_a_sample_that_imports_cleanly(
+    console: Console,
+) -> None:
+    csrf = await console.login()
+    form = (await console.client.get("/admin/import")).text
+    for column in COLUMNS:
+        assert f"<code>{column}</code>" in form, column
+    assert 'href="/admin/import/sample.csv"' in form
+
+    sample = await console.client.get("/admin/import/sample.csv")
+    assert sample.status_code == 200
+    assert sample.headers["content-type"] == "text/csv; charset=utf-8"
+    assert sample.headers["content-disposition"] == 'attachment; filename="sample.csv"'
+    assert sample.headers["cache-control"] == "no-store"
+    lines = sample.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == ",".join(COLUMNS)
+    assert len(lines) > 2
+
+    page = await import_finished(
+        console, await upload_list(console, csrf, "sample", sample.content)
+    )
+    assert "done" in page.text
+    assert f"{len(lines) - 1} valid rows" in page.text
+    assert "No problem found." in page.text
+    assert await console.status(lines[1].split(",")[0]) == "active"
+
+
 async def test_import_reports_the_bad_row_and_loads_the_good_ones(console: Console) -> None:
     csrf = await console.login()
     upload = (
@@ -585,23 +743,10 @@ async def test_import_reports_the_bad_row_and_loads_the_good_ones(console: Conso
     ).encode()
 
     async def post(name: str, data: bytes, **more: str) -> httpx.Response:
-        return await console.client.post(
-            "/admin/import",
-            data={"csrf": csrf, "list": name, **more},
-            files={"file": ("desk.csv", data, "text/csv")},
-        )
+        return await upload_list(console, csrf, name, data, **more)
 
     async def finished(response: httpx.Response) -> httpx.Response:
-        """The import's page once its job is done or failed."""
-        assert response.status_code == 303, response.text
-        where = response.headers["location"]
-        assert re.fullmatch(r"/admin/imports/\d+", where)
-        for _ in range(600):
-            progress = (await console.client.get(f"{where}/progress.json")).json()
-            if not progress["live"]:
-                return await console.client.get(where)
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{where} still running: {progress}")
+        return await import_finished(console, response)
 
     page = await finished(await post("regional-desks", upload))
     assert page.status_code == 200
@@ -636,7 +781,8 @@ async def test_import_reports_the_bad_row_and_loads_the_good_ones(console: Conso
         "press.csv",
         "regional-desks.csv",
     ]
-    listed = rows_of((await console.client.get("/admin/import")).text)
+    form = (await console.client.get("/admin/import")).text
+    listed = rows_of(form.split('id="recent-heading"', 1)[1])
     assert [row[1:3] for row in listed] == [
         ["subscribers/empty.csv", "failed"],
         ["subscribers/regional-desks.csv (replace)", "done"],

@@ -454,13 +454,13 @@ def test_send_test_writes_one_message_outside_the_ledger(newsroom: Newsroom) -> 
     [written] = outbox(newsroom, "send-test")
     message = message_from_bytes(written.read_bytes(), policy=policy.default)
     assert message["To"].addresses[0].addr_spec == "Editor@example.com"
-    assert message["Subject"] == "Title (fr)"
+    assert message["Subject"] == "[Test] Title (fr)"  # marked: a test copy
 
     embargoed = cli(newsroom, "send-test", "early", "--to", "editor@example.com", "--embargo")
     assert embargoed.stdout.startswith("sent:")
     [copy] = [p for p in outbox(newsroom, "send-test") if p != written]
     subject = message_from_bytes(copy.read_bytes(), policy=policy.default)["Subject"]
-    assert subject.startswith("[Embargoed until ")
+    assert subject.startswith("[Test] [Embargoed until ")
     assert subject.endswith("] Title (en)")
 
     assert status_json(newsroom)["early"] == before  # no delivery recorded, nothing counted

@@ -70,7 +70,8 @@ def test_copy(
     embargo: bool,
     now: datetime,
 ) -> Envelope:
-    """One copy of ``release`` for ``to``, outside the ledger (it does not count as sent)."""
+    """One copy of ``release`` for ``to``, outside the ledger (it does not count as sent),
+    marked as a test in its subject and at the top of its body."""
     address = check_address(to)  # as any journalist's address is checked
     if isinstance(address, Wrong):
         raise Refused("bad-address", address.message)
@@ -82,7 +83,7 @@ def test_copy(
         raise Refused("no-language", f"{release.id} has no {language!r} version")
     if embargo and release.embargo_send_at is None:
         raise Refused("no-embargo", f"{release.id} has no embargoed copy")
-    prepared = renderer.prepare(
+    prepared = renderer.prepare_test(
         release, Variant(language, Tier.EMBARGOED if embargo else Tier.PUBLIC)
     )
     message = prepared.personalise(Recipient(address), date=now)

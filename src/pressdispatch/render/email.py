@@ -281,6 +281,13 @@ class EmailRenderer:
             prepared = self._prepared[key] = self._render(release, variant)
         return prepared
 
+    def prepare_test(self, release: Release, variant: Variant) -> PreparedMessage:
+        """A test copy: "[Test]" before the subject and a banner atop both parts.
+
+        Never cached, so a journalist's copy of the same variant cannot be a marked one.
+        """
+        return self._render(release, variant, test=True)
+
     def render(
         self,
         release: Release,
@@ -291,7 +298,7 @@ class EmailRenderer:
     ) -> bytes:
         return self.prepare(release, variant).personalise(recipient, date=date)
 
-    def _render(self, release: Release, variant: Variant) -> PreparedMessage:
+    def _render(self, release: Release, variant: Variant, *, test: bool = False) -> PreparedMessage:
         lang = variant.language
         if lang not in release.translations:
             raise NotFound(f"release {release.id!r} has no {lang!r} version")
@@ -299,11 +306,14 @@ class EmailRenderer:
         env = email_environment(self.templates, lang)
         html = css_inline.inline(render_template(env, "release.html.j2", context))
         text = render_template(env, "release.txt.j2", context)
+        subject = context["subject"]
+        if test:
+            subject, text, html = TEST_SUBJECT + subject, TEST_TEXT + text, _test_banner(html)
         return PreparedMessage(
             release=release,
             variant=variant,
             newsroom=self.newsroom,
-            subject=context["subject"],
+            subject=subject,
             text=text,
             html=html,
             greeting=_greeter(lang),
@@ -381,6 +391,25 @@ def email_environment(folder: Path, lang: str) -> jinja2.Environment:
     )
     i18n.jinja_install(env, lang)
     return env
+
+
+# A test copy goes to the press office, whose console speaks English: not translated.
+TEST_SUBJECT = "[Test] "
+_TEST_NOTE = "sent by the press office to this address only; it is not recorded as a delivery."
+TEST_TEXT = f"*** TEST COPY · {_TEST_NOTE} ***\n\n"
+_TEST_HTML = (
+    '<div lang="en" dir="ltr" style="padding: 12px 28px; background: #fde68a; color: #7c2d12; '
+    'font-family: Arial, sans-serif; font-size: 15px; border-bottom: 2px solid #b45309;">'
+    f"<strong>TEST COPY</strong> · {_TEST_NOTE}</div>"
+)
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def _test_banner(html: str) -> str:
+    """``html`` with the test banner first in its body (first of all without a body tag)."""
+    body = _BODY.search(html)
+    at = body.end() if body else 0
+    return html[:at] + "\n" + _TEST_HTML + html[at:]
 
 
 def _greeter(lang: str) -> Callable[[str], str]:

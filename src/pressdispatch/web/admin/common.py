@@ -42,7 +42,8 @@ DONE = {
     "(or now with `pressdispatch run --once`).",
     "cancelled": "Cancelled: {n} pending deliveries stopped. Messages already sent stay sent.",
     "retried": "{n} failed or deferred deliveries are queued again.",
-    "test-sent": "Test copy sent. It is not recorded as a delivery.",
+    "test-sent": "Test copy sent: “Test copies” below says where it went. "
+    "It is not recorded as a delivery.",
     "suppressed": "Suppressed: this journalist gets nothing more (pending deliveries stopped).",
     "reactivated": "Reactivated: this journalist gets the next matching releases.",
     "logged-out": "You are logged out.",

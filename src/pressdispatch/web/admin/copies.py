@@ -4,12 +4,20 @@ Both render the text in the store (frozen once its dispatch started, else as the
 files were at the last scan) with a renderer of their own: the engine's renderer
 caches each variant by release and time, and a preview of text that is still being
 edited must never become what the engine sends.
+
+The release page lists the last test copies the mail server accepted (address, copy,
+time). They are kept in this process's memory only, like the revoked sessions: a test
+copy is not a delivery, so the store does not record it, and a restart forgets them.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,16 +29,63 @@ from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.render.email import SAMPLE_RECIPIENT, EmailRenderer
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.admin.auth import Checked, PageSession
-from pressdispatch.web.admin.common import AdminRoute, back, not_found, page
+from pressdispatch.web.admin.common import AdminRoute, back, local_time, not_found, page
 from pressdispatch.web.deps import web_state
 
-__all__ = ["PREVIEW_CSP", "router"]
+__all__ = ["PREVIEW_CSP", "router", "sent_tests"]
 
 router = APIRouter(route_class=AdminRoute)
 
 PREVIEW_CSP = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
 _YES = ("1", "on", "yes", "true")
 _TIERS = {tier.value for tier in Tier}
+_KEPT = 5  # test copies listed per release
+_RELEASES = 200  # releases whose test copies are kept; the least recently tested go first
+
+
+@dataclass(frozen=True, slots=True)
+class SentTest:
+    to: str
+    language: str
+    tier: Tier
+    at: datetime
+
+
+class _SentTests:
+    """Per app, in memory: the last test copies of each release, the latest last."""
+
+    def __init__(self) -> None:
+        self._by_release: OrderedDict[str, deque[SentTest]] = OrderedDict()
+
+    def add(self, release_id: str, sent: SentTest) -> None:
+        kept = self._by_release.pop(release_id, None) or deque(maxlen=_KEPT)
+        kept.append(sent)
+        self._by_release[release_id] = kept
+        while len(self._by_release) > _RELEASES:
+            self._by_release.popitem(last=False)
+
+    def of(self, release_id: str) -> list[SentTest]:
+        return list(self._by_release.get(release_id, ()))
+
+
+def _sent(request: Request) -> _SentTests:
+    log = getattr(request.app.state, "admin_test_copies", None)
+    if not isinstance(log, _SentTests):
+        log = request.app.state.admin_test_copies = _SentTests()
+    return log
+
+
+def sent_tests(request: Request, release_id: str) -> list[dict[str, str]]:
+    """The release page's list: where the last test copies went, the latest first."""
+    settings = web_state(request).settings
+    return [
+        {
+            "to": sent.to,
+            "variant": f"{sent.language}, {sent.tier.value} copy",
+            "at": local_time(sent.at, settings),
+        }
+        for sent in reversed(_sent(request).of(release_id))
+    ]
 
 
 @router.get("/admin/releases/{release_id}/preview/{lang}", name="admin.release_preview")
@@ -86,6 +141,8 @@ async def send_test(request: Request, release_id: str, done: Checked) -> Respons
     outcome = await rt.transport.send(envelope)
     if outcome.status is not Status.SENT:
         return back(here, error="test-failed", n=outcome.code or 0)
+    language, tier = _variant_of(envelope.message)
+    _sent(request).add(release_id, SentTest(envelope.recipient, language, tier, state.clock()))
     return back(here, done="test-sent")
 
 
@@ -93,6 +150,13 @@ async def _release(rt: Runtime, release_id: str) -> Release | None:
     if not await rt.catalog.rows(release_id):
         return None
     return await rt.catalog.snapshot(release_id)
+
+
+def _variant_of(message: bytes) -> tuple[str, Tier]:
+    """The language and copy a message was rendered as, from its own header."""
+    head = BytesHeaderParser(policy=policy.default).parsebytes(message)
+    language, _, tier = str(head["X-PressDispatch-Variant"]).partition("/")
+    return language, Tier(tier)
 
 
 def _renderer(rt: Runtime) -> EmailRenderer:

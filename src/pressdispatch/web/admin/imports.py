@@ -6,11 +6,15 @@ process's ``ImportRunner`` checks the file as ``pressdispatch check`` does, save
 it as ``subscribers/<list>.csv`` and merges every list into the store in short
 transactions (``list_imports`` describes the steps). The job's page follows it,
 refreshing its figures from ``progress.json`` while it runs, and shows the check's
-report: each problem with its line and field. The import form lists the latest jobs.
+report: each problem with its line and field. The import form lists the latest jobs,
+the columns a list may have (the loader's own ``COLUMNS``), and a sample file to start
+from.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +23,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from pressdispatch.config import Settings
+from pressdispatch.content.subscribers import COLUMNS
 from pressdispatch.errors import Refused
 from pressdispatch.list_imports import SHOWN, receive, shown_file
 from pressdispatch.store import imports
@@ -42,10 +47,57 @@ _YES = ("1", "on", "yes", "true")
 _STATUS = {"bad-name": 400, "empty": 400, "exists": 409, "too-large": 413}
 _RECENT = 20
 
+# What the form says of each column (docs/subscribers.md has the whole story).
+_COLUMN_HELP = {
+    "email": "Required. One email address.",
+    "name": "The journalist's name, in any script.",
+    "outlet": "The newspaper, agency, radio or site.",
+    "languages": "Language codes in order of preference: fr en is French, else English. "
+    "Empty: the release's original language.",
+    "regions": "Country codes or regions: BY europe western-africa. Empty: every region.",
+    "topics": "Topic keywords: water climate. Empty: every topic.",
+    "embargo": "yes if the journalist may receive embargoed copies; empty means no.",
+}
+_SAMPLE = (
+    {
+        "email": "claire.dubois@example.com",
+        "name": "Claire Dubois",
+        "outlet": "Le Courrier du Léman, Genève",
+        "languages": "fr en",
+        "regions": "europe",
+        "embargo": "yes",
+    },
+    {
+        "email": "james.okafor@example.com",
+        "name": "James Okafor",
+        "outlet": "Lagos Evening Ledger",
+        "languages": "en",
+        "regions": "africa",
+        "topics": "food climate",
+        "embargo": "no",
+    },
+    {"email": "daniel.kim@example.com", "name": "Daniel Kim", "outlet": "Global Wire Service"},
+)
+
 
 @router.get("/admin/import", name="admin.import_form")
 async def import_form(request: Request, session: PageSession) -> Response:
     return await _form(request, session.csrf)
+
+
+@router.get("/admin/import/sample.csv", name="admin.import_sample")
+async def sample(session: PageSession) -> Response:
+    """A list to start from: every column, three example journalists."""
+    out = io.StringIO()
+    out.write("\ufeff")  # so that Excel reads it as UTF-8
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="")
+    writer.writeheader()
+    writer.writerows(_SAMPLE)
+    return Response(
+        out.getvalue().encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="sample.csv"'},
+    )
 
 
 @router.post("/admin/import", name="admin.import")
@@ -126,6 +178,7 @@ async def _form(
         "error": error,
         "jobs": [_row(job, state.settings) for job in jobs],
         "shown": SHOWN,
+        "columns": [(column, _COLUMN_HELP[column]) for column in COLUMNS],
     }
     return page(request, "import.html.j2", context, csrf=csrf, status_code=status_code)
 

@@ -31,6 +31,8 @@ from pressdispatch.web.admin.common import (
     not_found,
     page,
 )
+from pressdispatch.web.admin.copies import sent_tests
+from pressdispatch.web.admin.levers import levers
 from pressdispatch.web.deps import web_state
 
 __all__ = ["progress", "router"]
@@ -101,6 +103,8 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
         "tiers": [Tier.PUBLIC.value] + ([Tier.EMBARGOED.value] if r.embargo_send_at else []),
         "live": _live(r),
         "stopped": await _stopped(rt, settings),
+        "levers": levers(r, lambda moment: local_time(moment, settings)),
+        "test_copies": sent_tests(request, release_id),
     }
     return page(request, "release.html.j2", context, csrf=session.csrf)
 

@@ -1,0 +1,71 @@
+"""Which of the release page's buttons apply to a release in its state, and why not.
+
+The state is the one ``status.report`` gives (``pressdispatch status`` and the API show
+the same). A button that cannot apply now but will, or that a press officer may look
+for, is shown disabled with the reason; one that can never apply again is left out.
+The routes in ``releases.py`` and ``actions.py`` still refuse what does not apply: a
+page may be stale, and a request may be made by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pressdispatch.model import DeliveryStatus
+from pressdispatch.status import ReleaseReport
+
+__all__ = ["Lever", "Levers", "levers"]
+
+# Something of the release is still to be sent: it can be cancelled.
+_UNSENT = frozenset({"scheduled", "embargoed", "due", "late", "sending"})
+_MISSING = "Its files are missing or broken: run `pressdispatch check`."
+
+
+@dataclass(frozen=True, slots=True)
+class Lever:
+    enabled: bool
+    reason: str = ""  # why it is disabled
+
+
+@dataclass(frozen=True, slots=True)
+class Levers:
+    """The release page's buttons; ``None`` for one the page leaves out."""
+
+    send: Lever | None
+    retry: Lever | None
+    cancel: Lever | None
+    test: Lever
+
+
+def levers(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Levers:
+    """What the page offers for ``r``; ``when`` writes a moment as the console shows it."""
+    failed = r.by_status[DeliveryStatus.FAILED] + r.by_status[DeliveryStatus.DEFERRED]
+    return Levers(
+        send=_send(r, when),
+        retry=Lever(True) if failed and r.state != "cancelled" else None,
+        cancel=Lever(True) if r.state in _UNSENT else None,
+        test=Lever(False, _MISSING) if r.state == "missing" else Lever(True),
+    )
+
+
+def _send(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Lever | None:
+    match r.state:
+        case "late" | "due":
+            return Lever(True)
+        case "scheduled":
+            first = r.embargo_send_at or r.publish_at
+            return Lever(False, f"Starts by itself at {when(first)}.")
+        case "embargoed":
+            return Lever(
+                False,
+                "The embargoed copies are sent; the public ones go out by themselves "
+                f"at {when(r.publish_at)}.",
+            )
+        case "draft":
+            return Lever(False, 'A draft is never sent: set status = "ready" in its release.toml.')
+        case "missing":
+            return Lever(False, _MISSING)
+        case _:  # sending, done, cancelled: started or stopped for good
+            return None
