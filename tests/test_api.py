@@ -459,6 +459,16 @@ async def test_html_removed_by_the_sanitiser_is_a_warning(api: Api) -> None:
     ]
 
 
+async def test_a_refused_release_lists_its_errors_not_its_warnings(api: Api) -> None:
+    body = release_json()
+    body["translations"]["en"]["body_markdown"] = "Text.\n\n<script>alert(1)</script>\n"
+    del body["translations"]["fr"]["title"]
+    answer = problem(await api.client.post("/api/v1/releases", json=body), 422)
+    assert fields(answer) == {"translations.fr.title": "required"}
+    assert answer["detail"] == "the release was not created: 1 problem"
+    assert list(api.releases.iterdir()) == []
+
+
 async def test_an_existing_id_is_409(api: Api) -> None:
     assert (await api.create()).status_code == 201
     again = await api.create(regions=["world"])
