@@ -147,6 +147,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/v1/releases/clean-water/schedule", {"publish_at": "2030-01-01T10:00:00Z"}),
     ("POST", "/api/v1/releases/clean-water/cancel", None),
     ("PUT", "/api/v1/subscribers/ana@example.org", {"name": "Ana"}),
+    ("PATCH", "/api/v1/subscribers/ana@example.org", {"name": "Ana"}),
     ("GET", "/api/v1/subscribers/ana@example.org", None),
     ("POST", "/api/v1/subscribers/ana@example.org/unsubscribe", None),
     ("PUT", "/api/v1/lists/press?replace=true", "email\nmallory@example.org\n"),
@@ -231,7 +232,7 @@ async def test_openapi_is_public_and_describes_the_api(api: Api) -> None:
         "/imports/{import_id}",
     }
     assert set(schema["paths"]["/releases"]) == {"get", "post"}
-    assert set(schema["paths"]["/subscribers/{email}"]) == {"get", "put"}
+    assert set(schema["paths"]["/subscribers/{email}"]) == {"get", "put", "patch"}
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert schema["security"] == [{"bearer": []}]
     refused = schema["paths"]["/releases"]["post"]["responses"]["422"]["content"]
@@ -459,6 +460,16 @@ async def test_html_removed_by_the_sanitiser_is_a_warning(api: Api) -> None:
     ]
 
 
+async def test_a_refused_release_lists_its_errors_not_its_warnings(api: Api) -> None:
+    body = release_json()
+    body["translations"]["en"]["body_markdown"] = "Text.\n\n<script>alert(1)</script>\n"
+    del body["translations"]["fr"]["title"]
+    answer = problem(await api.client.post("/api/v1/releases", json=body), 422)
+    assert fields(answer) == {"translations.fr.title": "required"}
+    assert answer["detail"] == "the release was not created: 1 problem"
+    assert list(api.releases.iterdir()) == []
+
+
 async def test_an_existing_id_is_409(api: Api) -> None:
     assert (await api.create()).status_code == 201
     again = await api.create(regions=["world"])
@@ -648,7 +659,7 @@ async def test_subscriber_upsert_get_and_unsubscribe(api: Api) -> None:
     updated = await api.client.put(url.lower(), json={"name": "Carla Ruiz", "languages": ["es"]})
     assert updated.status_code == 200
     assert updated.json()["created"] is False
-    assert updated.json()["regions"] == []  # a PUT replaces: no regions is every region
+    assert updated.json()["regions"] == ["by", "eastern-europe", "latin-america-and-the-caribbean"]
     got = (await api.client.get("/api/v1/subscribers/carla@example.org")).json()
     assert (got["name"], got["languages"], got["source"]) == ("Carla Ruiz", ["es"], "api")
 
@@ -693,6 +704,100 @@ async def test_an_unsubscribed_journalist_from_a_list_stays_out(api: Api) -> Non
     await api.create()
     await run_once(api.newsroom.settings())
     assert list(outbox(api.newsroom, "clean-water")) == ["ben@example.org"]
+
+
+LISTED = ["mateo@example.org,Mateo R,Radio Sur,es en,PE,water,yes"]
+LISTED_HEADER = "email,name,outlet,languages,regions,topics,embargo"
+
+
+async def listed(api: Api) -> None:
+    """Mateo, on the list regional-desks, in the store as a scan leaves him."""
+    api.newsroom.subscribers("regional-desks", LISTED, header=LISTED_HEADER)
+    await api.sync()
+
+
+async def rescan(api: Api) -> None:
+    """A scan that merges the lists again: another row is added to one of them."""
+    extra = "zoe@example.org,Zoe,,en,,,no"
+    api.newsroom.subscribers("regional-desks", [*LISTED, extra], header=LISTED_HEADER)
+    before = await api.rt.journalists.fingerprint()
+    await api.sync()
+    assert await api.rt.journalists.fingerprint() != before  # the lists were merged again
+
+
+KEPT = {  # Mateo as regional-desks.csv describes him, but for his name
+    "outlet": "Radio Sur",
+    "languages": ["es", "en"],
+    "regions": ["pe"],
+    "topics": ["water"],
+    "embargo": True,
+}
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_an_api_write_changes_only_the_fields_it_gives(api: Api, method: str) -> None:
+    await listed(api)
+    url = "/api/v1/subscribers/mateo@example.org"
+    response = await api.client.request(method, url, json={"name": "Mateo Rojas"})
+    assert response.status_code == 200, response.text
+    saved = response.json()
+    assert saved["name"] == "Mateo Rojas"
+    assert {key: saved[key] for key in KEPT} == KEPT
+    assert saved["lists"] == ["regional-desks", "api"]  # the API adds its own, removes none
+
+    await rescan(api)
+    got = (await api.client.get(url)).json()
+    assert got["name"] == "Mateo Rojas"  # his row did not change: the API said it last
+    assert {key: got[key] for key in KEPT} == KEPT
+    assert got["lists"] == ["regional-desks", "api"]
+
+    await api.create(regions=["PE"])  # and he still gets what regional-desks gets
+    await run_once(api.newsroom.settings())
+    assert "mateo@example.org" in outbox(api.newsroom, "clean-water")
+
+
+async def test_a_list_row_changed_later_wins_over_the_api(api: Api) -> None:
+    await listed(api)
+    url = "/api/v1/subscribers/mateo@example.org"
+    await api.client.patch(url, json={"outlet": "Canal Norte"})
+    edited = LISTED[0].replace("Radio Sur", "Radio Sur Internacional")
+    api.newsroom.subscribers("regional-desks", [edited], header=LISTED_HEADER)
+    await api.sync()
+    got = (await api.client.get(url)).json()
+    assert (got["outlet"], got["lists"]) == ("Radio Sur Internacional", ["regional-desks", "api"])
+
+
+async def test_an_empty_value_clears_a_field_and_null_is_refused(api: Api) -> None:
+    await listed(api)
+    url = "/api/v1/subscribers/mateo@example.org"
+    cleared = await api.client.patch(url, json={"outlet": "", "regions": []})
+    assert cleared.status_code == 200
+    assert (cleared.json()["outlet"], cleared.json()["regions"]) == ("", [])  # every region
+    assert cleared.json()["name"] == "Mateo R"
+
+    for method in ("PUT", "PATCH"):
+        refused = await api.client.request(method, url, json={"name": None, "embargo": None})
+        assert fields(problem(refused, 422)) == {
+            "name": 'null is not a value: leave the field out to keep it, or send "" to clear it',
+            "embargo": "null is not a value: leave the field out to keep it, or send false",
+        }
+    got = (await api.client.get(url)).json()
+    assert (got["name"], got["embargo"]) == ("Mateo R", True)
+
+
+async def test_patch_changes_only_a_known_journalist(api: Api) -> None:
+    url = "/api/v1/subscribers/nobody@example.org"
+    problem(await api.client.patch(url, json={"name": "Nobody"}), 404)
+    assert await api.rt.journalists.find("nobody@example.org") is None
+    created = await api.client.put(url, json={"name": "Nobody"})
+    assert created.status_code == 201
+    saved = created.json()
+    assert (saved["name"], saved["outlet"], saved["lists"], saved["embargo"]) == (
+        "Nobody",
+        "",
+        ["api"],
+        False,
+    )
 
 
 async def test_invalid_subscriber_fields_are_422_and_nothing_is_stored(api: Api) -> None:

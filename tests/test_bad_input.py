@@ -85,6 +85,12 @@ class FileCase:
     unsent: tuple[str, ...] = ()  # releases that must not
 
 
+def error(line: str) -> str:
+    """``path:line: field: message`` as `check` prints an error: after the place."""
+    where, rest = line.split(": ", 1)
+    return f"{where}: error: {rest}"
+
+
 def release_case(
     case_id: str, files: Mapping[str, Content], *lines: str, loads: bool = False
 ) -> FileCase:
@@ -92,7 +98,7 @@ def release_case(
     return FileCase(
         case_id,
         {f"{folder}/{name}": content for name, content in files.items()},
-        tuple(f"{folder}/{line}" for line in lines),
+        tuple(error(f"{folder}/{line}") for line in lines),
         sent=("valid-neighbour", case_id) if loads else ("valid-neighbour",),
         unsent=() if loads else (case_id,),
     )
@@ -249,8 +255,10 @@ RELEASE_CASES.append(
         "escape-in-a-folder-name",  # printed without the escape sequence itself
         {f"releases/esc\x1b[2J/{n}": t for n, t in {"release.toml": meta(), **VALID_MD}.items()},
         (
-            "releases/esc\ufffd[2J: id: folder name 'esc\\x1b[2J' must be lowercase letters, "
-            "digits and hyphens",
+            error(
+                "releases/esc\ufffd[2J: id: folder name 'esc\\x1b[2J' must be lowercase "
+                "letters, digits and hyphens"
+            ),
         ),
         sent=("valid-neighbour",),
     )
@@ -283,7 +291,7 @@ def csv_case(
     return CsvCase(
         case_id,
         {f"subscribers/{case_id}.csv": file},
-        tuple(f"subscribers/{case_id}.csv{line}" for line in lines),
+        tuple(error(f"subscribers/{case_id}.csv{line}") for line in lines),
         people=people,
         refused=(f"{case_id}@example.org",),
     )
@@ -379,12 +387,12 @@ CSV_CASES += [
     CsvCase(
         "folder",
         {"subscribers/folder.csv": DIR},
-        ("subscribers/folder.csv: (file): a folder, not a file",),
+        (error("subscribers/folder.csv: (file): a folder, not a file"),),
     ),
     CsvCase(
         "dangling-link",
         {"subscribers/dangling-link.csv": Link()},
-        ("subscribers/dangling-link.csv: (file): a link to a file that does not exist",),
+        (error("subscribers/dangling-link.csv: (file): a link to a file that does not exist"),),
     ),
 ]
 
@@ -973,7 +981,7 @@ def test_check_reports_exactly_the_cases(corpus: Corpus) -> None:
     expected = [line for case in FILE_CASES for line in case.lines]
     *problems, summary = corpus.check
     assert sorted(problems) == sorted(expected)
-    assert summary.endswith(f"{len(expected)} problems")
+    assert summary.endswith(f"{len(expected)} errors, 0 warnings")
     assert corpus.check_exit == 1
     # `plan` reads the store: every valid row of the lists, the journalists the API
     # added, and none of the refused rows.

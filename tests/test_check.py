@@ -14,7 +14,7 @@ from pressdispatch.config import load_settings
 from pressdispatch.content.newsroom import Newsroom, load_newsroom
 from pressdispatch.regions import load_regions
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES, ROOT, md, write_release
 
 EXPECTED = {
     ("releases/Bad_Id", None, "id"),
@@ -105,10 +105,68 @@ def test_check_prints_problems_and_exits_1(broken: Path, monkeypatch: pytest.Mon
     result = CliRunner().invoke(app, ["check"])
     assert result.exit_code == 1
     lines = result.stdout.strip().splitlines()
-    assert lines[-1] == "2 releases (2 ready), 5 journalists on 2 lists; 18 problems"
-    assert "releases/crlf-title/en.md:3: title: line breaks are not allowed" in result.stdout
-    assert "releases/unknown-language/xx.md: language: unknown language 'xx'" in result.stdout
-    assert all(re.match(r"^[\w/.-]+(:\d+)?: \w+: ", line) for line in lines[:-1])
+    assert lines[-1] == "2 releases (2 ready), 5 journalists on 2 lists; 14 errors, 4 warnings"
+    assert "releases/crlf-title/en.md:3: error: title: line breaks are not allowed" in result.stdout
+    assert (
+        "releases/unknown-language/xx.md: error: language: unknown language 'xx'" in result.stdout
+    )
+    assert all(re.match(r"^[\w/.-]+(:\d+)?: (error|warning): \w+: ", line) for line in lines[:-1])
+    warnings = sorted(line.split(": warning: ")[0] for line in lines if ": warning: " in line)
+    assert warnings == [  # what was used all the same: HTML removed, a row merged
+        "releases/script-body/en.md:11",
+        "releases/script-body/en.md:13",
+        "releases/script-body/en.md:9",
+        "subscribers/errors.csv:8",
+    ]
+
+
+META = 'publish_at = 2030-12-01T10:00:00+01:00\noriginal_language = "en"\nregions = ["world"]\n'
+SCRIPT_BODY = "Before the script.\n\n<script>alert(1)</script>\n\nAfter it.\n"
+
+
+def check(root: Path, *args: str) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(app, ["--config", str(root / "config.toml"), "check", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, [line.replace(f"{root}/", "") for line in result.stdout.splitlines()]
+
+
+def test_a_release_used_with_html_removed_is_a_warning_and_passes(newsroom_dir: Path) -> None:
+    write_release(newsroom_dir, "launch", META, {"en": md("Launch", SCRIPT_BODY)})
+    code, lines = check(newsroom_dir)
+    assert lines == [
+        "releases/launch/en.md:6: warning: body: <script> removed",
+        "1 releases (1 ready), 0 journalists on 0 lists; 0 errors, 1 warning",
+    ]
+    assert code == 0
+
+
+def test_strict_fails_on_a_warning(newsroom_dir: Path) -> None:
+    write_release(newsroom_dir, "launch", META, {"en": md("Launch", SCRIPT_BODY)})
+    code, lines = check(newsroom_dir, "--strict")
+    assert lines[0] == "releases/launch/en.md:6: warning: body: <script> removed"
+    assert code == 1
+
+
+def test_a_release_that_cannot_be_used_is_an_error_and_fails(newsroom_dir: Path) -> None:
+    write_release(newsroom_dir, "launch", META, {"en": md("Launch", SCRIPT_BODY)})
+    write_release(newsroom_dir, "broken", META.replace('"world"', '"atlantis"'), {"en": md("B")})
+    code, lines = check(newsroom_dir)
+    assert lines[0].startswith("releases/broken/release.toml:3: error: regions: unknown region")
+    assert lines[1:] == [
+        "releases/launch/en.md:6: warning: body: <script> removed",
+        "1 releases (1 ready), 0 journalists on 0 lists; 1 error, 1 warning",
+    ]
+    assert code == 1
+
+
+def test_a_list_column_nobody_knows_is_a_warning(newsroom_dir: Path) -> None:
+    (newsroom_dir / "subscribers" / "press.csv").write_text(
+        "email,name,notes\nana@example.org,Ana,met at COP\n", encoding="utf-8"
+    )
+    code, lines = check(newsroom_dir)
+    assert lines[0].startswith("subscribers/press.csv:1: warning: notes: unknown column, ignored")
+    assert lines[1] == "0 releases (none), 1 journalists on 1 lists; 0 errors, 1 warning"
+    assert code == 0
 
 
 def test_unsafe_html_is_not_in_the_text_part_either(broken: Path) -> None:

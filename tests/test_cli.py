@@ -125,7 +125,7 @@ def test_check_passes_on_the_sample_newsroom() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip().endswith("0 problems")
+    assert result.stdout.strip().endswith("0 errors, 0 warnings")
     assert "5 releases (1 draft, 4 ready)" in result.stdout
 
 

@@ -154,6 +154,20 @@ def test_debug_sql_logs_the_statements_with_their_parameters(newsroom: Newsroom)
     assert "--debug-sql: SQL statements are logged with their parameters" in log
 
 
+@pytest.mark.e2e
+def test_run_once_says_each_problem_of_its_scan_once(newsroom: Newsroom) -> None:
+    scripted = newsroom.release("scripted", publish_at=utc(3600), languages=("en",))
+    (scripted / "en.md").write_text(
+        '+++\ntitle = "Scripted"\n+++\nText.\n\n<script>alert(1)</script>\n', encoding="utf-8"
+    )
+    newsroom.release("broken", publish_at=utc(3600), regions=("atlantis",), languages=("en",))
+    newsroom.subscribers("desk", ["ana@example.org,Ana,fr,4"], header="email,name,languages,room")
+    proc = start(newsroom, "run", "--once")
+    log = finish(newsroom, proc, sent(newsroom), stop=False)
+    for problem in ("<script> removed", "unknown region 'atlantis'", "unknown column, ignored"):
+        assert log.count(problem) == 1, f"{problem!r}:\n{log}"
+
+
 def test_every_command_with_verbose_offers_debug_sql() -> None:
     command = typer.main.get_command(app)
     commands = getattr(command, "commands", {})

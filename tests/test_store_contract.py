@@ -29,6 +29,7 @@ from pressdispatch.model import (
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.db import open_database
 from pressdispatch.store.journalists import Journalists
+from pressdispatch.store.journalists.writes import Changes
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.memory import MemoryStore
 from pressdispatch.store.migrate import upgrade
@@ -97,8 +98,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         journalists = Journalists(db)
         people = {}
         for address in PEOPLE:
-            subscriber = Subscriber(address, name=address.split("@")[0], lists=("api",))
-            await journalists.save_from_api(subscriber, START)
+            await journalists.save_from_api(Changes(address, name=address.split("@")[0]), START)
             found = await journalists.find(address)
             assert found is not None
             people[address] = found.id

@@ -15,7 +15,9 @@
 
 Errors about user files carry the path, line and field so a press officer can
 fix the input; :class:`Problem` is the same information as a value, used where
-we report many problems and carry on.
+we report many problems and carry on. Its :class:`Severity` says whether the
+release or row it is about was refused (an error) or used with a change, such
+as HTML the sanitiser removed (a warning).
 
 The web layer's own answers (``web.api.common.ApiProblem``,
 ``web.admin.common.ConsoleRefusal``) are not domain errors and stay out of it.
@@ -24,9 +26,17 @@ The web layer's own answers (``web.api.common.ApiProblem``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from pressdispatch.characters import printable
+
+
+class Severity(StrEnum):
+    """What a problem did to the release or row it is about."""
+
+    ERROR = "error"  # refused: the release is not loaded, the row is skipped
+    WARNING = "warning"  # used, with a change the message names (HTML removed, a column ignored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +47,26 @@ class Problem:
     line: int | None
     field: str
     message: str
+    severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
+        return self._format(None)
+
+    def labelled(self) -> str:
+        """``path:line: error: field: message`` (or ``warning:``), as `check` prints it."""
+        return self._format(self.severity)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def _format(self, label: Severity | None) -> str:
         # A file name may hold anything but "/" and NUL; never an escape sequence on a terminal.
         path = printable(str(self.path))
-        where = f"{path}:{self.line}" if self.line else path
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+        parts = [f"{path}:{self.line}" if self.line else path]
+        parts += [label.value] if label is not None else []
+        parts += [self.field] if self.field else []
+        return ": ".join([*parts, self.message])
 
 
 class PressDispatchError(Exception):

@@ -69,6 +69,7 @@ async def sync_files(
     The loaders keep out what the store cannot hold; should a value get past them
     and be refused all the same, that part of the files is reported and left as
     the last scan stored it, and the scan goes on: what is due is still sent.
+    Problems go to ``report`` only (see :func:`log_problems`).
     """
     newsroom = load_newsroom(rt.settings, rt.regions, subscribers=False, cache=rt.releases)
     report.problems.extend(newsroom.release_problems)
@@ -78,8 +79,17 @@ async def sync_files(
         report.problems.append(_refused(rt.settings.paths.releases, exc))
     if lists:
         await sync_lists(rt, now, report, stop)
+
+
+def log_problems(report: TickReport) -> None:
+    """Log each problem of one scan once, at the level of its severity.
+
+    The scan only collects them: whoever runs it says them once (the service's log,
+    or `run --once` and `status` on the terminal); a press office action that syncs
+    one release would otherwise repeat the whole folder's problems.
+    """
     for problem in report.problems:
-        log.warning("%s", problem)
+        log.log(logging.ERROR if problem.is_error else logging.WARNING, "%s", problem.labelled())
 
 
 async def sync_lists(

@@ -75,6 +75,7 @@ class Service:
 
         async def scan() -> datetime | None:
             report = await pipeline.tick(rt, self.clock(), stop)
+            pipeline.log_problems(report)
             for due in report.late:
                 log.warning(
                     "%s is overdue (%s copy): start it with `pressdispatch send %s`",
@@ -106,11 +107,14 @@ class Service:
         on_scan: Callable[[pipeline.TickReport], Awaitable[None]] | None = None,
         on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> OnceReport:
-        """One scan (``on_scan`` sees its report before sending starts), then send what
-        is due now; ``on_result`` hears of each delivery once, at its first outcome."""
+        """One scan (``on_scan`` sees its report before sending starts, and says its
+        problems; without it they are logged), then send what is due now;
+        ``on_result`` hears of each delivery once, at its first outcome."""
         report = await pipeline.tick(self.rt, self.clock(), stop)
         if on_scan is not None:
             await on_scan(report)
+        else:
+            pipeline.log_problems(report)
         engine = self.rt.engine(kind="once", clock=self.clock, on_result=on_result)
         stats = await engine.run(stop, until_idle=True)
         return OnceReport(report, stats, engine.problem)
@@ -120,10 +124,10 @@ class Service:
 
         async def keep_in_sync() -> None:
             while not stop.is_set():
+                report = pipeline.TickReport()
                 try:
-                    await pipeline.sync_files(
-                        self.rt, self.clock(), pipeline.TickReport(), stop=stop
-                    )
+                    await pipeline.sync_files(self.rt, self.clock(), report, stop=stop)
+                    pipeline.log_problems(report)
                 except Exception:
                     log.exception("could not sync the files into the store")
                 with contextlib.suppress(TimeoutError):

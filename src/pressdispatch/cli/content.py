@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from sqlalchemy.engine import make_url
@@ -15,7 +16,7 @@ from pressdispatch.cli import State, app, out
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import Newsroom, load_newsroom
 from pressdispatch.credentials import Credentials
-from pressdispatch.errors import PressDispatchError, Problem
+from pressdispatch.errors import PressDispatchError, Problem, Severity
 from pressdispatch.model import Tier, Variant
 from pressdispatch.regions import RegionTree, load_regions
 from pressdispatch.render.email import SAMPLE_RECIPIENT
@@ -26,8 +27,18 @@ from pressdispatch.store.db import open_database
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
-    """Validate config.toml, every release, every subscriber list and the templates."""
+def check(
+    ctx: typer.Context,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Fail on warnings too (HTML removed, a column ignored)."),
+    ] = False,
+) -> None:
+    """Validate config.toml, every release, every subscriber list and the templates.
+
+    Exits 1 when something cannot be used (an error); a warning (used, with a change)
+    fails only with --strict.
+    """
     state: State = ctx.obj
     try:
         settings = load_settings(state.config)
@@ -44,9 +55,11 @@ def check(ctx: typer.Context) -> None:
         *asyncio.run(_edited_after_start(settings, newsroom)),
     ]
     for problem in problems:
-        out.print(str(_relative(problem)), markup=False)
-    out.print(_summary(newsroom, len(problems)), markup=False)
-    raise typer.Exit(1 if problems else 0)
+        out.print(_relative(problem).labelled(), markup=False)
+    errors = sum(1 for p in problems if p.is_error)
+    warnings = len(problems) - errors
+    out.print(_summary(newsroom, errors, warnings), markup=False)
+    raise typer.Exit(1 if errors or (strict and warnings) else 0)
 
 
 async def _edited_after_start(settings: Settings, newsroom: Newsroom) -> list[Problem]:
@@ -72,6 +85,7 @@ async def _edited_after_start(settings: Settings, newsroom: Newsroom) -> list[Pr
                     "",
                     "edited after its dispatch started: the changes will not be sent "
                     "(write a new release for a correction)",
+                    Severity.WARNING,  # the release as it was frozen still goes out
                 )
             )
     return problems
@@ -103,12 +117,16 @@ def _template_problems(
     return problems
 
 
-def _summary(newsroom: Newsroom, problem_count: int) -> str:
+def _summary(newsroom: Newsroom, errors: int, warnings: int) -> str:
     statuses = Counter(r.status.value for r in newsroom.releases.values())
     lists = {name for s in newsroom.subscribers for name in s.lists}
     status_text = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none"
     return (
         f"{len(newsroom.releases)} releases ({status_text}), "
         f"{len(newsroom.subscribers)} journalists on {len(lists)} lists; "
-        f"{problem_count} problem{'s' if problem_count != 1 else ''}"
+        f"{_count(errors, 'error')}, {_count(warnings, 'warning')}"
     )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"

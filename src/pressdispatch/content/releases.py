@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from pressdispatch.characters import bad_character
 from pressdispatch.content.fields import FrontMatter, ReleaseFields
-from pressdispatch.errors import ContentError, Problem, UnknownLanguage, UnknownRegion
+from pressdispatch.errors import ContentError, Problem, Severity, UnknownLanguage, UnknownRegion
 from pressdispatch.model import Contact, Release, Translation
 from pressdispatch.regions import RegionTree
 from pressdispatch.render.markdown import render_markdown
@@ -131,7 +131,7 @@ def load_release(
     """One release folder → the Release (None when any part is broken) and its problems.
 
     Problems that do not stop the release (unsafe HTML the sanitiser removed)
-    are reported while the release still loads.
+    are warnings, reported while the release still loads; any error stops it.
     """
     problems: list[Problem] = []
     fatal = False
@@ -182,7 +182,7 @@ def load_release(
         elif translation is not None:
             translations[translation.language] = translation
 
-    if fields is None or any(p.path == meta_path for p in problems):
+    if fields is None or any(p.path == meta_path and p.is_error for p in problems):
         return None, problems
     original = _original_language(fields, translations, default_language, meta_path, meta_text)
     if isinstance(original, Problem):
@@ -307,7 +307,10 @@ def _load_translation(
         problems = validation_problems(exc, path, front_text, line_offset=1, missing_line=1)
         return None, problems, False
     html, removals = render_markdown(body)
-    problems = [Problem(path, body_line + r.line, "body", r.what) for r in removals]
+    # The release goes out without what was removed: a warning, not a refusal.
+    problems = [
+        Problem(path, body_line + r.line, "body", r.what, Severity.WARNING) for r in removals
+    ]
     if not body.strip():
         problems.append(
             Problem(path, body_line, "body", "empty: write the release text below the front matter")

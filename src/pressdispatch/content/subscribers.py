@@ -1,8 +1,10 @@
 """Load ``subscribers/*.csv``: each file is a list named after it.
 
 Spreadsheets and CRMs export with or without a BOM, with ``,`` or ``;``. Rows
-are read one at a time; a bad row is reported with its line and skipped while
-the valid rows go through. A journalist on several lists is one recipient:
+are read one at a time; a bad row is reported with its line and skipped (an
+error) while the valid rows go through. What is used all the same (a column we
+do not know, an address twice in one file) is a warning. A journalist on
+several lists is one recipient:
 
 - languages: in the order first seen (files by name, rows in order);
 - regions and topics: united; an empty cell (= everything) on any list wins;
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from pressdispatch.characters import printable
 from pressdispatch.content.journalists import check_journalist, check_text
-from pressdispatch.errors import Problem
+from pressdispatch.errors import Problem, Severity
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import RegionTree
 from pressdispatch.textfiles import FILE
@@ -177,7 +179,8 @@ def _rows(
     for name in columns:
         if name and name not in COLUMNS:
             known = ", ".join(COLUMNS)
-            yield Problem(path, 1, printable(name), f"unknown column, ignored (known: {known})")
+            message = f"unknown column, ignored (known: {known})"
+            yield Problem(path, 1, printable(name), message, Severity.WARNING)
     seen: dict[str, int] = {}
     for record in records:
         if isinstance(record, Problem):
@@ -202,6 +205,7 @@ def _rows(
                 line,
                 "email",
                 f"{result.subscriber.email} is already on line {seen[key]} (merged)",
+                Severity.WARNING,  # the row is used: merged into the first
             )
         else:
             seen[key] = line

@@ -71,10 +71,11 @@ class Journalists:
         await self.db.transaction(lambda conn: writes.confirm(conn, signup, now))
 
     async def save_from_api(
-        self, subscriber: Subscriber, now: datetime
+        self, changes: writes.Changes, now: datetime
     ) -> tuple[bool, SubscriberStatus]:
-        """A journalist written through the API (``writes.save``): (created, their status)."""
-        return await self.db.transaction(lambda conn: writes.save(conn, subscriber, now))
+        """A journalist written through the API, only the fields given (``writes.save``):
+        (created, their status)."""
+        return await self.db.transaction(lambda conn: writes.save(conn, changes, now))
 
     async def mailable(self) -> AsyncIterator[list[Journalist]]:
         """Active journalists on at least one list, in chunks, streamed by id."""

@@ -11,9 +11,15 @@
     journalist has just followed a link sent to that very address.
 
   In every case the languages, regions and topics become the confirmed ones.
-- ``save``: a journalist written through the JSON API, ``source = "api"``, on the
-  list ``api``. Their status is never touched: an address that unsubscribed or
-  bounced stays so, whatever the API sends.
+- ``save``: a journalist written through the JSON API, ``source = "api"``. Only the
+  fields the request gives change; one it leaves out is kept (a new address gets the
+  defaults: no name, no outlet, every language, region and topic, no embargo
+  clearance). The list ``api`` is added to the lists that name them and none is
+  removed: membership of the press office's lists is theirs to say. ``row_hash``
+  (what the lists last said) is kept, so a scan changes the journalist again only
+  once their row in a list changes: whichever changed a field last decides it. Their
+  status is never touched: an address that unsubscribed or bounced stays so,
+  whatever the API sends.
 - ``set_preferences``: the journalist's own choices, from the preferences page.
 - ``set_status``: unsubscribe, bounce or reactivate; the pending deliveries of an
   address that is no longer active stop.
@@ -22,7 +28,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, case, select, update
 
@@ -34,11 +42,19 @@ from pressdispatch.model import (
     Subscriber,
     SubscriberStatus,
 )
-from pressdispatch.store.codec import subscriber_columns
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.schema import deliveries, subscribers
 
-__all__ = ["API_LIST", "CONFIRMED", "WEB_LIST", "confirm", "save", "set_preferences", "set_status"]
+__all__ = [
+    "API_LIST",
+    "CONFIRMED",
+    "WEB_LIST",
+    "Changes",
+    "confirm",
+    "save",
+    "set_preferences",
+    "set_status",
+]
 
 WEB_LIST = Source.WEB.value  # the list every web signup is on
 API_LIST = Source.API.value  # the list every journalist written through the API is on
@@ -88,23 +104,72 @@ def confirm(conn: Connection, signup: Subscriber, now: datetime) -> None:
     conn.execute(update(subscribers).where(subscribers.c.email == key).values(values))
 
 
-def save(conn: Connection, subscriber: Subscriber, now: datetime) -> tuple[bool, SubscriberStatus]:
-    """Insert or update one journalist from the API; returns (created, their status)."""
-    columns = subscriber_columns(subscriber) | {"source": Source.API, "updated_at": now}
-    c = subscribers.c
-    known = conn.execute(select(c.id, c.status).where(c.email == columns["email"])).first()
-    if known is not None:
-        conn.execute(update(subscribers).where(c.id == known.id).values(columns))
-        return False, SubscriberStatus(known.status)
-    changes = {key: value for key, value in columns.items() if key != "email"}
-    active = {"status": SubscriberStatus.ACTIVE, "status_reason": "", "created_at": now}
-    conn.execute(
-        insert(subscribers, conn.dialect.name)
-        .values(columns | active)
-        # Another request may have inserted the address meanwhile: update it then.
-        .on_conflict_do_update(index_elements=["email"], set_=changes)
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What one API write says about a journalist: None is a field it leaves out.
+
+    The values are checked already (``content.journalists.check_journalist``); an
+    empty one is given, and clears the field (no regions: every region).
+    """
+
+    address: str  # normalised, as written: the identity is its lower case
+    name: str | None = None
+    outlet: str | None = None
+    languages: Sequence[str] | None = None  # in order of preference
+    regions: Iterable[str] | None = None
+    topics: Iterable[str] | None = None
+    embargo: bool | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The columns of the fields given, as the table holds them."""
+        given: dict[str, Any] = {"name": self.name, "outlet": self.outlet, "embargo": self.embargo}
+        if self.languages is not None:
+            given["languages"] = " ".join(dict.fromkeys(self.languages))
+        if self.regions is not None:
+            given["regions"] = " ".join(sorted(set(self.regions)))
+        if self.topics is not None:
+            given["topics"] = " ".join(sorted(set(self.topics)))
+        return {key: value for key, value in given.items() if value is not None}
+
+
+_BLANK = {"name": "", "outlet": "", "languages": "", "regions": "", "topics": "", "embargo": False}
+
+
+def save(conn: Connection, changes: Changes, now: datetime) -> tuple[bool, SubscriberStatus]:
+    """Add or update one journalist from the API (rules in the module docstring).
+
+    Returns (created, their status).
+    """
+    key = changes.address.lower()
+    given = changes.columns() | {"source": Source.API, "updated_at": now}
+    new = (
+        _BLANK
+        | given
+        | {
+            "email": key,
+            "address": changes.address,
+            "lists": API_LIST,
+            "status": SubscriberStatus.ACTIVE,
+            "status_reason": "",
+            "row_hash": "",  # no list has named them yet
+            "created_at": now,
+        }
     )
-    return True, SubscriberStatus.ACTIVE
+    # ON CONFLICT: another request may have added the address meanwhile: update it then.
+    added = conn.execute(
+        insert(subscribers, conn.dialect.name)
+        .values(new)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(subscribers.c.id)
+    ).first()
+    if added is not None:
+        return True, SubscriberStatus.ACTIVE
+    c = subscribers.c
+    known = conn.execute(select(c.id, c.status, c.lists).where(c.email == key)).one()
+    lists = known.lists.split()
+    given["lists"] = " ".join(lists if API_LIST in lists else [*lists, API_LIST])
+    conn.execute(update(subscribers).where(c.id == known.id).values(given))
+    return False, SubscriberStatus(known.status)
 
 
 def set_preferences(

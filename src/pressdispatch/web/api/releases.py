@@ -126,11 +126,14 @@ async def create_release(
         )
     except writer.ReleaseExists:
         raise ApiProblem(409, f"a release {body.id!r} already exists") from None
-    reported = [_item(problem) for problem in found]
+    # Errors refuse the release (422); warnings (HTML the sanitiser removed) come with
+    # the 201, and say nothing about why a release was refused.
     known = {item.field for item in early}
-    items = early + [item for item in reported if item.field not in known]
+    errors = [_item(problem) for problem in found if problem.is_error]
+    items = early + [item for item in errors if item.field not in known]
     if release is None or early:
         raise ApiProblem(422, refused("the release was not created", items), items)
+    reported = [_item(problem) for problem in found if not problem.is_error]
     await _sync(state)
     root = str(request.scope.get("root_path", "")).rstrip("/")  # where the API is mounted
     response.headers["Location"] = f"{root}/releases/{release.id}"
@@ -168,7 +171,7 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
         writer.replace_release_file, folder, "release.toml", after, _loader(state)
     )
     if release is None:
-        items = [_item(problem) for problem in found]
+        items = [_item(problem) for problem in found if problem.is_error]
         raise ApiProblem(422, refused("the times were not changed", items), items)
     await _sync(state)
     rows = await rt.catalog.rows(release_id)

@@ -3,7 +3,10 @@
 The address is the identity, in any case (stored lowercased). Fields are checked as a
 row of a subscriber list is (docs/subscribers.md): the address by email-validator,
 languages as ISO 639-1 codes, regions as ``RegionTree.resolve`` accepts them, topics
-as slugs. Journalists saved here are on the list ``api`` with ``source = "api"``.
+as slugs. ``PUT`` adds the journalist or changes them, ``PATCH`` only changes one
+already known; both change only the fields the request gives (``writes.save`` keeps
+the rules: the list ``api`` is added, no list is removed). ``null`` is refused: a
+field is left out to keep it, or given empty to clear it.
 
 An address that unsubscribed or bounced stays so: saving it again updates its details
 and says, in ``notice``, that it is still not mailed.
@@ -17,10 +20,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pressdispatch.content.journalists import Wrong, check_address, check_journalist
-from pressdispatch.model import Subscriber, SubscriberStatus
+from pressdispatch.model import SubscriberStatus
 from pressdispatch.regions import RegionTree
 from pressdispatch.store.journalists import Journalist
-from pressdispatch.store.journalists.writes import API_LIST
+from pressdispatch.store.journalists.writes import Changes
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.deps import WebState
 
@@ -32,19 +35,22 @@ _REASON = "unsubscribed through the API"
 
 
 class SubscriberIn(BaseModel):
+    """The fields to change; one left out is kept (for a new journalist: its default)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str = ""
-    outlet: str = ""
-    languages: list[str] = Field(
-        default_factory=list,
-        description="ISO 639-1 codes in order of preference; none: the original language",
+    # ``None`` stands for a field left out: ``null`` itself is refused (``_nulls``).
+    name: str | None = Field(default=None, description='"" clears it')
+    outlet: str | None = Field(default=None, description='"" clears it')
+    languages: list[str] | None = Field(
+        default=None,
+        description="ISO 639-1 codes in order of preference; []: the original language",
     )
-    regions: list[str] = Field(
-        default_factory=list, description="country codes or M49 regions; none: every region"
+    regions: list[str] | None = Field(
+        default=None, description="country codes or M49 regions; []: every region"
     )
-    topics: list[str] = Field(default_factory=list, description="slugs; none: every topic")
-    embargo: bool = Field(default=False, description="cleared for embargoed copies")
+    topics: list[str] | None = Field(default=None, description="slugs; []: every topic")
+    embargo: bool | None = Field(default=None, description="cleared for embargoed copies")
 
 
 class SubscriberOut(BaseModel):
@@ -78,15 +84,30 @@ _CREATED: dict[int | str, dict[str, Any]] = {
 async def save_subscriber(
     email: str, body: SubscriberIn, response: Response, state: Web
 ) -> SubscriberSaved:
-    """Add the journalist (201) or replace their details (200); their status is kept."""
-    checked = _subscriber(email, body, state.runtime.regions)
-    if isinstance(checked, list):
-        raise ApiProblem(422, refused("the subscriber was not saved", checked), checked)
-    journalists = state.runtime.journalists
-    created, _status = await journalists.save_from_api(checked, state.clock())
+    """Add the journalist (201) or change the fields given (200); their status is kept."""
+    changes = _changes(email, body, state.runtime.regions)
+    created = await _save(state, changes)
     if created:
         response.status_code = 201
-    saved = await journalists.find(checked.key)
+    return await _saved(state, changes, created)
+
+
+@router.patch("/{email}", responses=problems(400, 401, 404, 413, 415, 422))
+async def change_subscriber(email: str, body: SubscriberIn, state: Web) -> SubscriberSaved:
+    """Change the fields given of a journalist already known (404 otherwise)."""
+    changes = _changes(email, body, state.runtime.regions)
+    await _find(state, email)  # known now, and still then: a journalist is never deleted
+    created = await _save(state, changes)
+    return await _saved(state, changes, created)
+
+
+async def _save(state: WebState, changes: Changes) -> bool:
+    created, _status = await state.runtime.journalists.save_from_api(changes, state.clock())
+    return created
+
+
+async def _saved(state: WebState, changes: Changes, created: bool) -> SubscriberSaved:
+    saved = await state.runtime.journalists.find(changes.address)
     assert saved is not None
     return SubscriberSaved(**_out(saved).model_dump(), created=created)
 
@@ -125,34 +146,52 @@ async def _find(state: WebState, email: str) -> Journalist:
     return journalist
 
 
-def _subscriber(email: str, body: SubscriberIn, tree: RegionTree) -> Subscriber | list[ProblemItem]:
-    """The journalist, checked as a row of a subscriber list is; else every problem."""
+def _changes(email: str, body: SubscriberIn, tree: RegionTree) -> Changes:
+    """The fields given, checked as a row of a subscriber list is; else a 422 naming each."""
+    wrong = _nulls(body)
     checked = check_journalist(
         email=email,
-        name=body.name,
-        outlet=body.outlet,
-        languages=body.languages,
-        regions=body.regions,
-        topics=body.topics,
+        name=body.name or "",
+        outlet=body.outlet or "",
+        languages=body.languages or (),
+        regions=body.regions or (),
+        topics=body.topics or (),
         tree=tree,
     )
     if isinstance(checked, list):
-        return [
+        wrong += [
             ProblemItem(
                 field=w.field if w.index is None else f"{w.field}.{w.index}", message=w.message
             )
             for w in checked
         ]
-    return Subscriber(
-        email=checked.email,
-        name=checked.name,
-        outlet=checked.outlet,
-        languages=checked.languages,
-        regions=frozenset(checked.regions),
-        topics=frozenset(checked.topics),
+    if wrong or isinstance(checked, list):
+        raise ApiProblem(422, refused("the subscriber was not saved", wrong), wrong)
+    return Changes(
+        address=checked.email,
+        name=checked.name if body.name is not None else None,
+        outlet=checked.outlet if body.outlet is not None else None,
+        languages=checked.languages if body.languages is not None else None,
+        regions=checked.regions if body.regions is not None else None,
+        topics=checked.topics if body.topics is not None else None,
         embargo=body.embargo,
-        lists=(API_LIST,),
     )
+
+
+_CLEAR = {"name": 'send "" to clear it', "outlet": 'send "" to clear it', "embargo": "send false"}
+
+
+def _nulls(body: SubscriberIn) -> list[ProblemItem]:
+    """A field sent as ``null``: neither left out (kept) nor empty (cleared), so refused."""
+    return [
+        ProblemItem(
+            field=name,
+            message="null is not a value: leave the field out to keep it, or "
+            + _CLEAR.get(name, "send [] to clear it"),
+        )
+        for name in sorted(body.model_fields_set)
+        if getattr(body, name) is None
+    ]
 
 
 def _out(journalist: Journalist) -> SubscriberOut:
