@@ -22,6 +22,7 @@ from pressdispatch.cli import State, app, fail, out
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.content.newsroom import Newsroom, load_newsroom
+from pressdispatch.content.topics import topic_problems
 from pressdispatch.credentials import Credentials
 from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.matching import choose_variant, plan
@@ -52,6 +53,7 @@ def check(ctx: typer.Context) -> None:
         *newsroom.problems,
         *_template_problems(settings, regions, newsroom),
         *asyncio.run(_edited_after_start(settings, newsroom)),
+        *topic_problems(settings, newsroom),
     ]
     for problem in problems:
         out.print(str(_relative(problem)), markup=False)
