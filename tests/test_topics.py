@@ -7,17 +7,31 @@ outbox, the feed parsed by feedparser; `check` is the command line.
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlencode
 
+import feedparser
+import httpx
+import pytest
 from typer.testing import CliRunner
 
+from pressdispatch import pipeline
 from pressdispatch.cli import app as cli
 from pressdispatch.content.topics import load_topics
-from pressdispatch.model import TopicNames
+from pressdispatch.model import Tier, TopicNames, Variant
+from pressdispatch.runtime import Runtime
+from pressdispatch.web.app import create_app
+from pressdispatch.web.signup import OUTBOX_FOLDER
 
-from .dispatching import ROOT, dedent, make_newsroom, utc
+from .dispatching import ROOT, Clock, Newsroom, dedent, make_newsroom, runtime, utc
 
 LANGUAGES = ("en", "fr", "ru", "ar", "es", "zh")
+PASSWORD = "correct horse battery staple"
 NAMES = dedent(
     """
     [food]
@@ -149,3 +163,113 @@ def test_check_warns_on_a_topic_without_a_name_in_a_newsroom_language(tmp_path: 
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "check"])
     assert "topics.toml" not in result.output
     assert result.exit_code == 0, result.output
+
+
+# -- what readers see -----------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    newsroom: Newsroom
+    rt: Runtime
+    client: httpx.AsyncClient
+
+    def outbox(self) -> list[EmailMessage]:
+        folder = self.newsroom.root / "var" / "outbox" / OUTBOX_FOLDER
+        found = []
+        for path in sorted(folder.glob("*.eml")):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            assert isinstance(message, EmailMessage)
+            found.append(message)
+        return found
+
+
+@pytest.fixture
+async def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
+    """The app over a newsroom with topics.toml, one public release on food and water,
+    and one journalist who follows them."""
+    monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
+    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    write_topics(tmp_path)
+    newsroom.subscribers("desk", ["ana@example.org,Ana,fr,world,water food,no"])
+    newsroom.release(
+        "sahel", publish_at=utc(-3600), languages=("en", "fr", "ar"), topics=("food", "water")
+    )
+    settings = newsroom.settings()
+    clock = Clock(utc())
+    async with runtime(settings) as rt:
+        report = pipeline.TickReport()
+        await pipeline.sync_files(rt, clock(), report)
+        assert not report.problems, report.problems
+        app = create_app(rt, clock=clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            base = settings.newsroom.base_url
+            async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+                yield Site(newsroom, rt, client)
+
+
+async def test_the_chinese_subscription_form_offers_topics_by_their_chinese_names(
+    site: Site,
+) -> None:
+    html = (await site.client.get("/subscribe?lang=zh")).text
+    offered = re.findall(r'name="topics" value="([^"]+)"[^>]*> ([^<]+)</label>', html)
+    assert offered == [("water", "水资源"), ("food", "粮食安全")]  # in the order of the names
+
+
+async def test_the_french_confirmation_email_names_the_chosen_topics_in_french(
+    site: Site,
+) -> None:
+    fields = [("lang", "fr"), ("email", "claire@example.com"), ("languages", "fr")]
+    fields += [("topics", "food")]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = await site.client.post("/subscribe", content=urlencode(fields), headers=form)
+    assert response.status_code == 200
+    (mail,) = site.outbox()
+    for kind in ("plain", "html"):
+        body = mail.get_body(preferencelist=(kind,))
+        assert isinstance(body, EmailMessage)
+        text = body.get_content()
+        assert "Sécurité alimentaire" in text
+        assert ">food<" not in text and ": food" not in text
+    plain = mail.get_body(preferencelist=("plain",))
+    assert isinstance(plain, EmailMessage)
+    assert "Thèmes\u202f: Sécurité alimentaire" in plain.get_content()
+
+
+async def test_an_atom_entry_labels_its_topics_and_an_rss_item_names_them(site: Site) -> None:
+    atom = feedparser.parse((await site.client.get("/feeds/fr/all.atom")).content)
+    (entry,) = atom.entries
+    topics = [tag for tag in entry.tags if tag.scheme.endswith("/topics/")]
+    assert [(tag.term, tag.label) for tag in topics] == [
+        ("food", "Sécurité alimentaire"),
+        ("water", "Water"),  # no French name: the default language's
+    ]
+    rss = feedparser.parse((await site.client.get("/feeds/fr/all.rss")).content)
+    (item,) = rss.entries
+    names = [tag.term for tag in item.tags if (tag.scheme or "").endswith("/topics/")]
+    assert names == ["Sécurité alimentaire", "Water"]
+    titled = feedparser.parse((await site.client.get("/feeds/fr/all.atom?topic=food")).content)
+    assert titled.feed.title.endswith("· Français · Sécurité alimentaire")
+
+
+async def test_a_page_in_arabic_names_the_topics_in_arabic(site: Site) -> None:
+    page = (await site.client.get("/releases/sahel/ar")).text
+    assert "الأمن الغذائي" in page
+    assert "الأمن الغذائي" in (await site.client.get("/?lang=ar")).text  # the topic filter
+    listing = (await site.client.get("/?lang=fr&topic=food")).text
+    assert '<option value="food" selected>Sécurité alimentaire</option>' in listing
+
+
+async def test_the_console_shows_a_journalists_topics_by_name_and_slug(site: Site) -> None:
+    login = await site.client.post("/admin/login", data={"password": PASSWORD})
+    assert login.status_code == 303, login.text
+    page = (await site.client.get("/admin/subscribers/ana@example.org")).text
+    assert "<dt>Topics</dt><dd>Food security (food), Water (water)</dd>" in page
+
+
+async def test_a_press_offices_email_template_gets_the_topics_by_name(site: Site) -> None:
+    release = await site.rt.catalog.snapshot("sahel")
+    context = site.rt.renderer.context(release, Variant("ar", Tier.PUBLIC))
+    assert context["topics"] == ["الأمن الغذائي", "Water"]  # release order; no Arabic "Water"
+    assert context["release"].topics == ("food", "water")  # the slugs, as the files say
