@@ -156,6 +156,7 @@ class PathsSection(_Section):
     subscribers: Path = Path("subscribers")
     templates: Path = Path("templates")
     data: Path = Path("var")
+    topics: Path = Path("topics.toml")  # display names of the topics; optional
 
 
 class DatabaseSection(_Section):
@@ -360,6 +361,7 @@ def _resolve(settings: Settings, config_path: Path) -> Settings:
         subscribers=absolute(settings.paths.subscribers),
         templates=absolute(settings.paths.templates),
         data=absolute(settings.paths.data),
+        topics=absolute(settings.paths.topics),
     )
     database = DatabaseSection(url=_resolve_sqlite(settings.database.url, base))
     dkim = settings.dkim

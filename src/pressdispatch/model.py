@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -132,3 +132,29 @@ class Variant:
 
     language: str
     tier: Tier
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """What topics.toml says: each topic's display name, per language.
+
+    A topic is always a slug in the files, the store, URLs and forms' values; its
+    name is only what people read.
+    """
+
+    names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # slug → lang → name
+    default_language: str = "en"
+
+    def name(self, slug: str, lang: str) -> str:
+        """The name in ``lang``, else in the newsroom's default language, else the slug.
+
+        The default language's name is a better guess than the slug for a reader of
+        another language: it is the name the press office wrote first.
+        """
+        names = self.names.get(slug, {})
+        return names.get(lang) or names.get(self.default_language) or slug
+
+    def named(self, slugs: Iterable[str], lang: str) -> list[tuple[str, str]]:
+        """``(slug, name)`` pairs sorted by name as ``lang``'s readers see them."""
+        pairs = [(slug, self.name(slug, lang)) for slug in set(slugs)]
+        return sorted(pairs, key=lambda pair: (pair[1].casefold(), pair[0]))

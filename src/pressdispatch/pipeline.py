@@ -149,7 +149,7 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
 
 async def _announce(rt: Runtime, release: Release) -> None:
     """Tell the WebSub hub which feeds now carry the release (failures are only logged)."""
-    site = FeedSite.of(rt.settings, rt.regions)
+    site = FeedSite.of(rt.settings, rt.regions, rt.topics)
     await ping_hub(rt.settings.feeds.websub_hub, feed_urls_for(release, site))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings
 from pressdispatch.content.releases import ReleaseCache
+from pressdispatch.content.topics import load_topic_names
 from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
 from pressdispatch.dispatch.engine import Engine, EngineSettings
@@ -23,7 +24,7 @@ from pressdispatch.dispatch.outbox import OutboxTransport
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport
 from pressdispatch.errors import PressDispatchError
-from pressdispatch.model import DeliveryStatus
+from pressdispatch.model import DeliveryStatus, TopicNames
 from pressdispatch.regions import RegionTree, load_regions
 from pressdispatch.render import headers
 from pressdispatch.render.email import EmailRenderer
@@ -48,6 +49,7 @@ class Runtime:
     workers: Workers
     renderer: EmailRenderer
     transport: Transport  # the engine's, the test copies' and the confirmation emails'
+    topics: TopicNames = field(default_factory=TopicNames)  # topics.toml, read at start
     releases: ReleaseCache = field(default_factory=ReleaseCache)  # parsed files, between scans
 
     def message_id(self, release_id: str, language: str, address: str) -> str:
@@ -99,10 +101,15 @@ class Runtime:
 
 
 def renderer_for(
-    settings: Settings, regions: RegionTree, credentials: Credentials
+    settings: Settings,
+    regions: RegionTree,
+    credentials: Credentials,
+    topics: TopicNames | None = None,
 ) -> EmailRenderer:
+    """The email renderer; without ``topics``, the names topics.toml gives now."""
     signer = Signer(credentials.signing_key)
-    return EmailRenderer(settings.newsroom, settings.paths.templates, signer, regions)
+    names = topics if topics is not None else load_topic_names(settings)
+    return EmailRenderer(settings.newsroom, settings.paths.templates, signer, regions, names)
 
 
 async def open_runtime(settings: Settings, *, transport: Transport | None = None) -> Runtime:
@@ -114,6 +121,7 @@ async def open_runtime(settings: Settings, *, transport: Transport | None = None
     await upgrade(settings.database.url)
     db = open_database(settings.database.url)
     regions = load_regions()
+    topics = load_topic_names(settings)
     return Runtime(
         settings,
         credentials,
@@ -123,8 +131,9 @@ async def open_runtime(settings: Settings, *, transport: Transport | None = None
         Journalists(db),
         Ledger(db),
         Workers(db),
-        renderer_for(settings, regions, credentials),
+        renderer_for(settings, regions, credentials, topics),
         transport or make_transport(settings, credentials),
+        topics,
     )
 
 

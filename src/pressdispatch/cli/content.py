@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pressdispatch.cli import State, app, out
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import Newsroom, load_newsroom
+from pressdispatch.content.topics import topic_problems
 from pressdispatch.credentials import Credentials
 from pressdispatch.errors import PressDispatchError, Problem, Severity
 from pressdispatch.model import Tier, Variant
@@ -53,6 +54,7 @@ def check(
         *newsroom.problems,
         *_template_problems(settings, regions, newsroom),
         *asyncio.run(_edited_after_start(settings, newsroom)),
+        *topic_problems(settings, newsroom),
     ]
     for problem in problems:
         out.print(_relative(problem).labelled(), markup=False)

@@ -66,7 +66,7 @@ async def export(
         report = pipeline.TickReport()
         await pipeline.sync_files(rt, clock(), report)
         snapshot = await PublicView(rt.catalog, clock).current()
-        site = FeedSite.of(settings, rt.regions)
+        site = FeedSite.of(settings, rt.regions, rt.topics)
     finally:
         await service.close()
     written = unchanged = 0

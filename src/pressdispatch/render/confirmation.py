@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pressdispatch.config import NewsroomSection
-from pressdispatch.model import Subscriber
+from pressdispatch.model import Subscriber, TopicNames
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
 from pressdispatch.render.email import alternative, base64_lines, email_environment, render_template
@@ -45,8 +45,13 @@ def render_confirmation(
     lang: str,
     url: str,
     date: datetime,
+    topics: TopicNames | None = None,
 ) -> Confirmation:
-    """The confirmation email for ``signup``, in ``lang``, with the link ``url``."""
+    """The confirmation email for ``signup``, in ``lang``, with the link ``url``.
+
+    ``topics`` names the chosen topics (without it, they are shown as slugs).
+    """
+    names = topics if topics is not None else TopicNames(default_language=lang)
     name = " ".join(signup.name.split())
     subject = i18n.gettext(
         lang, "Confirm your subscription to %(newsroom)s", newsroom=newsroom.name
@@ -70,7 +75,7 @@ def render_confirmation(
         "confirm_url": url,
         "languages": [i18n.language_name(code) for code in signup.languages],
         "regions": sorted(i18n.region_name(regions, slug, lang) for slug in signup.regions),
-        "topics": sorted(signup.topics),
+        "topics": [name for _, name in names.named(signup.topics, lang)],
     }
     env = email_environment(templates / "email", lang)
     text, html = (render_template(env, template, context) for template in TEMPLATES)

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from pressdispatch.config import NewsroomSection
 from pressdispatch.errors import NotFound, RenderError
-from pressdispatch.model import Release, Subscriber, Tier, Variant
+from pressdispatch.model import Release, Subscriber, Tier, TopicNames, Variant
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
 from pressdispatch.render.markdown import plain_text
@@ -266,12 +266,20 @@ class EmailRenderer:
     """Renders variants with the press office's templates; caches each variant once."""
 
     def __init__(
-        self, newsroom: NewsroomSection, templates: Path, signer: Signer, regions: RegionTree
+        self,
+        newsroom: NewsroomSection,
+        templates: Path,
+        signer: Signer,
+        regions: RegionTree,
+        topics: TopicNames | None = None,
     ) -> None:
         self.newsroom = newsroom
         self.templates = templates / "email"
         self.signer = signer
         self.regions = regions
+        self.topics = TopicNames(default_language=newsroom.default_language)
+        if topics is not None:
+            self.topics = topics
         self._prepared: dict[tuple[str, datetime, Variant], PreparedMessage] = {}
 
     def prepare(self, release: Release, variant: Variant) -> PreparedMessage:
@@ -357,7 +365,7 @@ class EmailRenderer:
                 if other != lang
             ],
             "regions": [i18n.region_name(self.regions, slug, lang) for slug in release.regions],
-            "topics": list(release.topics),
+            "topics": [self.topics.name(slug, lang) for slug in release.topics],
             "contacts": list(release.contacts),
             "greeting": slot("greeting"),
             "recipient_email": slot("email"),

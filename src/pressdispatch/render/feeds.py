@@ -30,7 +30,10 @@ carries that version), title, summary (the title when the version has none),
 the sanitised HTML body after a dateline paragraph (``MINSK, 2 December 2026``,
 as the email shows it), published and updated times with the newsroom's UTC
 offset, the press office as author, and categories for regions and topics with
-``scheme`` (RSS: ``domain``) ``<base_url>/regions/`` and ``<base_url>/topics/``.
+``scheme`` (RSS: ``domain``) ``<base_url>/regions/`` and ``<base_url>/topics/``. A
+topic's Atom ``label`` and its RSS text are its name in the entry's language
+(topics.toml), as feed readers show that text as the tag; the slug stays the Atom
+``term``. A region's RSS text stays its slug.
 Atom entries link to every version with ``rel="alternate" hreflang``, their own
 first (what most readers take as the entry's link; feedparser reports the last
 one as ``entry.link``, its ``entry.links`` keeps the order). Each Atom entry has
@@ -47,7 +50,7 @@ the bytes do not change with feedgen's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from html import escape
@@ -61,7 +64,7 @@ from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 
 from pressdispatch.config import NewsroomSection, Settings
-from pressdispatch.model import Release, Translation
+from pressdispatch.model import Release, TopicNames, Translation
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.render.email import release_url
@@ -133,12 +136,15 @@ class FeedSite:
     regions: RegionTree
     max_entries: int = 50
     hub: str = ""
+    topics: TopicNames = field(default_factory=TopicNames)
 
     @classmethod
-    def of(cls, settings: Settings, regions: RegionTree) -> FeedSite:
-        return cls(
-            settings.newsroom, regions, settings.feeds.max_entries, settings.feeds.websub_hub
-        )
+    def of(
+        cls, settings: Settings, regions: RegionTree, topics: TopicNames | None = None
+    ) -> FeedSite:
+        feeds = settings.feeds
+        names = topics if topics is not None else TopicNames()
+        return cls(settings.newsroom, regions, feeds.max_entries, feeds.websub_hub, names)
 
     @property
     def base_url(self) -> str:
@@ -238,7 +244,10 @@ def feed_language(spec: FeedSpec, newsroom: NewsroomSection) -> str:
 
 
 def feed_title(spec: FeedSpec, site: FeedSite) -> str:
-    """``Northwind Relief Agency · Europe · Français · health``; ``all`` parts are left out."""
+    """``Northwind Relief Agency · Europe · Français · Health``; ``all`` parts are left out.
+
+    The topic is named in the feed's language (topics.toml), else shown as its slug.
+    """
     lang = feed_language(spec, site.newsroom)
     parts = [site.newsroom.name]
     if spec.region != ALL:
@@ -246,7 +255,7 @@ def feed_title(spec: FeedSpec, site: FeedSite) -> str:
     if spec.language != ALL:
         parts.append(i18n.language_name(spec.language))
     if spec.topic:
-        parts.append(spec.topic)
+        parts.append(site.topics.name(spec.topic, lang))
     return " · ".join(parts)
 
 
@@ -375,14 +384,15 @@ def _add_entry(
     else:
         entry.link(href=page, rel="alternate")  # RSS has one link per item
         entry.dc.dc_language(lang)
-    # Atom: term, scheme and a label in the entry's language. RSS: the term as the
-    # value and the scheme as the domain (feedgen would write the label instead).
+    # Atom: term, scheme and a label in the entry's language. RSS: the label as the
+    # value (feedgen writes the label there), the scheme as the domain. A region's
+    # RSS value stays its slug; a topic's is its name, the tag feed readers show.
     atom = spec.kind == "atom"
     for slug in release.regions:
         label = region_name(site.regions, slug, lang) if atom else None
         _category(entry, slug, f"{base}/regions/", label)
     for topic in release.topics:
-        _category(entry, topic, f"{base}/topics/", topic if atom else None)
+        _category(entry, topic, f"{base}/topics/", site.topics.name(topic, lang))
 
 
 def _category(entry: _Entry, term: str, scheme: str, label: str | None) -> None:

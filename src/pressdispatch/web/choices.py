@@ -17,6 +17,7 @@ from fastapi import Request
 
 from pressdispatch.characters import printable
 from pressdispatch.errors import UnknownRegion
+from pressdispatch.model import TopicNames
 from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.vocabulary import normalize_topic
@@ -119,11 +120,15 @@ def choice_options(
     *,
     languages: Sequence[str],
     topics: Sequence[str],
+    topic_names: TopicNames,
     chosen_languages: Sequence[str],
     chosen_regions: Collection[str],
     chosen_topics: Collection[str],
 ) -> dict[str, Any]:
-    """What the form templates show: one menu per language rank, regions, topics."""
+    """What the form templates show: one menu per language rank, regions, topics.
+
+    Topics are offered by name in ``lang``, in that order; the form sends their slugs.
+    """
     return {
         "language_options": [
             {"code": code, "name": i18n.language_name(code)} for code in languages
@@ -143,5 +148,8 @@ def choice_options(
             # countries only when already chosen: the list offers the M49 regions
             if region.slug in chosen_regions or not (region.is_country or region.slug == ROOT)
         ],
-        "topic_options": [{"name": topic, "checked": topic in chosen_topics} for topic in topics],
+        "topic_options": [
+            {"slug": slug, "name": name, "checked": slug in chosen_topics}
+            for slug, name in topic_names.named(topics, lang)
+        ],
     }

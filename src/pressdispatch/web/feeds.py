@@ -141,7 +141,7 @@ def _state(request: Request) -> tuple[WebState, _FeedCache]:
     web = web_state(request)
     cache: _FeedCache | None = getattr(request.app.state, "feed_cache", None)
     if cache is None:
-        cache = _FeedCache(FeedSite.of(web.settings, web.runtime.regions))
+        cache = _FeedCache(FeedSite.of(web.settings, web.runtime.regions, web.runtime.topics))
         request.app.state.feed_cache = cache
     return web, cache
 

@@ -116,9 +116,13 @@ async def index(
         "region": region_slug or "",
         "topic": topic_key or "",
         "region_options": _region_options(tree, snapshot.releases, region_slug, page_lang),
-        "topic_options": sorted(
-            {t for r in snapshot.releases for t in r.topics} | {t for t in (topic_key,) if t}
-        ),
+        "topic_options": [
+            {"slug": slug, "name": name}
+            for slug, name in state.runtime.topics.named(
+                {t for r in snapshot.releases for t in r.topics} | {t for t in (topic_key,) if t},
+                page_lang,
+            )
+        ],
         "switcher": [
             _switch(other, page_lang, "/?" + _query(lang=other, **filters))
             for other in newsroom.languages
@@ -189,7 +193,7 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
             if other != lang
         ],
         "regions": [i18n.region_name(tree, slug, lang) for slug in release.regions],
-        "topics": list(release.topics),
+        "topics": [state.runtime.topics.name(slug, lang) for slug in release.topics],
         "contacts": list(release.contacts),
         "switcher": [
             _switch(other, lang, f"/releases/{release.id}/{other}")
@@ -296,7 +300,7 @@ def _switch(lang: str, current: str, url: str) -> dict[str, Any]:
 
 def _feed(state: WebState, lang: str, region: str, topic: str | None = None) -> dict[str, str]:
     """The Atom and RSS feeds of ``region`` (or ``all``) in ``lang``, served by web/feeds.py."""
-    site = FeedSite.of(state.settings, state.runtime.regions)
+    site = FeedSite.of(state.settings, state.runtime.regions, state.runtime.topics)
     atom = FeedSpec(lang, region, "atom", topic)
     name = (
         i18n.gettext(lang, "All regions")
@@ -306,7 +310,7 @@ def _feed(state: WebState, lang: str, region: str, topic: str | None = None) -> 
     return {
         "lang": lang,
         "region": region,
-        "name": f"{name} · {topic}" if topic else name,
+        "name": f"{name} · {state.runtime.topics.name(topic, lang)}" if topic else name,
         "title": feed_title(atom, site),
         "atom": atom.url(site.base_url),
         "rss": FeedSpec(lang, region, "rss", topic).url(site.base_url),

@@ -279,6 +279,7 @@ async def _send_confirmation(state: WebState, signup: Subscriber, lang: str) -> 
             lang=lang,
             url=f"{newsroom.base_url}/confirm/{token}",
             date=now,
+            topics=state.runtime.topics,
         )
         envelope = Envelope(
             sender=newsroom.from_address,
@@ -362,6 +363,7 @@ async def _form(
             lang,
             languages=languages,
             topics=await public_topics(state),
+            topic_names=state.runtime.topics,
             chosen_languages=entry.languages,
             chosen_regions=entry.regions,
             chosen_topics=entry.topics,

@@ -212,6 +212,7 @@ async def _preferences(
             lang,
             languages=languages,
             topics=sorted(known_topics | subscriber.topics),
+            topic_names=state.runtime.topics,
             chosen_languages=subscriber.languages,
             chosen_regions=subscriber.regions,
             chosen_topics=subscriber.topics,

@@ -163,7 +163,7 @@ def _renderer(rt: Runtime) -> EmailRenderer:
     """A renderer with nothing cached, signing with the service's key."""
     settings = rt.settings
     return EmailRenderer(
-        settings.newsroom, settings.paths.templates, rt.renderer.signer, rt.regions
+        settings.newsroom, settings.paths.templates, rt.renderer.signer, rt.regions, rt.topics
     )
 
 

@@ -9,6 +9,7 @@ lists cannot bring it back); reactivating sets ``active`` again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -27,7 +28,7 @@ from pressdispatch.web.admin.common import (
     not_found,
     page,
 )
-from pressdispatch.web.deps import web_state
+from pressdispatch.web.deps import WebState, web_state
 
 __all__ = ["SUPPRESSED", "router"]
 
@@ -83,8 +84,19 @@ async def subscriber(request: Request, email: str, session: PageSession) -> Resp
     if journalist is None:
         return not_found(request, f"journalist {email!r}", session.csrf)
     deliveries = await state.runtime.ledger.deliveries_to(email)
-    context = {"j": journalist, "deliveries": deliveries, "url": _url(journalist.email)}
+    context = {
+        "j": journalist,
+        "deliveries": deliveries,
+        "url": _url(journalist.email),
+        "topics": _topic_names(state, journalist.subscriber.topics),
+    }
     return page(request, "subscriber.html.j2", context, csrf=session.csrf)
+
+
+def _topic_names(state: WebState, slugs: Iterable[str]) -> list[str]:
+    """``Food security (food)``: the name readers see, and the slug the files use."""
+    names = state.runtime.topics.named(slugs, state.settings.newsroom.default_language)
+    return [name if name == slug else f"{name} ({slug})" for slug, name in names]
 
 
 @router.post("/admin/subscribers/{email}/suppress", name="admin.subscriber_suppress")
