@@ -15,17 +15,20 @@ costs one name, never the pages.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pressdispatch.characters import bad_character
 from pressdispatch.config import Settings
 from pressdispatch.content.newsroom import Newsroom
-from pressdispatch.errors import ContentError, Problem, UnknownLanguage
+from pressdispatch.errors import ContentError, Problem, Severity, UnknownLanguage
 from pressdispatch.model import TopicNames
 from pressdispatch.textfiles import parse_toml, read_text
 from pressdispatch.textlines import key_line
 from pressdispatch.vocabulary import TOPIC, normalize_language
+
+WARNING = Severity.WARNING  # topics.toml only names things: what is wrong there breaks nothing
 
 __all__ = ["load_topic_names", "load_topics", "topic_problems"]
 
@@ -57,12 +60,12 @@ def _parse(
         line = key_line(text, [slug])
         if not TOPIC.match(slug):
             message = f"{slug!r} is not a topic: lowercase letters, digits, hyphens"
-            problems.append(Problem(path, line, slug, message))
+            problems.append(Problem(path, line, slug, message, WARNING))
             continue
         if not isinstance(entry, dict):
             example = _EXAMPLE.replace("food", slug)
             message = f"expected a table of names, one per language: {example}"
-            problems.append(Problem(path, line, slug, message))
+            problems.append(Problem(path, line, slug, message, WARNING))
             continue
         names[slug] = _names(path, text, slug, entry, languages, problems)
     return TopicNames(names, default), problems
@@ -83,7 +86,7 @@ def _names(
         line = key_line(text, [slug, code])
         message = _wrong(code, value, languages)
         if message is not None:
-            problems.append(Problem(path, line, field, message))
+            problems.append(Problem(path, line, field, message, WARNING))
             continue
         found[code] = " ".join(value.split())
     return found
@@ -125,8 +128,9 @@ def topic_problems(settings: Settings, newsroom: Newsroom) -> list[Problem]:
     """What ``check`` reports about topics.toml: malformed entries, then missing names.
 
     A topic a release or a list uses with no name in one of the newsroom's languages
-    is shown there by its fallback (the default language's name, else the slug). That
-    is a warning, not an error: nothing breaks. Without topics.toml, nothing is said:
+    is shown there by its fallback (the default language's name, else the slug). Each
+    is a warning, not an error: a topic without a name is shown by its slug, and
+    nothing else changes. Without topics.toml, nothing is said:
     the newsroom shows slugs by choice.
     """
     path = settings.paths.topics
@@ -137,7 +141,8 @@ def topic_problems(settings: Settings, newsroom: Newsroom) -> list[Problem]:
         text = read_text(path)
         raw = parse_toml(text, path)
     except ContentError as exc:
-        return [exc.problem]  # unreadable: naming every topic as unnamed would bury it
+        # Unreadable: naming every topic as unnamed would bury it.
+        return [replace(exc.problem, severity=WARNING)]
     names, problems = _parse(path, text, raw, offered, default)
     for slug in sorted(_used_topics(newsroom)):
         named = names.names.get(slug, {})
@@ -147,7 +152,7 @@ def topic_problems(settings: Settings, newsroom: Newsroom) -> list[Problem]:
         fallback = names.name(slug, missing[0])
         shown = f"the {default} name {fallback!r}" if fallback != slug else "the slug"
         message = f"no name in {', '.join(missing)}: {shown} is shown there"
-        problems.append(Problem(path, key_line(text, [slug]), slug, message))
+        problems.append(Problem(path, key_line(text, [slug]), slug, message, WARNING))
     return problems
 
 

@@ -32,7 +32,7 @@ from pressdispatch.web.admin.auth import Checked, PageSession
 from pressdispatch.web.admin.common import AdminRoute, back, local_time, not_found, page
 from pressdispatch.web.deps import web_state
 
-__all__ = ["PREVIEW_CSP", "router", "sent_tests"]
+__all__ = ["PREVIEW_CSP", "SentTest", "router", "sent_tests"]
 
 router = APIRouter(route_class=AdminRoute)
 
