@@ -25,10 +25,9 @@ from pressdispatch.config import load_settings
 from pressdispatch.errors import ConfigError
 from pressdispatch.web.app import create_app
 from pressdispatch.web.proxies import client_address
-from pressdispatch.web.server import serve_web
+from pressdispatch.web.server import listen, serve_web
 
 from .dispatching import Newsroom, make_newsroom, runtime
-from .smtpd import free_port
 
 PASSWORD = "correct horse battery staple"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -46,10 +45,11 @@ def newsroom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Newsroom:
 async def served(newsroom: Newsroom, **web: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The web app under uvicorn on a free local port, as the commands serve it."""
     newsroom.write_config(web=web)
-    port = free_port()
+    sockets = listen("127.0.0.1", 0)
+    port = sockets[0].getsockname()[1]
     stop = asyncio.Event()
     async with runtime(newsroom.settings()) as rt:
-        server = asyncio.create_task(serve_web(create_app(rt), "127.0.0.1", port, stop))
+        server = asyncio.create_task(serve_web(create_app(rt), sockets, stop))
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, trust_env=False) as client:
             try:

@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -69,6 +70,7 @@ def _check_address(value: str, *, display_name_allowed: bool) -> str:
 
 class NewsroomSection(_Section):
     name: str = Field(min_length=1)
+    #: Unless config.toml sets it, where the web app listens (Settings.served_at).
     base_url: str = "http://127.0.0.1:8000"
     default_language: str = "en"
     timezone: str = "UTC"
@@ -330,6 +332,24 @@ class Settings(_Section):
     feeds: FeedsSection = FeedsSection()
     content: ContentSection = ContentSection()
     config_path: Path = Path("config.toml")
+    # Whether config.toml sets newsroom.base_url; if not, it follows [web] (served_at).
+    _base_url_set: bool = PrivateAttr(default=False)
+
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a web app listening on ``host``:``port``: the links follow
+        it, unless config.toml sets base_url (a site behind a proxy or a CDN)."""
+        update: dict[str, Any] = {"web": self.web.model_copy(update={"host": host, "port": port})}
+        if not self._base_url_set:
+            url = local_url(host, port)
+            update["newsroom"] = self.newsroom.model_copy(update={"base_url": url})
+        return self.model_copy(update=update)
+
+
+def local_url(host: str, port: int) -> str:
+    """The address of a web app listening on ``host``:``port``, to put in links. Listening
+    on every interface, it answers on the loopback one; other machines need base_url."""
+    shown = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 def load_settings(path: Path) -> Settings:
@@ -367,9 +387,11 @@ def _resolve(settings: Settings, config_path: Path) -> Settings:
     dkim = settings.dkim
     if dkim.enabled:
         dkim = dkim.model_copy(update={"private_key_file": absolute(dkim.private_key_file)})
-    return settings.model_copy(
+    resolved = settings.model_copy(
         update={"paths": paths, "database": database, "dkim": dkim, "config_path": config_path}
     )
+    resolved._base_url_set = "base_url" in settings.newsroom.model_fields_set
+    return resolved.served_at(settings.web.host, settings.web.port)
 
 
 def _resolve_sqlite(url: str, base: Path) -> str:

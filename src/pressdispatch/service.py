@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from fastapi import FastAPI
 
 from pressdispatch import pipeline
 from pressdispatch.clock import Clock, utc_now
-from pressdispatch.config import Settings
+from pressdispatch.config import Settings, local_url
 from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Transport
 from pressdispatch.model import DeliveryStatus
@@ -64,10 +65,18 @@ class Service:
     async def close(self) -> None:
         await self.rt.close()
 
-    async def run(self, stop: asyncio.Event, *, worker: bool = False) -> RunStats:
-        """Until ``stop``: scan and send on time and serve the newsroom, or (``worker``)
-        only send what others queued."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        worker: bool = False,
+        listening: Sequence[socket.socket] = (),
+    ) -> RunStats:
+        """Until ``stop``: scan and send on time and serve the newsroom on ``listening``
+        (web/server.py ``listen``), or (``worker``) only send what others queued."""
         rt, settings = self.rt, self.settings
+        if not worker and not listening:
+            raise ValueError("the service serves the newsroom: pass the sockets it listens on")
         engine = rt.engine(kind="worker" if worker else "service", clock=self.clock)
         if worker:
             log.info("pressdispatch worker started (%s transport)", settings.transport.kind)
@@ -90,10 +99,8 @@ class Service:
         scheduler.start()
         log.info("pressdispatch service started (%s transport)", settings.transport.kind)
         try:
-            web = asyncio.create_task(
-                serve_web(self.web_app(), settings.web.host, settings.web.port, stop)
-            )
-            log.info("newsroom at http://%s:%d/", settings.web.host, settings.web.port)
+            web = asyncio.create_task(serve_web(self.web_app(), listening, stop))
+            self._announce()
             stats = await engine.run(stop)
             await web
         finally:
@@ -119,8 +126,9 @@ class Service:
         stats = await engine.run(stop, until_idle=True)
         return OnceReport(report, stats, engine.problem)
 
-    async def serve_web(self, stop: asyncio.Event, host: str, port: int) -> None:
-        """Until ``stop``: the newsroom web app alone, reflecting the files (no sending)."""
+    async def serve_web(self, stop: asyncio.Event, listening: Sequence[socket.socket]) -> None:
+        """Until ``stop``: the newsroom web app alone on ``listening`` (web/server.py
+        ``listen``), reflecting the files (no sending)."""
 
         async def keep_in_sync() -> None:
             while not stop.is_set():
@@ -135,12 +143,19 @@ class Service:
                     await asyncio.wait_for(stop.wait(), interval)
 
         syncing = asyncio.create_task(keep_in_sync())
-        log.info("newsroom at http://%s:%d/", host, port)
+        self._announce()
         try:
-            await serve_web(self.web_app(), host, port, stop)
+            await serve_web(self.web_app(), listening, stop)
         finally:
             stop.set()
             await syncing
+
+    def _announce(self) -> None:
+        # The settings are served_at where the commands listen (cli/dispatch.py).
+        served = local_url(self.settings.web.host, self.settings.web.port)
+        public = self.settings.newsroom.base_url
+        links = "" if public == served else f" (links: {public})"
+        log.info("newsroom at %s/%s", served, links)
 
     def web_app(self) -> FastAPI:
         return create_app(self.rt, clock=self.clock)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
-from collections.abc import Iterator, Mapping
+import socket
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -26,24 +28,33 @@ from pressdispatch.model import UNFINISHED, DeliveryStatus
 from pressdispatch.regions import load_regions
 from pressdispatch.runtime import make_transport, renderer_for
 from pressdispatch.store.ledger import DeliveryGroup
+from pressdispatch.web.server import listen
 
 log = logging.getLogger("pressdispatch")
 
 _OUTCOMES = (DeliveryStatus.SENT, DeliveryStatus.DEFERRED, DeliveryStatus.FAILED)
+
+Host = Annotated[str | None, typer.Option(help="Where the web app listens. Default: web.host.")]
+Port = Annotated[int | None, typer.Option(help="Default: web.port (0: any free port).")]
 
 
 @app.command()
 def run(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
+    host: Host = None,
+    port: Port = None,
     verbose: Verbose = False,
     debug_sql: DebugSql = False,
 ) -> None:
-    """The service: scan the files, send each release on time (scheduler + engine)."""
+    """The service: scan the files, send each release on time (scheduler + engine), and
+    serve the newsroom."""
     settings = ctx.obj.settings()
     setup_logging(verbose, debug_sql)
-    code = asyncio.run(_once(settings) if once else _serve(settings, scheduler=True))
-    raise typer.Exit(code)
+    if once:
+        raise typer.Exit(asyncio.run(_once(settings)))
+    settings, sockets = bind_web(settings, host, port)
+    raise typer.Exit(asyncio.run(_serve(settings, scheduler=True, listening=sockets)))
 
 
 @app.command()
@@ -70,11 +81,41 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-async def _serve(settings: Settings, *, scheduler: bool) -> int:
-    async with _service(settings) as service:
-        stop = asyncio.Event()
-        with _stop_on_signals(stop):
-            stats = await service.run(stop, worker=not scheduler)
+def bind_web(
+    settings: Settings, host: str | None, port: int | None
+) -> tuple[Settings, list[socket.socket]]:
+    """Bind where the web app will listen, before anything is announced; the settings
+    served_at the port really taken. A port in use is one line and exit status 2."""
+    host = settings.web.host if host is None else host
+    port = settings.web.port if port is None else port
+    try:
+        sockets = listen(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            err.print(f"port {port} is in use: set [web] port or pass --port", markup=False)
+            raise typer.Exit(2) from None
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 2)
+    return settings.served_at(host, sockets[0].getsockname()[1]), sockets
+
+
+@contextmanager
+def closing_all(sockets: Sequence[socket.socket]) -> Iterator[None]:
+    """The sockets closed at the end, also when the service cannot open."""
+    try:
+        yield
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+async def _serve(
+    settings: Settings, *, scheduler: bool, listening: Sequence[socket.socket] = ()
+) -> int:
+    with closing_all(listening):
+        async with _service(settings) as service:
+            stop = asyncio.Event()
+            with _stop_on_signals(stop):
+                stats = await service.run(stop, worker=not scheduler, listening=listening)
     log.info("stopped: %s", {str(status): n for status, n in stats.outcomes.items()})
     return 0
 

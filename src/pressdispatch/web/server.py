@@ -1,15 +1,22 @@
-"""Run the web app with uvicorn inside our own event loop, stopped by our own signals."""
+"""Run the web app with uvicorn inside our own event loop, stopped by our own signals.
+
+The commands bind the port first (``listen``): a port in use is then one clear line
+before anything is announced, and with port 0 the links can name the port really taken.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
+
+__all__ = ["listen", "serve_web"]
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +29,38 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve_web(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> bool:
-    """Serve until ``stop`` is set, then finish open requests; False if it could not start."""
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to every address of ``host`` (as asyncio's own server would bind
+    them), all on one port: ``port``, or with 0 the one the system picks first.
+    Raises OSError (errno EADDRINUSE when the port is taken), with nothing left open."""
+    sockets: list[socket.socket] = []
+    try:
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in dict.fromkeys(found):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # as asyncio does: one socket per family
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((address[0], port, *address[2:]))
+            port = sock.getsockname()[1]
+            sock.listen()
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+async def serve_web(app: FastAPI, sockets: Sequence[socket.socket], stop: asyncio.Event) -> bool:
+    """Serve on ``sockets`` (from ``listen``) until ``stop`` is set, then finish open
+    requests and close them; False if the app could not start."""
     if os.environ.get("FORWARDED_ALLOW_IPS"):
         log.warning("FORWARDED_ALLOW_IPS is ignored: list your proxies in web.trusted_proxies")
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
         lifespan="on",
         # The app decides the client address itself, from web.trusted_proxies (web/proxies.py).
         proxy_headers=False,
@@ -38,14 +69,17 @@ async def serve_web(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> 
         log_config=None,
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=list(sockets)))
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     stopper.cancel()
     try:
         await task
-    except SystemExit:  # uvicorn exits when it cannot bind (port taken): say so, don't crash
-        log.error("the web app could not start on %s:%d (is the port in use?)", host, port)
+    except SystemExit:  # uvicorn exits when the app's startup fails: say so, don't crash
+        log.error("the web app could not start")
         return False
+    finally:
+        for sock in sockets:
+            sock.close()
     return True
