@@ -224,6 +224,7 @@ async def test_openapi_is_public_and_describes_the_api(api: Api) -> None:
         "/releases",
         "/releases/{release_id}",
         "/releases/{release_id}/status",
+        "/releases/{release_id}/plan",
         "/releases/{release_id}/schedule",
         "/releases/{release_id}/cancel",
         "/subscribers/{email}",

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +23,7 @@ from typer.testing import CliRunner, Result
 
 from pressdispatch.cli import app
 from pressdispatch.model import Subscriber
+from pressdispatch.web.app import create_app
 
 from .dispatching import Newsroom, make_newsroom, run_once, runtime, utc
 
@@ -262,3 +266,101 @@ def test_plan_is_what_the_engine_sends(
         language, tier = str(message["X-PressDispatch-Variant"]).split("/")
         got[to(message)] = (language, tier)
     assert got == planned
+
+
+# -- the console and the API count as plan does ----------------------------------------
+
+TOKEN = "api-token-for-tests"
+PASSWORD = "console-password-for-tests"
+
+
+def moments(value: Any) -> Any:
+    """The document with its times as datetimes: the API writes UTC as Z, the command
+    line as +00:00, both RFC 3339."""
+    if isinstance(value, dict):
+        return {k: moments(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [moments(v) for v in value]
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", value):
+        return datetime.fromisoformat(value)
+    return value
+
+
+async def surfaces(newsroom: Newsroom, release_id: str) -> tuple[dict[str, Any], int]:
+    """The API's plan document, and the console's Plan total, for one release."""
+    async with runtime(newsroom.settings()) as rt:
+        app = create_app(rt)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                bearer = {"Authorization": f"Bearer {TOKEN}"}
+                answer = await c.get(f"/api/v1/releases/{release_id}/plan", headers=bearer)
+                assert answer.status_code == 200, answer.text
+                login = await c.post("/admin/login", data={"password": PASSWORD})
+                assert login.status_code == 303, login.text
+                page = await c.get(f"/admin/releases/{release_id}")
+                total = re.search(r'Total</th><td class="n">(\d+)</td>', page.text)
+                assert total is not None, page.text
+                return answer.json(), int(total.group(1))
+
+
+def test_the_api_and_the_console_count_as_plan_does(
+    newsroom: Newsroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRESSDISPATCH_API_TOKEN", TOKEN)
+    monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
+    newsroom.release("sahel", publish_at=utc(-60), regions=("world",))
+    newsroom.subscribers("press", PEOPLE)
+    asyncio.run(run_once(newsroom.settings()))
+    # Someone joins after the release went out: the plan of a finished release is what
+    # was sent, on every surface (the console once counted today's journalists).
+    newsroom.subscribers("press", [*PEOPLE, "late@example.org,Late,en,,,no"])
+    cli_document = plan_json(newsroom, "sahel")
+    api_document, console_total = asyncio.run(surfaces(newsroom, "sahel"))
+    assert moments(api_document) == moments(cli_document)
+    assert console_total == cli_document["total"] == len(list(outbox(newsroom, "sahel"))) == 4
+
+
+# -- preview --to is the message the journalist gets ------------------------------------
+
+TOKENS = re.compile(r"/(unsubscribe|preferences)/[A-Za-z0-9._~-]+")
+
+
+def masked(raw: bytes) -> tuple[list[tuple[str, str]], str, str]:
+    """The headers but Date, Message-ID and the MIME boundary; both bodies, decoded; the
+    signed tokens in links masked (each message signs its own)."""
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    headers = [
+        (name, TOKENS.sub(r"/\1/…", str(value)))
+        for name, value in message.items()
+        if name not in ("Date", "Message-ID", "Content-Type")
+    ]
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    return (
+        headers,
+        TOKENS.sub(r"/\1/…", text.get_content()),
+        TOKENS.sub(r"/\1/…", html.get_content()),
+    )
+
+
+def test_preview_to_is_the_message_each_journalist_gets(newsroom: Newsroom) -> None:
+    newsroom.release(
+        "minsk", publish_at=utc(3600), embargo_send_at=utc(1800), languages=("en", "fr", "ru")
+    )
+    newsroom.subscribers("press", [*PEOPLE, "eve@example.org,Eve,ru fr,,,yes"])
+    everyone = ["ana", "ben", "chen", "dia", "eve"]
+    previews = {
+        f"{who}@example.org": cli(newsroom, "preview", "minsk", "--to", f"{who}@example.org")
+        for who in everyone
+    }
+    asyncio.run(run_once(newsroom.settings(), now=utc(1850)))  # the embargoed copies
+    asyncio.run(run_once(newsroom.settings(), now=utc(3700)))  # the public ones
+    sent = {
+        to(message): message.as_bytes(policy=policy.SMTP) for message in outbox(newsroom, "minsk")
+    }
+    assert sorted(sent) == sorted(previews)
+    for address, preview in previews.items():
+        assert masked(preview.stdout_bytes) == masked(sent[address]), address

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pressdispatch.errors import Refused
 from pressdispatch.matching import variant_in_tier, why_not
@@ -272,3 +273,50 @@ def _assigned(
         status,
         release.send_at(variant.tier),
     )
+
+
+def plan_document(plan: ReleasePlan) -> dict[str, Any]:
+    """The plan as `plan --json` and the API give it."""
+    release = plan.release
+    by_variant = plan.counts()
+    return {
+        "release": release.id,
+        "status": release.status.value,
+        "state": plan.state,
+        "will_send": plan.will_send,
+        "publish_at": release.publish_at.isoformat(),
+        "embargo_send_at": release.embargo_send_at.isoformat() if release.embargo_send_at else None,
+        "tiers": [
+            {
+                "tier": t.tier.value,
+                "state": t.state.value,
+                "at": t.at.isoformat(),
+                "total": t.total,
+                "counts": [
+                    {"language": language, "status": status, "count": n}
+                    for (language, status), n in sorted(t.counts.items())
+                ],
+            }
+            for t in plan.tiers
+        ],
+        "total": len(plan.assignments),
+        "counts": [
+            {"language": v.language, "tier": v.tier.value, "count": n}
+            for v, n in sorted(
+                by_variant.items(), key=lambda item: (item[0].language, item[0].tier)
+            )
+        ],
+        "recipients": [_assignment_json(a) for a in plan.assignments],
+    }
+
+
+def _assignment_json(a: Assignment) -> dict[str, Any]:
+    return {
+        "email": a.email,
+        "name": a.name,
+        "outlet": a.outlet,
+        "language": a.language,
+        "tier": a.tier.value,
+        "status": a.status,
+        "send_at": a.at.isoformat() if a.at else None,
+    }

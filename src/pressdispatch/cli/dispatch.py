@@ -146,7 +146,7 @@ async def _once(settings: Settings) -> int:
 
 def _problems(report: pipeline.TickReport, settings: Settings) -> None:
     for problem in report.problems:
-        err.print(f"problem: {problem}", markup=False)
+        err.print(problem.labelled(), markup=False)
     for due in report.late:
         err.print(
             f"late: {due.release_id} ({due.tier.value} copy) is overdue by more than "

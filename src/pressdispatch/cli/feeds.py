@@ -47,7 +47,7 @@ def feeds(
     except (PressDispatchError, SQLAlchemyError) as exc:
         fail(database_error(settings, exc))
     for problem in problems:
-        out.print(f"problem: {problem}", markup=False)
+        out.print(problem.labelled(), markup=False)
     out.print(f"{written} files written, {unchanged} unchanged, under {out_dir}", markup=False)
 
 

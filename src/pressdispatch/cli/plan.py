@@ -13,7 +13,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -24,7 +24,13 @@ from pressdispatch.config import Settings
 from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, Tier, Variant
-from pressdispatch.planning import Assignment, ReleasePlan, TierPlan, assignment_of, release_plan
+from pressdispatch.planning import (
+    ReleasePlan,
+    TierPlan,
+    assignment_of,
+    plan_document,
+    release_plan,
+)
 from pressdispatch.render.email import SAMPLE_RECIPIENT, Recipient
 from pressdispatch.service import Service
 from pressdispatch.vocabulary import normalize_language
@@ -55,7 +61,7 @@ def plan_command(
 
     plan = asyncio.run(go())
     if as_json:
-        sys.stdout.write(json.dumps(_as_json(plan), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(plan_document(plan), ensure_ascii=False, indent=2) + "\n")
         return
     zone = settings.newsroom.zone
     total = len(plan.assignments)
@@ -95,52 +101,6 @@ def _tier_line(tier: TierPlan, settings: Settings) -> str:
         f"{language} {status} {n}" for (language, status), n in sorted(tier.counts.items())
     )
     return f"{tier.tier.value}: {verb}" + (f": {counts}" if counts else "")
-
-
-def _as_json(plan: ReleasePlan) -> dict[str, Any]:
-    release = plan.release
-    by_variant = plan.counts()
-    return {
-        "release": release.id,
-        "status": release.status.value,
-        "state": plan.state,
-        "will_send": plan.will_send,
-        "publish_at": release.publish_at.isoformat(),
-        "embargo_send_at": release.embargo_send_at.isoformat() if release.embargo_send_at else None,
-        "tiers": [
-            {
-                "tier": t.tier.value,
-                "state": t.state.value,
-                "at": t.at.isoformat(),
-                "total": t.total,
-                "counts": [
-                    {"language": language, "status": status, "count": n}
-                    for (language, status), n in sorted(t.counts.items())
-                ],
-            }
-            for t in plan.tiers
-        ],
-        "total": len(plan.assignments),
-        "counts": [
-            {"language": v.language, "tier": v.tier.value, "count": n}
-            for v, n in sorted(
-                by_variant.items(), key=lambda item: (item[0].language, item[0].tier)
-            )
-        ],
-        "recipients": [_assignment_json(a) for a in plan.assignments],
-    }
-
-
-def _assignment_json(a: Assignment) -> dict[str, Any]:
-    return {
-        "email": a.email,
-        "name": a.name,
-        "outlet": a.outlet,
-        "language": a.language,
-        "tier": a.tier.value,
-        "status": a.status,
-        "send_at": a.at.isoformat() if a.at else None,
-    }
 
 
 @app.command()

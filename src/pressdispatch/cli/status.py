@@ -52,7 +52,7 @@ def status(
         return
     _print_sending(sending, settings)
     for problem in problems:
-        out.print(f"problem: {problem}", markup=False)
+        out.print(problem, markup=False)
     for r in reports:
         _print(r, settings)
 
@@ -116,7 +116,7 @@ async def _collect(
             errors = await rt.ledger.last_errors(row.id)
             reports.append(report(row, counts, errors, now, settings.scheduler.max_lateness))
         sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now)
-        return reports, [str(p) for p in tick.problems], sending
+        return reports, [p.labelled() for p in tick.problems], sending
     finally:
         await service.close()
 

@@ -224,6 +224,13 @@ class Catalog:
         rows = await self.db.read(lambda conn: conn.execute(query).all())
         return {row.id: row.frozen_hash for row in rows}
 
+    async def snapshots(self) -> dict[str, Release]:
+        """Every release as :meth:`snapshot` gives it, in one read (for lists)."""
+        r = releases.c
+        query = select(r.id, r.frozen_content, r.content)
+        rows = await self.db.read(lambda conn: conn.execute(query).all())
+        return {row.id: release_from_json(row.frozen_content or row.content) for row in rows}
+
 
 def _sync(conn: Connection, loaded: list[tuple[Release, str]], now: datetime) -> list[str]:
     """``Catalog.sync`` in one transaction: each release with its JSON snapshot."""

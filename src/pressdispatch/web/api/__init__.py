@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from pressdispatch.list_imports import MAX_UPLOAD
 from pressdispatch.runtime import Runtime
-from pressdispatch.web.api import lists, releases, subscribers
+from pressdispatch.web.api import lists, plans, releases, subscribers
 from pressdispatch.web.api.auth import BearerToken
 from pressdispatch.web.api.common import PROBLEM_JSON, install_handlers
 from pressdispatch.web.api.limits import BodyLimit, request_limit
@@ -68,6 +68,7 @@ def create_api(rt: Runtime) -> FastAPI:
         redoc_url=None,
     )
     api.include_router(releases.router)
+    api.include_router(plans.router)
     api.include_router(subscribers.router)
     api.include_router(lists.router)
     install_handlers(api)
