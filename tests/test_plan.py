@@ -23,6 +23,7 @@ from typer.testing import CliRunner, Result
 
 from pressdispatch.cli import app
 from pressdispatch.model import Subscriber
+from pressdispatch.store.journalists.writes import Changes
 from pressdispatch.web.app import create_app
 
 from .dispatching import Newsroom, make_newsroom, run_once, runtime, utc
@@ -203,7 +204,8 @@ PERSON = st.tuples(
     st.booleans(),  # cleared
 )
 HISTORY = st.lists(
-    st.sampled_from(["unsubscribe", "bounce", "web", "embargo-sent", "cancel"]), max_size=3
+    st.sampled_from(["unsubscribe", "bounce", "web", "api", "embargo-sent", "cancel"]),
+    max_size=3,
 )
 
 
@@ -252,6 +254,10 @@ def test_plan_is_what_the_engine_sends(
             if "web" in history:
                 signup = Subscriber("web@example.org", "Web", languages=(languages[-1],))
                 await rt.journalists.confirm_signup(signup, utc())
+            if "api" in history:  # a new journalist, and one of the list's cleared
+                added = Changes("api@example.org", languages=(languages[0],), embargo=True)
+                await rt.journalists.save_from_api(added, utc())
+                await rt.journalists.save_from_api(Changes("j0@example.org", embargo=True), utc())
 
     asyncio.run(act())
     if "cancel" in history:
