@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from pressdispatch.cli import app
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.dispatch.engine import RunStats
 from pressdispatch.dispatch.transport import Transport
@@ -177,6 +179,15 @@ async def run_once(
     finally:
         await service.close()
     return done.scan, done.stats
+
+
+def cli(newsroom: Newsroom, *args: str, code: int = 0) -> Result:
+    """Run `pressdispatch --config <newsroom>/config.toml ARGS`; check the exit status."""
+    result = CliRunner().invoke(app, ["--config", str(newsroom.root / "config.toml"), *args])
+    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+    assert not crashed, f"{args}: uncaught {result.exception!r}\n{result.output}"
+    assert result.exit_code == code, f"{args}: exit {result.exit_code}\n{result.output}"
+    return result
 
 
 def copy_sample(root: Path) -> None:

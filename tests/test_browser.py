@@ -121,6 +121,16 @@ def browser() -> Iterator[Browser]:
 # -- the newsroom, served ---------------------------------------------------------------
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ask the process to stop; kill it if it has not within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -169,12 +179,7 @@ def newsroom_url(tmp_path: Path) -> Iterator[str]:
         _wait_for(f"{base_url}/releases/{RELEASE}/fr", proc, log, deadline)
         yield base_url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 # -- the test ---------------------------------------------------------------------------

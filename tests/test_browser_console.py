@@ -34,6 +34,7 @@ from .test_browser import (
     CONFIG,
     STARTUP_TIMEOUT,
     _free_port,
+    _stop,
     _wait_for,
     browser,  # noqa: F401 - a fixture, used by name
 )
@@ -139,12 +140,7 @@ def console(tmp_path: Path) -> Iterator[Console]:
         _wait_for(f"{base_url}/healthz", proc, log, time.monotonic() + STARTUP_TIMEOUT)
         yield Console(base_url)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def test_tables_keep_words_whole_on_a_phone_and_a_desktop(

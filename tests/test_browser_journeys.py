@@ -40,6 +40,7 @@ from .test_browser import (
     CONFIG,
     STARTUP_TIMEOUT,
     _free_port,
+    _stop,
     _wait_for,
     browser,  # noqa: F401 - a fixture, used by name
 )
@@ -127,12 +128,7 @@ def newsroom(tmp_path: Path, smtp: SmtpServer) -> Iterator[Newsroom]:
         _wait_for(f"{base_url}/healthz", proc, log, deadline)
         yield Newsroom(root, config, base_url, smtp)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def _page(chromium: Browser) -> Page:

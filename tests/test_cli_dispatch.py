@@ -21,11 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from pressdispatch.cli import app
 
-from .dispatching import Newsroom, make_newsroom, run_once, utc
+from .dispatching import Newsroom, cli, make_newsroom, run_once, utc
 from .smtpd import Fault, SmtpServer, free_port, smtp_server
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -39,15 +39,6 @@ PEOPLE = [
     "chen@example.org,Chen,zh en,,,no",
     "dia@example.org,Dia,es,,,no",  # no Spanish version: nothing
 ]
-
-
-def cli(newsroom: Newsroom, *args: str, code: int = 0) -> Result:
-    """Run `pressdispatch --config <newsroom>/config.toml ARGS`; check the exit status."""
-    result = runner.invoke(app, ["--config", str(newsroom.root / "config.toml"), *args])
-    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
-    assert not crashed, f"{args}: uncaught {result.exception!r}\n{result.output}"
-    assert result.exit_code == code, f"{args}: exit {result.exit_code}\n{result.output}"
-    return result
 
 
 def status_json(newsroom: Newsroom, *release_id: str) -> dict[str, dict[str, Any]]:

@@ -19,14 +19,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
-from pressdispatch.cli import app
 from pressdispatch.model import Subscriber
 from pressdispatch.store.journalists.writes import Changes
 from pressdispatch.web.app import create_app
 
-from .dispatching import Newsroom, make_newsroom, run_once, runtime, utc
+from .dispatching import Newsroom, cli, make_newsroom, run_once, runtime, utc
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -38,14 +37,6 @@ PEOPLE = [
     "chen@example.org,Chen,zh en,,,no",
     "dia@example.org,Dia,en,africa,,no",  # follows Africa only
 ]
-
-
-def cli(newsroom: Newsroom, *args: str, code: int = 0) -> Result:
-    result = runner.invoke(app, ["--config", str(newsroom.root / "config.toml"), *args])
-    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
-    assert not crashed, f"{args}: uncaught {result.exception!r}\n{result.output}"
-    assert result.exit_code == code, f"{args}: exit {result.exit_code}\n{result.output}"
-    return result
 
 
 def plan_json(newsroom: Newsroom, release_id: str) -> dict[str, Any]:

@@ -86,14 +86,8 @@ def confirm(conn: Connection, signup: Subscriber, now: datetime) -> None:
         "row_hash": "",
         "created_at": now,
     }
-    # ON CONFLICT: two confirmations of a new address at once make one row.
-    added = conn.execute(
-        insert(subscribers, conn.dialect.name)
-        .values(new)
-        .on_conflict_do_nothing(index_elements=["email"])
-        .returning(subscribers.c.id)
-    ).first()
-    if added is not None:
+    # Two confirmations of a new address at once make one row.
+    if _added(conn, new):
         return
     row = conn.execute(select(subscribers.c.lists).where(subscribers.c.email == key)).one()
     lists = row.lists.split()
@@ -155,14 +149,8 @@ def save(conn: Connection, changes: Changes, now: datetime) -> tuple[bool, Subsc
             "created_at": now,
         }
     )
-    # ON CONFLICT: another request may have added the address meanwhile: update it then.
-    added = conn.execute(
-        insert(subscribers, conn.dialect.name)
-        .values(new)
-        .on_conflict_do_nothing(index_elements=["email"])
-        .returning(subscribers.c.id)
-    ).first()
-    if added is not None:
+    # Another request may have added the address meanwhile: update it then.
+    if _added(conn, new):
         return True, SubscriberStatus.ACTIVE
     c = subscribers.c
     known = conn.execute(select(c.id, c.status, c.lists).where(c.email == key)).one()
@@ -216,3 +204,15 @@ def set_status(
             .values(status=DeliveryStatus.CANCELLED, last_reply=f"subscriber {status}")
         )
     return bool(result.rowcount)
+
+
+def _added(conn: Connection, row: dict[str, Any]) -> bool:
+    """Insert a new journalist unless the address is there already (ON CONFLICT DO
+    NOTHING, so two writers at once make one row); whether it was added."""
+    added = conn.execute(
+        insert(subscribers, conn.dialect.name)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(subscribers.c.id)
+    ).first()
+    return added is not None
