@@ -25,11 +25,13 @@ import pytest
 from pressdispatch.render import i18n
 from pressdispatch.runtime import Runtime
 from pressdispatch.tokens import EmbargoedLink, sign_embargoed
+from pressdispatch.web.admin.common import local_time
 from pressdispatch.web.app import create_app
 
 from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, utc
 
 BASE = "https://press.example.org"
+PASSWORD = "correct horse battery staple"
 HEADER = "email,name,languages,regions,topics,embargo"
 PEOPLE = [
     "ben@example.org,Ben Ode,en,,,yes",  # cleared: the embargoed copy, in English
@@ -79,7 +81,8 @@ class Embargo:
 
 
 @pytest.fixture
-async def embargo(tmp_path: Path) -> AsyncIterator[Embargo]:
+async def embargo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Embargo]:
+    monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
     newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
     publish_at = utc(3600).replace(microsecond=0)
     newsroom.release("launch", publish_at=publish_at, embargo_send_at=utc(-60), languages=LANGUAGES)
@@ -260,3 +263,44 @@ async def test_the_public_copy_keeps_its_public_links(embargo: Embargo) -> None:
     expected = [f"{BASE}/releases/launch/{lang}" for lang in ("fr", "en", "ar")]
     assert release_links(html_links(html)) == expected
     assert release_links(text_links(text)) == expected
+
+
+# -- the access log ------------------------------------------------------------------------
+
+
+async def test_each_access_is_logged_and_listed_on_the_console(embargo: Embargo) -> None:
+    text, _ = parts(embargo.copy_of("ben@example.org"))
+    links = release_links(text_links(text))
+    first = utc().replace(microsecond=0)
+    embargo.clock.now = first
+    assert (await embargo.get(links[0])).headers["content-language"] == "en"
+    assert (await embargo.client.head(path_of(links[1]))).status_code == 200  # not a reading
+    embargo.clock.now = first + 60 * SECOND
+    other = (await embargo.get(links[2])).headers["content-language"]
+    assert other in ("fr", "ar")
+
+    views = await embargo.rt.embargo_views.of("launch")
+    assert [(v.address, v.language, v.at) for v in views] == [
+        ("ben@example.org", other, first + 60 * SECOND),
+        ("ben@example.org", "en", first),
+    ]
+
+    login = await embargo.client.post("/admin/login", data={"password": PASSWORD})
+    assert login.status_code == 303
+    page = await embargo.client.get("/admin/releases/launch")
+    assert page.status_code == 200
+    section = page.text.split('id="embargo-views-heading"', 1)[1].split("</table>", 1)[0]
+    rows = [
+        [" ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in cells]
+        for cells in (
+            re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section.split("<tbody", 1)[1], re.S)
+        )
+    ]
+    assert [row[0] for row in rows] == ["ben@example.org", "ben@example.org"]
+    assert [row[2] for row in rows] == [other, "en"]
+    settings = embargo.newsroom.settings()
+    assert [row[1] for row in rows] == [
+        local_time(first + 60 * SECOND, settings),
+        local_time(first, settings),
+    ]
