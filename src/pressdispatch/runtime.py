@@ -30,6 +30,7 @@ from pressdispatch.render import headers
 from pressdispatch.render.email import EmailRenderer
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.db import Database, open_database
+from pressdispatch.store.embargo_views import EmbargoViews
 from pressdispatch.store.journalists import Journalists
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
@@ -54,6 +55,11 @@ class Runtime:
 
     def message_id(self, release_id: str, language: str, address: str) -> str:
         return headers.message_id(release_id, language, address, self._domain)
+
+    @functools.cached_property
+    def embargo_views(self) -> EmbargoViews:
+        """Who opened their embargoed links (web/embargoed.py, the console)."""
+        return EmbargoViews(self.db)
 
     @functools.cached_property
     def _domain(self) -> str:

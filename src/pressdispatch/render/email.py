@@ -4,6 +4,10 @@ Rendering (Jinja2, Markdown, CSS inlining, translations) happens once per
 (release, language, tier). What differs per recipient (To, Message-ID, the
 greeting and the signed links) is spliced into the prepared text at marked
 places and the parts are encoded: a string join and a quoted-printable pass.
+
+In an embargoed copy the links to the release (``web_url``, ``alternates[].url``) are
+slots too: each journalist gets their own signed ``/embargoed/<token>`` links, which
+open the release before its public page exists (web/embargoed.py).
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ from pressdispatch.model import Release, Subscriber, Tier, TopicNames, Variant
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
 from pressdispatch.render.markdown import plain_text
-from pressdispatch.tokens import Signer
+from pressdispatch.tokens import EmbargoedLink, Signer, sign_embargoed
 
-_SLOT = re.compile(r"@@pd-([a-z]+)@@")
-SLOTS = ("greeting", "email", "unsubscribe", "preferences")
+_SLOT = re.compile(r"@@pd-([a-z]+(?:-[a-z]+)?)@@")
+SLOTS = ("greeting", "email", "unsubscribe", "preferences")  # and link-<lang> when embargoed
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
 
@@ -60,6 +64,15 @@ SAMPLE_RECIPIENT = Recipient("journalist@example.org", "Alex Example")
 
 def release_url(base_url: str, release_id: str, language: str) -> str:
     return f"{base_url}/releases/{release_id}/{language}"
+
+
+def embargoed_url(base_url: str, token: str) -> str:
+    return f"{base_url}/embargoed/{token}"
+
+
+def _link_slot(language: str) -> str:
+    """The slot of one journalist's signed link to the ``language`` version."""
+    return f"link-{language}"
 
 
 class _Template:
@@ -180,6 +193,10 @@ class PreparedMessage:
         self._domain = newsroom.domain  # parsed from the From address: once, not per message
         self._last_date = (-1, "")
         self._default_date = release.send_at(variant.tier)
+        self._publish_at = release.publish_at
+        # An embargoed copy links to the release through each journalist's own links.
+        embargoed = variant.tier is Tier.EMBARGOED
+        self._linked = tuple(release.translations) if embargoed else ()
         boundary = hashlib.sha256(f"{release.id}/{variant.language}/{variant.tier}".encode())
         self._boundary = f"=_pd_{boundary.hexdigest()[:24]}"
         unsubscribe_to = newsroom.unsubscribe_email or newsroom.reply_to or newsroom.from_
@@ -216,6 +233,11 @@ class PreparedMessage:
         token = self._signer.sign(PREFERENCES, email.lower())
         return f"{self._newsroom.base_url}/preferences/{token}"
 
+    def embargoed_url(self, email: str, language: str) -> str:
+        link = EmbargoedLink(email.lower(), self.release_id, language)
+        token = sign_embargoed(self._signer, link, self._publish_at)
+        return embargoed_url(self._newsroom.base_url, token)
+
     def _date(self, moment: datetime) -> str:
         """The Date header's value; formatted once per second, not once per message."""
         second = int(moment.timestamp())
@@ -244,6 +266,8 @@ class PreparedMessage:
             "unsubscribe": unsubscribe,
             "preferences": self.preferences_url(email),
         }
+        for language in self._linked:
+            values[_link_slot(language)] = self.embargoed_url(email, language)
         html_values = {key: escape(value) for key, value in values.items()}
         mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + email)}"
         moment = date or self._default_date
@@ -338,6 +362,12 @@ class EmailRenderer:
         notice = i18n.gettext(lang, "Embargoed until %(when)s", when=publish) if embargoed else ""
         subject = f"[{notice}] {translation.title}" if embargoed else translation.title
         base = self.newsroom.base_url
+
+        def url(other: str) -> str:
+            if embargoed:  # the journalist's own signed link, filled in per recipient
+                return slot(_link_slot(other))
+            return release_url(base, release.id, other)
+
         return {
             "newsroom": self.newsroom,
             "release": release,
@@ -354,12 +384,12 @@ class EmailRenderer:
             "embargo_until": publish if embargoed else "",
             "date": i18n.format_date(release.publish_at, lang, zone),
             "published": publish,
-            "web_url": release_url(base, release.id, lang),
+            "web_url": url(lang),
             "alternates": [
                 {
                     "lang": other,
                     "name": i18n.language_name(other),
-                    "url": release_url(base, release.id, other),
+                    "url": url(other),
                 }
                 for other in release.translations
                 if other != lang

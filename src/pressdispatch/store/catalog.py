@@ -197,6 +197,16 @@ class Catalog:
         rows = await self.db.read(lambda conn: conn.execute(query).all())
         return [release_from_json(row.frozen_content or row.content) for row in rows]
 
+    async def readable(self, release_id: str) -> Release | None:
+        """The release (the text being sent) unless it is a draft, cancelled or gone,
+        whatever its time: what an embargoed link may show before ``publish_at``."""
+        if not storable(release_id):
+            return None
+        r = releases.c
+        query = select(r.frozen_content, r.content).where(r.id == release_id, *_readable())
+        row = await self.db.read(lambda conn: conn.execute(query).one_or_none())
+        return None if row is None else release_from_json(row.frozen_content or row.content)
+
     async def public_version(self, now: datetime) -> str:
         """Changes whenever what ``public(now)`` returns changes, from the stored hashes alone."""
         r = releases.c
@@ -288,15 +298,19 @@ def _record(row: Row[Any]) -> ReleaseRecord:
     return ReleaseRecord(**{**row._mapping, "status": ReleaseStatus(row.status)})
 
 
-def _public_at(now: datetime) -> tuple[Any, ...]:
-    """What makes a release public at ``now``: the one rule pages, feeds and the API share."""
+def _readable() -> tuple[Any, ...]:
+    """What makes a release readable at all, before or after its time."""
     r = releases.c
     return (
         r.status == ReleaseStatus.READY.value,
         r.cancelled_at.is_(None),
-        r.publish_at <= now,
         or_(r.present.is_(True), r.frozen_hash.is_not(None)),
     )
+
+
+def _public_at(now: datetime) -> tuple[Any, ...]:
+    """What makes a release public at ``now``: the one rule pages, feeds and the API share."""
+    return (*_readable(), releases.c.publish_at <= now)
 
 
 def _cancel(conn: Connection, release_id: str, now: datetime) -> int:

@@ -215,3 +215,16 @@ imports = Table(
     Column("finished_at", UtcDateTime),
     Index(None, "state"),
 )
+
+# Each time a cleared journalist opened their link to a release under embargo
+# (web/embargoed.py): shown on the console's release page.
+embargo_views = Table(
+    "embargo_views",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("release_id", String(200), ForeignKey("releases.id"), nullable=False),
+    Column("address", String(320), nullable=False),  # lowercased, as the link names it
+    Column("language", String(16), nullable=False),
+    Column("viewed_at", UtcDateTime, nullable=False),
+    Index(None, "release_id", "viewed_at"),
+)

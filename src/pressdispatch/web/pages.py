@@ -53,7 +53,16 @@ from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.public import Snapshot
 
-__all__ = ["CACHE_CEILING", "not_found_handler", "page_environment", "render_page", "router"]
+__all__ = [
+    "CACHE_CEILING",
+    "not_found_handler",
+    "not_found_page",
+    "page_environment",
+    "release_parts",
+    "render_page",
+    "router",
+    "switch",
+]
 
 router = APIRouter()
 
@@ -124,7 +133,7 @@ async def index(
             )
         ],
         "switcher": [
-            _switch(other, page_lang, "/?" + _query(lang=other, **filters))
+            switch(other, page_lang, "/?" + _query(lang=other, **filters))
             for other in newsroom.languages
         ],
         "feeds": [_feed(state, page_lang, region_slug or ALL, topic_key)],
@@ -176,32 +185,39 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
         versions = [] if release is None else _release_order(request, state, release)
         return _not_found(state, snapshot, fallback, release_id, versions)
 
-    translation = release.translations[lang]
-    tree = state.runtime.regions
     base = newsroom.base_url
-    context = {
-        "page": "release",
-        "release": release,
-        "t": translation,
-        "body_html": Markup(translation.body_html),  # noqa: S704 - sanitised by nh3 on load
-        "date": i18n.format_date(release.publish_at, lang, newsroom.zone),
-        "published": i18n.format_datetime(release.publish_at, lang, newsroom.zone),
+    context = release_parts(state, release, lang) | {
         "canonical": release_url(base, release.id, lang),
         "alternates": [
             _version_link(release.id, other) | {"absolute": release_url(base, release.id, other)}
             for other in release.translations
             if other != lang
         ],
+        "switcher": [
+            switch(other, lang, f"/releases/{release.id}/{other}") for other in release.translations
+        ],
+    }
+    return _page(state, snapshot, lang, "release.html.j2", context, vary=False)
+
+
+def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
+    """What a release page shows of ``release`` in ``lang``, but its links to versions:
+    the public page and the embargoed one (web/embargoed.py) alike."""
+    newsroom = state.settings.newsroom
+    translation = release.translations[lang]
+    tree = state.runtime.regions
+    return {
+        "page": "release",
+        "release": release,
+        "t": translation,
+        "body_html": Markup(translation.body_html),  # noqa: S704 - sanitised by nh3 on load
+        "date": i18n.format_date(release.publish_at, lang, newsroom.zone),
+        "published": i18n.format_datetime(release.publish_at, lang, newsroom.zone),
         "regions": [i18n.region_name(tree, slug, lang) for slug in release.regions],
         "topics": [state.runtime.topics.name(slug, lang) for slug in release.topics],
         "contacts": list(release.contacts),
-        "switcher": [
-            _switch(other, lang, f"/releases/{release.id}/{other}")
-            for other in release.translations
-        ],
         "feeds": [_feed(state, lang, slug) for slug in (ALL, *release.regions)],
     }
-    return _page(state, snapshot, lang, "release.html.j2", context, vary=False)
 
 
 # --------------------------------------------------------------------------- #
@@ -294,7 +310,8 @@ def _version_link(release_id: str, lang: str) -> dict[str, str]:
     return {"lang": lang, "name": i18n.language_name(lang), "url": f"/releases/{release_id}/{lang}"}
 
 
-def _switch(lang: str, current: str, url: str) -> dict[str, Any]:
+def switch(lang: str, current: str, url: str) -> dict[str, Any]:
+    """One entry of a page's language switcher (``switcher``)."""
     return {"lang": lang, "name": i18n.language_name(lang), "url": url, "current": lang == current}
 
 
@@ -418,7 +435,7 @@ def _not_found(
         "page": "not-found",
         "versions": [_version_link(release_id, code) for code in versions],
         "switcher": [
-            _switch(other, lang, "/?" + _query(lang=other)) for other in newsroom.languages
+            switch(other, lang, "/?" + _query(lang=other)) for other in newsroom.languages
         ],
         "feeds": [],
     }
@@ -430,6 +447,11 @@ async def not_found_handler(request: Request, exc: Exception) -> Response:
 
     For ``app.add_exception_handler(404, not_found_handler)`` in ``create_app``.
     """
+    return await not_found_page(request)
+
+
+async def not_found_page(request: Request) -> Response:
+    """The one 404, in the visitor's language: what an unknown release answers."""
     state = web_state(request)
     snapshot = await state.public.current()
     return _not_found(state, snapshot, _negotiated(request, state))

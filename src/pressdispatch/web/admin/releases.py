@@ -48,6 +48,8 @@ COLUMNS = (
     DeliveryStatus.CANCELLED,
 )
 
+EMBARGO_VIEWS_SHOWN = 50  # the latest readings under embargo on the release page
+
 
 @router.get("/admin", name="admin.releases")
 async def releases(request: Request, session: PageSession) -> Response:
@@ -105,6 +107,11 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
         "stopped": await _stopped(rt, settings),
         "levers": levers(r, lambda moment: local_time(moment, settings)),
         "test_copies": sent_tests(request, release_id),
+        "embargo_views": [
+            {"address": v.address, "at": local_time(v.at, settings), "language": v.language}
+            for v in await rt.embargo_views.of(release_id, limit=EMBARGO_VIEWS_SHOWN)
+        ],
+        "embargo_views_total": await rt.embargo_views.count(release_id),
     }
     return page(request, "release.html.j2", context, csrf=session.csrf)
 
