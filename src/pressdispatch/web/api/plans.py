@@ -16,7 +16,7 @@ from pressdispatch.errors import Refused
 from pressdispatch.planning import plan_document, release_plan
 from pressdispatch.web.api.common import ApiProblem, Web, problems
 
-__all__ = ["PlanOut", "router"]
+__all__ = ["PlanOut", "Recipient", "TierCount", "TierOut", "VariantCount", "router"]
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 
