@@ -358,8 +358,8 @@ async def test_the_list_and_the_release_page_show_counts_by_language(console: Co
 
     page = await console.client.get("/admin/releases/launch")
     assert page.status_code == 200
-    # done: nothing to start, retry or stop; a test copy is always possible
-    assert buttons_of(page.text) == {"Send a test": "enabled"}
+    # done: nothing to start, retry or stop (only to withdraw); a test copy is always possible
+    assert buttons_of(page.text) == {"Withdraw the release": "enabled", "Send a test": "enabled"}
     for lever in ("send", "retry", "cancel"):
         assert f'action="/admin/releases/launch/{lever}"' not in page.text
     assert page.headers["x-frame-options"] == "DENY"
@@ -507,9 +507,10 @@ async def test_send_now_starts_a_late_release(console: Console) -> None:
         if r[1] == "late"
     ] == ["old"]
     late = (await console.client.get("/admin/releases/old")).text
-    assert buttons_of(late) == {
+    assert buttons_of(late) == {  # on the newsroom since its publish_at: it may be withdrawn
         "Send now": "enabled",
         "Cancel the release": "enabled",
+        "Withdraw the release": "enabled",
         "Send a test": "enabled",
     }
 
@@ -536,7 +537,11 @@ async def test_retry_queues_the_failed_deliveries_again(console: Console) -> Non
     [error] = [row for row in rows_of(page.text) if row[0] == "ben@example.org"]
     assert error[1:4] == ["failed", "1", "554 5.6.0 Message rejected"]
     assert ["en", "1", "0", "0", "1", "0"] in rows_of(page.text)
-    assert buttons_of(page.text) == {"Retry failed": "enabled", "Send a test": "enabled"}
+    assert buttons_of(page.text) == {
+        "Retry failed": "enabled",
+        "Withdraw the release": "enabled",
+        "Send a test": "enabled",
+    }
 
     console.server.faults.clear()
     done = await console.client.post("/admin/releases/launch/retry", data={"csrf": csrf})

@@ -33,7 +33,7 @@ from pressdispatch.store.journalists.writes import Changes
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.memory import MemoryStore
 from pressdispatch.store.migrate import upgrade
-from pressdispatch.store.ports import Claim, Planned, Update
+from pressdispatch.store.ports import Claim, Kind, Planned, Update
 from pressdispatch.store.schema import deliveries
 from pressdispatch.store.workers import Workers
 
@@ -61,6 +61,7 @@ class Store:
     people: dict[str, int]  # address -> journalist id
     rows: Callable[[], Awaitable[dict[int, Row]]]  # delivery id -> its row
     status_of: Callable[[str], Awaitable[SubscriberStatus]]
+    withdraw: Callable[[str, datetime], Awaitable[None]]  # with notices
 
     async def plan(self, release_id: str, addresses: tuple[str, ...], due: datetime) -> None:
         rows = [
@@ -81,7 +82,10 @@ async def memory_store() -> Store:
     async def status_of(address: str) -> SubscriberStatus:
         return store.journalists[people[address]].status
 
-    return Store(store.ledger, store.workers, people, rows, status_of)
+    async def withdraw(release_id: str, at: datetime) -> None:
+        store.withdraw(release_id, at, "wrong figures")
+
+    return Store(store.ledger, store.workers, people, rows, status_of, withdraw)
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
@@ -114,7 +118,13 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             assert found is not None
             return found.status
 
-        yield Store(Ledger(db), Workers(db), people, rows, status_of)
+        async def withdraw(release_id: str, at: datetime) -> None:
+            def notice_id(release_id: str, language: str, address: str) -> str:
+                return f"<{address}.{release_id}.withdrawn>"
+
+            await Catalog(db).withdraw(release_id, "wrong figures", at, notify=notice_id)
+
+        yield Store(Ledger(db), Workers(db), people, rows, status_of, withdraw)
     finally:
         await db.dispose()
         for _ in urls:  # drop the throwaway database
@@ -226,3 +236,19 @@ async def test_a_bounce_stops_the_journalists_pending_deliveries(store: Store) -
     statuses = sorted(status for status, _, _ in (await store.rows()).values())
     assert statuses == sorted([DeliveryStatus.FAILED, DeliveryStatus.CANCELLED])
     assert await store.ledger.claim("a", START + timedelta(hours=2), 10, START + LEASE) == []
+
+
+async def test_a_withdrawn_release_sends_its_notices_once_and_nothing_else(store: Store) -> None:
+    await store.plan("launch", PEOPLE[:3], START)
+    first = await store.ledger.claim("a", START, 2, START + LEASE)
+    assert await store.ledger.record([sent(c, START) for c in first]) == set()
+    await store.withdraw("launch", START + timedelta(minutes=1))
+    later = START + timedelta(minutes=2)
+    notices = await store.ledger.claim("a", later, 10, later + LEASE)
+    assert sorted(c.address for c in notices) == sorted(c.address for c in first)
+    assert {c.kind for c in notices} == {Kind.WITHDRAWAL}
+    assert {c.kind for c in first} == {Kind.RELEASE}
+    assert await store.ledger.record([sent(c, later) for c in notices]) == set()
+    assert await store.ledger.claim("a", later + LEASE * 2, 10, later + LEASE * 3) == []
+    statuses = sorted(status for status, _, _ in (await store.rows()).values())
+    assert statuses == sorted([DeliveryStatus.SENT] * 4 + [DeliveryStatus.CANCELLED])

@@ -7,17 +7,22 @@ the message), so both say no to the same things.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pressdispatch import pipeline
-from pressdispatch.config import Settings
+from pressdispatch.config import NewsroomSection, Settings
 from pressdispatch.content.journalists import Wrong, check_address
 from pressdispatch.dispatch.transport import Envelope
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, ReleaseStatus, Tier, Variant
 from pressdispatch.render.email import EmailRenderer, Recipient
 from pressdispatch.runtime import Runtime
+from pressdispatch.status import ReleaseReport, published, report
+from pressdispatch.store.catalog import ReleaseRecord, Withdrawn
 from pressdispatch.vocabulary import normalize_language
+
+MAX_REASON = 1000  # characters: a sentence or two, shown on the page and in the notice
 
 
 async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
@@ -45,12 +50,84 @@ async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
 
 
 async def cancel(rt: Runtime, release_id: str, now: datetime) -> int:
-    """Stop everything not yet sent (what was sent stays sent); how many deliveries stopped."""
-    if not await rt.catalog.rows(release_id):
-        await pipeline.sync_files(rt, now, pipeline.TickReport(), lists=False)  # written just now
-        if not await rt.catalog.rows(release_id):
-            raise Refused("unknown", f"no release {release_id!r}")
+    """Stop everything not yet sent; how many deliveries stopped.
+
+    What was sent stays sent, and a release already on the newsroom stays there: taking
+    it off is ``withdraw``. A release that has gone out in full has nothing to cancel.
+    """
+    row, r = await _state(rt, release_id, now, sync=True)
+    if r.state == "withdrawn":
+        raise Refused("withdrawn", _withdrawn_already(rt.settings.newsroom, row))
+    if r.state == "done":
+        raise Refused(
+            "done",
+            f"{release_id} has gone out in full: nothing to cancel (to take it off the "
+            f'newsroom: pressdispatch withdraw {release_id} --reason "...")',
+        )
     return await rt.catalog.cancel(release_id, now)
+
+
+async def check_withdraw(rt: Runtime, release_id: str, reason: str, now: datetime) -> str:
+    """Refuse what ``withdraw`` would refuse, changing nothing; the reason as it is kept."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise Refused("no-reason", "say why it is withdrawn: the reason is shown on its page")
+    if len(reason) > MAX_REASON:
+        raise Refused("long-reason", f"the reason is longer than {MAX_REASON} characters")
+    row, r = await _state(rt, release_id, now, sync=False)
+    if r.state == "withdrawn":
+        raise Refused("withdrawn", _withdrawn_already(rt.settings.newsroom, row))
+    if not published(row, r.by_status, now):
+        raise Refused(
+            "not-published",
+            f"{release_id} is {r.state}: it is not on the newsroom, so there is nothing to "
+            f"withdraw (to stop it: pressdispatch cancel {release_id})",
+        )
+    return reason
+
+
+async def withdraw(
+    rt: Runtime, release_id: str, reason: str, now: datetime, *, notify: bool
+) -> Withdrawn:
+    """Take a published release off the newsroom (its pages answer 410 Gone with
+    ``reason``) and stop what is unsent; with ``notify``, queue a short notice to every
+    journalist who received it, which the engine sends once each."""
+    reason = await check_withdraw(rt, release_id, reason, now)
+    notices = _notice_id(rt) if notify else None
+    done = await rt.catalog.withdraw(release_id, reason, now, notify=notices)
+    if done is None:  # withdrawn by someone else meanwhile
+        row = (await rt.catalog.rows(release_id))[0]
+        raise Refused("withdrawn", _withdrawn_already(rt.settings.newsroom, row))
+    return done
+
+
+def _notice_id(rt: Runtime) -> Callable[[str, str, str], str]:
+    """Message-IDs for withdrawal notices: like the release's, never the same."""
+    return lambda release_id, language, address: rt.message_id(
+        f"{release_id}.withdrawn", language, address
+    )
+
+
+async def _state(
+    rt: Runtime, release_id: str, now: datetime, *, sync: bool
+) -> tuple[ReleaseRecord, ReleaseReport]:
+    rows = await rt.catalog.rows(release_id)
+    if not rows and sync:
+        await pipeline.sync_files(rt, now, pipeline.TickReport(), lists=False)  # written just now
+        rows = await rt.catalog.rows(release_id)
+    if not rows:
+        raise Refused("unknown", f"no release {release_id!r}")
+    counts = await rt.ledger.counts(release_id)
+    return rows[0], report(rows[0], counts, (), now, rt.settings.scheduler.max_lateness)
+
+
+def _withdrawn_already(newsroom: NewsroomSection, row: ReleaseRecord) -> str:
+    assert row.withdrawn_at is not None
+    local = row.withdrawn_at.astimezone(newsroom.zone)
+    return (
+        f"{row.id} was withdrawn already, on {local:%Y-%m-%d %H:%M} {local.tzname()} "
+        f"({row.withdrawal_reason})"
+    )
 
 
 async def retry(rt: Runtime, release_id: str, now: datetime) -> int:

@@ -16,10 +16,12 @@ from pressdispatch.store.ledger import Delivery, DeliveryGroup
 @dataclass
 class ReleaseReport:
     id: str
-    state: str  # draft, scheduled, embargoed, sending, done, cancelled, late, missing, due
+    # draft, scheduled, embargoed, sending, done, cancelled, withdrawn, late, missing, due
+    state: str
     publish_at: datetime
     embargo_send_at: datetime | None
     changed: bool  # the files were edited after the dispatch started
+    published: bool = False  # on the newsroom (or was, until withdrawn): ``published``
     by_status: Counter[DeliveryStatus] = field(default_factory=Counter)
     # language, tier, status
     by_variant: Counter[tuple[str, Tier, DeliveryStatus]] = field(default_factory=Counter)
@@ -33,6 +35,8 @@ class ReleaseReport:
 def state_of(
     row: ReleaseRecord, by_status: Counter[DeliveryStatus], now: datetime, max_lateness: timedelta
 ) -> str:
+    if row.withdrawn_at is not None:
+        return "withdrawn"
     if row.cancelled_at is not None:
         return "cancelled"
     if row.status is ReleaseStatus.DRAFT:
@@ -51,6 +55,18 @@ def state_of(
         overdue = now - embargo > max_lateness and row.send_requested_at is None
         return "late" if overdue else "due"
     return "scheduled"
+
+
+def published(row: ReleaseRecord, by_status: Counter[DeliveryStatus], now: datetime) -> bool:
+    """Whether the release is (or was, until withdrawn) on the newsroom: its public tier
+    started, or its publication time passed with anything of it sent. The store's
+    ``catalog._public_at`` is the same rule, for the pages and feeds."""
+    if row.public_started_at is not None:
+        return True
+    return row.publish_at <= now and (
+        by_status[DeliveryStatus.SENT] > 0
+        or (row.cancelled_at is None and row.status is ReleaseStatus.READY)
+    )
 
 
 def report(
@@ -73,6 +89,7 @@ def report(
         publish_at=row.publish_at,
         embargo_send_at=row.embargo_send_at,
         changed=frozen is not None and frozen != row.content_hash,
+        published=published(row, by_status, now),
         by_status=by_status,
         by_variant=by_variant,
         errors=errors,

@@ -1,4 +1,5 @@
-"""run, worker, send, cancel, retry, send-test: the service and the press officer's levers."""
+"""run, worker, send, cancel, withdraw, retry, send-test: the service and the press
+officer's levers."""
 
 from __future__ import annotations
 
@@ -217,7 +218,8 @@ def send(ctx: typer.Context, release_id: str) -> None:
 
 @app.command()
 def cancel(ctx: typer.Context, release_id: str) -> None:
-    """Stop everything not yet sent of a release. Messages already sent stay sent."""
+    """Stop everything not yet sent of a release. Messages already sent stay sent, and a
+    release already on the newsroom stays there (to take it off: withdraw)."""
 
     async def go() -> None:
         async with _service(ctx.obj.settings()) as service:
@@ -228,6 +230,51 @@ def cancel(ctx: typer.Context, release_id: str) -> None:
             out.print(
                 f"{release_id}: cancelled; {stopped} pending deliveries stopped", markup=False
             )
+
+    asyncio.run(go())
+
+
+@app.command()
+def withdraw(
+    ctx: typer.Context,
+    release_id: str,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why: shown on its page and in the notices.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    notify: Annotated[
+        bool,
+        typer.Option("--notify", help="Send a withdrawal notice to every journalist who got it."),
+    ] = False,
+) -> None:
+    """Take a published release off the newsroom: its pages answer 410 Gone with the
+    reason, the feeds and lists drop it, and what is unsent is stopped."""
+
+    async def go() -> None:
+        async with _service(ctx.obj.settings()) as service:
+            rt = service.rt
+            try:
+                await actions.check_withdraw(rt, release_id, reason, service.clock())
+                if not yes and not typer.confirm(
+                    f"Withdraw {release_id} from the newsroom?", default=False
+                ):
+                    out.print("Not withdrawn: nothing changed.", markup=False)
+                    raise typer.Exit(1)
+                done = await actions.withdraw(
+                    rt, release_id, reason, service.clock(), notify=notify
+                )
+            except Refused as exc:
+                fail(str(exc))
+            said = (
+                f"{release_id}: withdrawn from the newsroom; "
+                f"{done.stopped} pending deliveries stopped"
+            )
+            if notify:
+                said += (
+                    f"; {done.notices} withdrawal notices queued (sent by the running "
+                    "service, or now with `pressdispatch run --once`)"
+                )
+            out.print(said, markup=False)
 
     asyncio.run(go())
 

@@ -38,8 +38,16 @@ from pressdispatch.dispatch.policy import decide
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
 from pressdispatch.errors import PressDispatchError, TransportStopped
 from pressdispatch.model import DeliveryStatus, Release, Variant
-from pressdispatch.render.email import EmailRenderer, Recipient
-from pressdispatch.store.ports import Claim, LedgerPort, Snapshots, Update, WorkersPort
+from pressdispatch.render.email import EmailRenderer, PreparedMessage, Recipient
+from pressdispatch.store.ports import (
+    Claim,
+    Kind,
+    LedgerPort,
+    Snapshots,
+    Update,
+    Withdrawal,
+    WorkersPort,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +132,7 @@ class Engine:
         )
         self._low = asyncio.Event()
         self._releases: dict[str, Release] = {}
+        self._withdrawals: dict[str, Withdrawal] = {}
         self._queue: asyncio.Queue[Claim] = asyncio.Queue()
         self._results: asyncio.Queue[tuple[Update, asyncio.Future[bool]]] = asyncio.Queue()
         self._busy = 0
@@ -268,12 +277,7 @@ class Engine:
 
     async def _attempt(self, claim: Claim) -> Outcome:
         try:
-            release = self._releases.get(claim.release_id)
-            if release is None:
-                release = self._releases[claim.release_id] = await self.snapshots.snapshot(
-                    claim.release_id
-                )
-            prepared = self.renderer.prepare(release, Variant(claim.language, claim.tier))
+            prepared = await self._prepared(claim)
             message = prepared.personalise(
                 Recipient(claim.address, claim.name),
                 date=self.clock(),
@@ -292,6 +296,24 @@ class Engine:
         except Exception as exc:  # a transport bug must not lose the row: retry later
             log.exception("transport error for delivery %d of %s", claim.id, claim.release_id)
             return Outcome(Status.DEFERRED, reply=f"transport error: {exc!r}")
+
+    async def _prepared(self, claim: Claim) -> PreparedMessage:
+        """The claim's variant, rendered once: the release, or the notice of its withdrawal."""
+        release = self._releases.get(claim.release_id)
+        if release is None:
+            release = self._releases[claim.release_id] = await self.snapshots.snapshot(
+                claim.release_id
+            )
+        variant = Variant(claim.language, claim.tier)
+        if claim.kind is Kind.RELEASE:
+            return self.renderer.prepare(release, variant)
+        withdrawal = self._withdrawals.get(claim.release_id)
+        if withdrawal is None:
+            found = await self.snapshots.withdrawal(claim.release_id)
+            if found is None:  # a notice is queued only with its withdrawal: never here
+                raise PressDispatchError(f"{claim.release_id} is not withdrawn")
+            withdrawal = self._withdrawals[claim.release_id] = found
+        return self.renderer.prepare_withdrawal(release, variant, withdrawal.at, withdrawal.reason)
 
     async def _transport_stopped(self, exc: TransportStopped, claim: Claim) -> None:
         """Nothing can go until the configuration is fixed: give everything back untried."""

@@ -305,6 +305,7 @@ class EmailRenderer:
         if topics is not None:
             self.topics = topics
         self._prepared: dict[tuple[str, datetime, Variant], PreparedMessage] = {}
+        self._withdrawals: dict[tuple[str, datetime, Variant], PreparedMessage] = {}
 
     def prepare(self, release: Release, variant: Variant) -> PreparedMessage:
         key = (release.id, release.publish_at, variant)
@@ -319,6 +320,58 @@ class EmailRenderer:
         Never cached, so a journalist's copy of the same variant cannot be a marked one.
         """
         return self._render(release, variant, test=True)
+
+    def prepare_withdrawal(
+        self, release: Release, variant: Variant, at: datetime, reason: str
+    ) -> PreparedMessage:
+        """The notice that ``release`` was withdrawn at ``at``, for those who got ``variant``:
+        "Withdrawn: <title>", rendered from ``withdrawal.txt.j2`` and ``withdrawal.html.j2``
+        with the headers of a release email (List-Unsubscribe and the others)."""
+        key = (release.id, at, variant)
+        prepared = self._withdrawals.get(key)
+        if prepared is None:
+            prepared = self._withdrawals[key] = self._render_withdrawal(
+                release, variant, at, reason
+            )
+        return prepared
+
+    def _render_withdrawal(
+        self, release: Release, variant: Variant, at: datetime, reason: str
+    ) -> PreparedMessage:
+        lang = variant.language
+        translation = release.translations.get(lang)
+        if translation is None:
+            raise NotFound(f"release {release.id!r} has no {lang!r} version")
+        subject = i18n.gettext(lang, "Withdrawn: %(title)s", title=translation.title)
+        context = {
+            "newsroom": self.newsroom,
+            "release": release,
+            "t": translation,
+            "lang": lang,
+            "dir": i18n.text_direction(lang),
+            "colon": i18n.colon(lang),
+            "subject": subject,
+            "withdrawn": i18n.format_datetime(at, lang, self.newsroom.zone),
+            "reason": reason,
+            "web_url": release_url(self.newsroom.base_url, release.id, lang),
+            "greeting": slot("greeting"),
+            "recipient_email": slot("email"),
+            "unsubscribe_url": slot("unsubscribe"),
+            "preferences_url": slot("preferences"),
+        }
+        env = email_environment(self.templates, lang)
+        html = css_inline.inline(render_template(env, "withdrawal.html.j2", context))
+        text = render_template(env, "withdrawal.txt.j2", context)
+        return PreparedMessage(
+            release=release,
+            variant=variant,
+            newsroom=self.newsroom,
+            subject=subject,
+            text=text,
+            html=html,
+            greeting=_greeter(lang),
+            signer=self.signer,
+        )
 
     def render(
         self,

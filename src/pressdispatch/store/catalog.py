@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,9 +13,13 @@ from sqlalchemy import Connection, Row, and_, func, or_, select, update
 from pressdispatch.model import WAITING, DeliveryStatus, Release, ReleaseStatus, Tier
 from pressdispatch.store.codec import digest, release_from_json, release_to_json, storable
 from pressdispatch.store.db import Database
-from pressdispatch.store.schema import deliveries, releases
+from pressdispatch.store.dialect import insert
+from pressdispatch.store.ports import Kind, Withdrawal
+from pressdispatch.store.schema import deliveries, releases, subscribers
 
-__all__ = ["Catalog", "DueTier", "ReleaseRecord"]
+__all__ = ["Catalog", "DueTier", "ReleaseRecord", "Withdrawn"]
+
+MessageId = Callable[[str, str, str], str]  # (release id, language, address) -> Message-ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,8 @@ class ReleaseRecord:
     public_started_at: datetime | None  # when the public tier was planned
     send_requested_at: datetime | None  # `pressdispatch send`: start even if late
     cancelled_at: datetime | None
+    withdrawn_at: datetime | None = None  # taken off the newsroom
+    withdrawal_reason: str = ""
 
     @classmethod
     def unsynced(cls, release: Release) -> ReleaseRecord:
@@ -58,6 +64,15 @@ class DueTier:
     tier: Tier
     at: datetime  # when it was due
     late: bool  # overdue beyond max_lateness and not started by hand
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """What ``Catalog.withdraw`` did: deliveries stopped, notices queued (None: it was
+    withdrawn already, by someone else meanwhile)."""
+
+    stopped: int
+    notices: int
 
 
 class Catalog:
@@ -161,6 +176,63 @@ class Catalog:
         """Stop everything not yet sent; returns how many deliveries were cancelled."""
         # A release may have tens of thousands of deliveries left: off the event loop.
         return await self.db.transaction(lambda conn: _cancel(conn, release_id, now), long=True)
+
+    async def withdraw(
+        self,
+        release_id: str,
+        reason: str,
+        now: datetime,
+        *,
+        notify: MessageId | None = None,
+    ) -> Withdrawn | None:
+        """Take the release off the newsroom and stop what is unsent, in one transaction;
+        with ``notify``, queue one withdrawal notice per journalist who received it (each
+        ``Message-ID`` from ``notify``). None if it was withdrawn already."""
+
+        def work(conn: Connection) -> Withdrawn | None:
+            marked = conn.execute(
+                update(releases)
+                .where(releases.c.id == release_id, releases.c.withdrawn_at.is_(None))
+                .values(withdrawn_at=now, withdrawal_reason=reason, updated_at=now)
+            )
+            if marked.rowcount != 1:
+                return None
+            stopped = _cancel(conn, release_id, now)
+            notices = _queue_notices(conn, release_id, now, notify) if notify else 0
+            return Withdrawn(stopped, notices)
+
+        return await self.db.transaction(work, long=True)
+
+    async def withdrawal(self, release_id: str) -> Withdrawal | None:
+        """When and why the release was withdrawn; None if it was not."""
+        found = [w for w in await self._withdrawals(release_id) if w.release_id == release_id]
+        return found[0] if found else None
+
+    async def withdrawn(self) -> list[Withdrawal]:
+        """Every release taken off the newsroom, latest first."""
+        return await self._withdrawals(None)
+
+    async def _withdrawals(self, release_id: str | None) -> list[Withdrawal]:
+        r = releases.c
+        query = (
+            select(r.id, r.withdrawn_at, r.withdrawal_reason, r.frozen_content, r.content)
+            .where(r.withdrawn_at.is_not(None))
+            .order_by(r.withdrawn_at.desc(), r.id)
+        )
+        if release_id is not None:
+            if not storable(release_id):
+                return []
+            query = query.where(r.id == release_id)
+
+        def work(conn: Connection) -> list[Withdrawal]:
+            found = []
+            for row in conn.execute(query):
+                release = release_from_json(row.frozen_content or row.content)
+                titles = {lang: t.title for lang, t in release.translations.items()}
+                found.append(Withdrawal(row.id, row.withdrawn_at, row.withdrawal_reason, titles))
+            return found
+
+        return await self.db.read(work)
 
     async def rows(self, release_id: str | None = None) -> list[ReleaseRecord]:
         """Every release's record (``release_id``: that one's, if stored), by publication time."""
@@ -298,19 +370,75 @@ def _record(row: Row[Any]) -> ReleaseRecord:
     return ReleaseRecord(**{**row._mapping, "status": ReleaseStatus(row.status)})
 
 
-def _readable() -> tuple[Any, ...]:
-    """What makes a release readable at all, before or after its time."""
+def _on_file() -> tuple[Any, ...]:
+    """A release the newsroom may show: ready, its text on file or frozen, not withdrawn."""
     r = releases.c
     return (
         r.status == ReleaseStatus.READY.value,
-        r.cancelled_at.is_(None),
+        r.withdrawn_at.is_(None),
         or_(r.present.is_(True), r.frozen_hash.is_not(None)),
     )
 
 
+def _readable() -> tuple[Any, ...]:
+    """What makes a release readable under embargo by a cleared journalist's link: a
+    release cancelled before its publication closes them."""
+    return (*_on_file(), releases.c.cancelled_at.is_(None))
+
+
 def _public_at(now: datetime) -> tuple[Any, ...]:
-    """What makes a release public at ``now``: the one rule pages, feeds and the API share."""
-    return (*_readable(), releases.c.publish_at <= now)
+    """What makes a release public at ``now``: the one rule pages, feeds and the API share.
+
+    Cancelling never unpublishes: a release cancelled once its public copies started, or
+    after its publication time, stays public. One cancelled before it was published (even
+    with its embargoed copies sent) is not published. Only a withdrawal takes a release off.
+    """
+    r = releases.c
+    return (
+        *_on_file(),
+        r.publish_at <= now,
+        or_(
+            r.cancelled_at.is_(None),
+            r.public_started_at.is_not(None),
+            r.cancelled_at >= r.publish_at,
+        ),
+    )
+
+
+def _queue_notices(conn: Connection, release_id: str, now: datetime, message_id: MessageId) -> int:
+    """One withdrawal notice per journalist the release was sent to, in the language they
+    got it in; a journalist who has one already is skipped (a second notice is impossible)."""
+    d, s = deliveries.c, subscribers.c
+    received = conn.execute(
+        select(d.subscriber_id, d.language, d.tier, s.email)
+        .join(subscribers, s.id == d.subscriber_id)
+        .where(d.release_id == release_id, d.kind == Kind.RELEASE, d.status == DeliveryStatus.SENT)
+        .order_by(d.id)
+    ).all()
+    if not received:
+        return 0
+    statement = (
+        insert(deliveries, conn.dialect.name)
+        .on_conflict_do_nothing(index_elements=["release_id", "subscriber_id", "kind"])
+        .returning(deliveries.c.id)
+    )
+    values = [
+        {
+            "release_id": release_id,
+            "subscriber_id": row.subscriber_id,
+            "language": row.language,
+            "tier": row.tier,
+            "kind": Kind.WITHDRAWAL.value,
+            "message_id": message_id(release_id, row.language, row.email),
+            "status": DeliveryStatus.QUEUED,
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+            "last_reply": "",
+        }
+        for row in received
+    ]
+    return len(conn.execute(statement, values).all())
 
 
 def _cancel(conn: Connection, release_id: str, now: datetime) -> int:
@@ -321,7 +449,11 @@ def _cancel(conn: Connection, release_id: str, now: datetime) -> int:
     )
     result = conn.execute(
         update(deliveries)
-        .where(deliveries.c.release_id == release_id, deliveries.c.status.in_(WAITING))
+        .where(
+            deliveries.c.release_id == release_id,
+            deliveries.c.kind == Kind.RELEASE,
+            deliveries.c.status.in_(WAITING),
+        )
         .values(status=DeliveryStatus.CANCELLED, lease_until=None)
     )
     return int(result.rowcount)

@@ -25,7 +25,7 @@ from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.journalists.writes import set_status
-from pressdispatch.store.ports import Claim, Planned, Update
+from pressdispatch.store.ports import Claim, Kind, Planned, Update
 from pressdispatch.store.schema import (
     UtcDateTime,
     deliveries,
@@ -82,7 +82,7 @@ class Ledger:
         self.db = db
         self._plan_statement = (
             insert(deliveries, db.dialect)
-            .on_conflict_do_nothing(index_elements=["release_id", "subscriber_id"])
+            .on_conflict_do_nothing(index_elements=["release_id", "subscriber_id", "kind"])
             .returning(deliveries.c.id)
         )
 
@@ -96,6 +96,7 @@ class Ledger:
                 "subscriber_id": p.subscriber_id,
                 "language": p.language,
                 "tier": p.tier.value,
+                "kind": Kind.RELEASE.value,
                 "message_id": p.message_id,
                 "status": DeliveryStatus.QUEUED,
                 "attempts": 0,
@@ -135,6 +136,7 @@ class Ledger:
                     row.address,
                     row.name,
                     token,
+                    Kind(row.kind),
                 )
                 for row in conn.execute(_CLAIMED, {"ids": ids})
             ]
@@ -212,13 +214,16 @@ class Ledger:
         await self.db.transaction(lambda conn: conn.execute(statement, rows))
 
     async def retry(self, release_id: str, now: datetime) -> int:
-        """Failed and deferred deliveries of a release back to the queue, due now."""
+        """Failed and deferred deliveries of a release back to the queue, due now (of a
+        withdrawn release, its withdrawal notices only: the release is not sent again)."""
         d = deliveries.c
+        withdrawn = select(releases.c.id).where(releases.c.withdrawn_at.is_not(None))
         statement = (
             update(deliveries)
             .where(
                 d.release_id == release_id,
                 d.status.in_(_RETRIED),
+                or_(d.kind == Kind.WITHDRAWAL, d.release_id.not_in(withdrawn)),
                 # a bounced or unsubscribed address is never mailed again, retry or not
                 d.subscriber_id.in_(
                     select(subscribers.c.id).where(subscribers.c.status == SubscriberStatus.ACTIVE)
@@ -249,7 +254,7 @@ class Ledger:
         """The latest failed or deferred deliveries of a release, newest first."""
         d = deliveries.c
         query = (
-            _DELIVERIES.where(d.release_id == release_id, d.status.in_(_RETRIED))
+            _DELIVERIES.where(d.release_id == release_id, d.status.in_(_RETRIED), _RELEASE)
             .order_by(d.last_attempt_at.desc(), d.id.desc())
             .limit(limit)
         )
@@ -261,7 +266,7 @@ class Ledger:
             return []  # no stored address holds such a character
         d = deliveries.c
         query = (
-            _DELIVERIES.where(subscribers.c.email == email.lower())
+            _DELIVERIES.where(subscribers.c.email == email.lower(), _RELEASE)
             .order_by(d.created_at.desc(), d.id.desc())
             .limit(limit)
         )
@@ -273,7 +278,7 @@ class Ledger:
         query = (
             select(d.id, s.address, s.name, s.outlet, d.language, d.tier, d.status, d.sent_at)
             .join(subscribers, s.id == d.subscriber_id)
-            .where(d.release_id == release_id)
+            .where(d.release_id == release_id, _RELEASE)
             .order_by(d.id)
             .limit(chunk)
         )
@@ -300,11 +305,25 @@ class Ledger:
                 for r in rows
             ]
 
+    async def notices(self, release_id: str) -> dict[DeliveryStatus, int]:
+        """How many withdrawal notices of a release are in each status."""
+        d = deliveries.c
+        query = (
+            select(d.status, func.count())
+            .where(d.release_id == release_id, d.kind == Kind.WITHDRAWAL)
+            .group_by(d.status)
+        )
+        return await self.db.read(
+            lambda conn: {DeliveryStatus(r[0]): int(r[1]) for r in conn.execute(query)}
+        )
+
     async def counts(self, release_id: str | None = None) -> dict[DeliveryGroup, int]:
         """How many deliveries each release has in each status, language and tier."""
         d = deliveries.c
-        query = select(d.release_id, d.status, d.language, d.tier, func.count()).group_by(
-            d.release_id, d.status, d.language, d.tier
+        query = (
+            select(d.release_id, d.status, d.language, d.tier, func.count())
+            .where(_RELEASE)
+            .group_by(d.release_id, d.status, d.language, d.tier)
         )
         if release_id is not None:
             query = query.where(d.release_id == release_id)
@@ -317,6 +336,9 @@ class Ledger:
 
 
 _RETRIED = (DeliveryStatus.FAILED, DeliveryStatus.DEFERRED)  # what `retry` queues again
+# What `status`, `plan` and the console count: the release's own copies, not the
+# withdrawal notices (``notices`` counts those).
+_RELEASE = deliveries.c.kind == Kind.RELEASE
 _DELIVERIES = select(
     deliveries.c.release_id,
     subscribers.c.address,
@@ -352,7 +374,8 @@ _PICK = (
                 _d.lease_until < bindparam("now", type_=UtcDateTime),
             ),
         ),
-        releases.c.cancelled_at.is_(None),
+        # A withdrawn release is cancelled too, but its notices still go.
+        or_(releases.c.cancelled_at.is_(None), _d.kind == Kind.WITHDRAWAL),
         subscribers.c.status == SubscriberStatus.ACTIVE,
     )
     .order_by(_d.due_at, _d.id)
@@ -383,6 +406,7 @@ _CLAIMED = (
         _d.first_attempt_at,
         subscribers.c.address,
         subscribers.c.name,
+        _d.kind,
     )
     .join(subscribers, subscribers.c.id == _d.subscriber_id)
     .where(_d.id.in_(bindparam("ids", expanding=True)))

@@ -5,7 +5,8 @@ for tests that run the real engine without a database.
 store/workers.py), and tests/test_store_contract.py holds both to it:
 
 - a claim takes due deliveries (queued or deferred and due, or ``sending`` with an
-  expired lease) of releases not cancelled, to active journalists, by due time; each
+  expired lease) of releases not cancelled (a withdrawal notice: of any release), to
+  active journalists, by due time; each
   becomes ``sending`` under the claimer's id, a new token and the lease;
 - an outcome is written only with the token its row was claimed with; a claim given
   back likewise, and only while ``sending``;
@@ -37,11 +38,13 @@ from pressdispatch.store.journalists.record import Journalist
 from pressdispatch.store.ports import (
     Beat,
     Claim,
+    Kind,
     LedgerPort,
     PlanLedger,
     Planned,
     Snapshots,
     Update,
+    Withdrawal,
     WorkersPort,
 )
 
@@ -69,6 +72,7 @@ class Delivery:
     sent_at: datetime | None = None
     last_code: int | None = None
     last_reply: str = ""
+    kind: Kind = Kind.RELEASE
 
 
 @dataclass
@@ -87,6 +91,7 @@ class MemoryStore(Snapshots):
     def __init__(self) -> None:
         self.releases: dict[str, Release] = {}
         self.cancelled: set[str] = set()  # releases cancelled
+        self.withdrawals: dict[str, Withdrawal] = {}
         self.journalists: dict[int, Journalist] = {}
         self.deliveries: dict[int, Delivery] = {}
         self.processes: dict[str, _Worker] = {}
@@ -119,6 +124,36 @@ class MemoryStore(Snapshots):
         await asyncio.sleep(0)
         return self.releases[release_id]
 
+    async def withdrawal(self, release_id: str) -> Withdrawal | None:
+        await asyncio.sleep(0)
+        return self.withdrawals.get(release_id)
+
+    def withdraw(self, release_id: str, at: datetime, reason: str) -> None:
+        """As ``Catalog.withdraw`` with notices: stop the rest, one notice per journalist
+        the release was sent to."""
+        release = self.releases[release_id]
+        titles = {lang: t.title for lang, t in release.translations.items()}
+        self.withdrawals[release_id] = Withdrawal(release_id, at, reason, titles)
+        self.cancelled.add(release_id)
+        rows = [d for d in self.deliveries.values() if d.release_id == release_id]
+        for row in rows:
+            if row.kind is Kind.RELEASE and row.status in WAITING:
+                row.status = DeliveryStatus.CANCELLED
+        noticed = {row.subscriber_id for row in rows if row.kind is Kind.WITHDRAWAL}
+        for row in rows:
+            if row.status is DeliveryStatus.SENT and row.subscriber_id not in noticed:
+                key = len(self.deliveries) + 1
+                self.deliveries[key] = Delivery(
+                    key,
+                    release_id,
+                    row.subscriber_id,
+                    row.language,
+                    row.tier,
+                    f"<withdrawn.{row.message_id.strip('<>')}>",
+                    due_at=at,
+                    kind=Kind.WITHDRAWAL,
+                )
+
 
 class MemoryLedger(LedgerPort, PlanLedger):
     def __init__(self, store: MemoryStore) -> None:
@@ -128,7 +163,9 @@ class MemoryLedger(LedgerPort, PlanLedger):
         """Queue deliveries; a journalist who already has one for this release is skipped."""
         await asyncio.sleep(0)
         deliveries = self.store.deliveries
-        taken = {(d.release_id, d.subscriber_id) for d in deliveries.values()}
+        taken = {
+            (d.release_id, d.subscriber_id) for d in deliveries.values() if d.kind is Kind.RELEASE
+        }
         queued = 0
         for p in rows:
             if (release_id, p.subscriber_id) in taken:
@@ -151,7 +188,7 @@ class MemoryLedger(LedgerPort, PlanLedger):
                 row
                 for row in store.deliveries.values()
                 if self._due(row, now)
-                and row.release_id not in store.cancelled
+                and (row.release_id not in store.cancelled or row.kind is Kind.WITHDRAWAL)
                 and store.journalists[row.subscriber_id].status is SubscriberStatus.ACTIVE
             ),
             key=lambda row: (row.due_at, row.id),
@@ -177,6 +214,7 @@ class MemoryLedger(LedgerPort, PlanLedger):
                     person.email,
                     person.name,
                     token,
+                    row.kind,
                 )
             )
         return claims

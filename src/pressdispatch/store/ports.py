@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from pressdispatch.model import DeliveryStatus, Release, Tier
@@ -25,6 +26,7 @@ from pressdispatch.store.journalists.record import Journalist
 __all__ = [
     "Beat",
     "Claim",
+    "Kind",
     "LedgerPort",
     "PlanLedger",
     "Planned",
@@ -33,8 +35,26 @@ __all__ = [
     "ReleasesToPlan",
     "Snapshots",
     "Update",
+    "Withdrawal",
     "WorkersPort",
 ]
+
+
+class Kind(StrEnum):
+    """What a delivery sends: the release, or the notice that it was withdrawn."""
+
+    RELEASE = "release"
+    WITHDRAWAL = "withdrawal"
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A release taken off the newsroom: when, why, and its titles by language."""
+
+    release_id: str
+    at: datetime
+    reason: str
+    titles: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +81,7 @@ class Claim:
     address: str
     name: str
     token: str  # the claim's lease token: outcomes are recorded only with it
+    kind: Kind = Kind.RELEASE
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +111,9 @@ class LedgerPort(Protocol):
         self, worker_id: str, now: datetime, limit: int, lease_until: datetime
     ) -> list[Claim]:
         """Take up to ``limit`` due deliveries (queued or deferred and due, or ``sending``
-        with an expired lease) of releases not cancelled, to active journalists, by due
-        time: each becomes ``sending`` under ``worker_id``, one new token, and the lease."""
+        with an expired lease) of releases not cancelled (a withdrawal notice: of any
+        release), to active journalists, by due time: each becomes ``sending`` under
+        ``worker_id``, one new token, and the lease."""
         ...
 
     async def record(self, updates: Sequence[Update]) -> set[int]:
@@ -151,6 +173,10 @@ class Snapshots(Protocol):
         """The release as it is being sent (frozen), else as the files say now."""
         ...
 
+    async def withdrawal(self, release_id: str) -> Withdrawal | None:
+        """When and why the release was withdrawn; None if it was not."""
+        ...
+
 
 class ReleasesToPlan(Protocol):
     async def freeze(self, release_id: str, now: datetime) -> Release:
@@ -185,4 +211,8 @@ class PublicReleases(Protocol):
 
     async def next_publication(self, now: datetime) -> datetime | None:
         """When the next release becomes public."""
+        ...
+
+    async def withdrawn(self) -> list[Withdrawal]:
+        """Releases taken off the newsroom: their pages answer 410 Gone."""
         ...

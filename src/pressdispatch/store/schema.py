@@ -88,6 +88,9 @@ releases = Table(
     Column("public_started_at", UtcDateTime),  # when the public tier was planned
     Column("send_requested_at", UtcDateTime),  # `pressdispatch send`: start even if late
     Column("cancelled_at", UtcDateTime),
+    # Taken off the newsroom (`pressdispatch withdraw`): its pages answer 410 Gone.
+    Column("withdrawn_at", UtcDateTime),
+    Column("withdrawal_reason", Text, nullable=False, default=""),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
@@ -120,6 +123,8 @@ deliveries = Table(
     Column("subscriber_id", Id, ForeignKey("subscribers.id"), nullable=False),
     Column("language", String(16), nullable=False),
     Column("tier", String(12), nullable=False),
+    # What is sent: the release itself, or the notice that it was withdrawn (ports.Kind).
+    Column("kind", String(12), nullable=False, default="release", server_default="release"),
     Column("message_id", String(400), nullable=False),
     Column("status", String(12), nullable=False),  # model.DeliveryStatus
     Column("attempts", Integer, nullable=False, default=0),
@@ -133,8 +138,8 @@ deliveries = Table(
     Column("last_code", Integer),
     Column("last_reply", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
-    # One row per journalist per release: a second send is impossible by construction.
-    UniqueConstraint("release_id", "subscriber_id"),
+    # One row per journalist per release and kind: a second send is impossible by construction.
+    UniqueConstraint("release_id", "subscriber_id", "kind"),
     Index(None, "status", "due_at"),
     Index(None, "release_id", "status"),
 )

@@ -1,8 +1,11 @@
-"""The public newsroom: the list of releases, each release in each language, a localised 404.
+"""The public newsroom: the list of releases, each release in each language, a localised
+404, and a 410 for a withdrawn release.
 
 Every page reads the public snapshot (``web/public.py``). A release before its
-``publish_at``, a draft and a cancelled release are not in it, so their addresses
-give the very same 404 page (status, headers and body) as an id that never existed.
+``publish_at``, a draft and a release cancelled before anything of it was sent are not
+in it, so their addresses give the very same 404 page (status, headers and body) as an
+id that never existed. A withdrawn release's addresses answer 410 Gone, saying when and
+why it was withdrawn, in the address's language.
 
 Language, in this order: the address (``/releases/<id>/<lang>``, or ``?lang=`` on the
 list, which is what the language switcher sets), then the visitor's ``Accept-Language``,
@@ -49,6 +52,7 @@ from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.render.email import release_url
 from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title
+from pressdispatch.store.ports import Withdrawal
 from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.public import Snapshot
@@ -163,7 +167,10 @@ async def release_redirect(request: Request, release_id: str) -> Response:
     snapshot = await state.public.current()
     release = snapshot.by_id.get(release_id)
     if release is None:
-        return _not_found(state, snapshot, _negotiated(request, state))
+        lang = _negotiated(request, state)
+        if (withdrawal := snapshot.withdrawn.get(release_id)) is not None:
+            return _gone(state, snapshot, lang, withdrawal)
+        return _not_found(state, snapshot, lang)
     best = _release_order(request, state, release)[0]
     response = RedirectResponse(f"/releases/{release.id}/{best}", status_code=302)
     response.headers.update(_cache_headers(state, snapshot, best, vary=True))
@@ -177,6 +184,9 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
     snapshot = await state.public.current()
     release = snapshot.by_id.get(release_id)
     newsroom = state.settings.newsroom
+    if release is None and (withdrawal := snapshot.withdrawn.get(release_id)) is not None:
+        page_lang = lang if lang in newsroom.languages else _negotiated(request, state)
+        return _gone(state, snapshot, page_lang, withdrawal)
     if release is None or lang not in release.translations:
         # The 404's language never depends on the release: an embargoed id and an
         # unknown id must give the same page. The snapshot holds only public releases,
@@ -440,6 +450,25 @@ def _not_found(
         "feeds": [],
     }
     return _page(state, snapshot, lang, "404.html.j2", context, vary=True, status_code=404)
+
+
+def _gone(state: WebState, snapshot: Snapshot, lang: str, withdrawal: Withdrawal) -> Response:
+    """410 Gone for a withdrawn release: when (in the newsroom's zone) and why."""
+    newsroom = state.settings.newsroom
+    titles = withdrawal.titles
+    title = titles.get(lang) or next(iter(titles.values()), "")
+    context = {
+        "page": "gone",
+        "title": title,
+        "title_lang": lang if lang in titles else next(iter(titles), lang),
+        "withdrawn": i18n.format_datetime(withdrawal.at, lang, newsroom.zone),
+        "reason": withdrawal.reason,
+        "switcher": [
+            switch(other, lang, f"/releases/{withdrawal.release_id}/{other}")
+            for other in newsroom.languages
+        ],
+    }
+    return _page(state, snapshot, lang, "410.html.j2", context, vary=False, status_code=410)
 
 
 async def not_found_handler(request: Request, exc: Exception) -> Response:

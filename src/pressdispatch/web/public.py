@@ -3,8 +3,10 @@
 Every page and feed reads this one view. It is rebuilt when the next
 publication time arrives (so a release appears at its ``publish_at`` without
 waiting for a scan) and at most every ``refresh`` otherwise (to pick up what the
-scheduler synced from the files). Before ``publish_at`` a release is simply not
-in the view: no page, feed or API can leak it.
+scheduler synced from the files), and at once after a withdrawal made here
+(``expire``). Before ``publish_at`` a release is simply not in the view: no page,
+feed or API can leak it. A withdrawn release is not in it either; ``withdrawn``
+holds when and why, for its 410 page.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 
 from pressdispatch.clock import Clock
 from pressdispatch.model import Release
-from pressdispatch.store.ports import PublicReleases
+from pressdispatch.store.ports import PublicReleases, Withdrawal
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,7 @@ class Snapshot:
     version: str  # changes whenever what is public changes
     taken_at: datetime
     next_publication: datetime | None
+    withdrawn: dict[str, Withdrawal]  # taken off the newsroom: their pages answer 410
 
     def valid_at(self, now: datetime, refresh: timedelta) -> bool:
         if self.next_publication is not None and now >= self.next_publication:
@@ -53,6 +56,10 @@ class PublicView:
                 snapshot = self._snapshot = await self._take(now)
         return snapshot
 
+    def expire(self) -> None:
+        """Forget the view: the next request reads the store (after a withdrawal here)."""
+        self._snapshot = None
+
     async def _take(self, now: datetime) -> Snapshot:
         # The version first: if the releases change between the two queries, the next
         # refresh sees a new version and reloads, so content is never stuck under an old one.
@@ -60,11 +67,13 @@ class PublicView:
         upcoming = await self.catalog.next_publication(now)
         previous = self._snapshot
         if previous is not None and previous.version == version:
-            releases, by_id = previous.releases, previous.by_id  # nothing changed: no decoding
+            # Nothing changed (a withdrawal changes the version too): no decoding.
+            releases, by_id, withdrawn = previous.releases, previous.by_id, previous.withdrawn
         else:
             releases = tuple(await self.catalog.public(now))
             by_id = {r.id: r for r in releases}
-        return Snapshot(releases, by_id, version, now, upcoming)
+            withdrawn = {w.release_id: w for w in await self.catalog.withdrawn()}
+        return Snapshot(releases, by_id, version, now, upcoming, withdrawn)
 
     def max_age(self, snapshot: Snapshot, ceiling: timedelta) -> int:
         """Seconds a client may cache what it got now: never past the next publication."""

@@ -40,7 +40,12 @@ _CSP = (
 DONE = {
     "send-requested": "Sending requested: the running service starts it at its next scan "
     "(or now with `pressdispatch run --once`).",
-    "cancelled": "Cancelled: {n} pending deliveries stopped. Messages already sent stay sent.",
+    "cancelled": "Cancelled: {n} pending deliveries stopped. Messages already sent stay sent, "
+    "and a release already on the newsroom stays there (to take it off: Withdraw).",
+    "withdrawn": "Withdrawn: its pages answer “withdrawn” with the reason, the feeds dropped "
+    "it, {n} pending deliveries stopped.",
+    "withdrawn-notify": "Withdrawn: its pages answer “withdrawn” with the reason, the feeds "
+    "dropped it; {n} withdrawal notices go out with the running service.",
     "retried": "{n} failed or deferred deliveries are queued again.",
     "test-sent": "Test copy sent: “Test copies” below says where it went. "
     "It is not recorded as a delivery.",
@@ -57,6 +62,13 @@ ERRORS = {
     "bad-address": "The test address is not a valid email address.",
     "no-language": "This release has no version in that language.",
     "no-embargo": "This release has no embargoed copy.",
+    "done": "This release has gone out in full: nothing to cancel. To take it off the "
+    "newsroom, withdraw it.",
+    "withdrawn": "This release was withdrawn already.",
+    "not-published": "This release is not on the newsroom: there is nothing to withdraw "
+    "(to stop it, cancel it).",
+    "no-reason": "Say why it is withdrawn: the reason is shown on its page.",
+    "long-reason": "The reason is too long (1000 characters at most).",
     "test-failed": "The mail server did not accept the test copy (reply code {n}).",
 }
 

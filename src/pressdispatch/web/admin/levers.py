@@ -36,6 +36,7 @@ class Levers:
     send: Lever | None
     retry: Lever | None
     cancel: Lever | None
+    withdraw: Lever | None  # a published release only: take it off the newsroom
     test: Lever
 
 
@@ -44,8 +45,9 @@ def levers(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Levers:
     failed = r.by_status[DeliveryStatus.FAILED] + r.by_status[DeliveryStatus.DEFERRED]
     return Levers(
         send=_send(r, when),
-        retry=Lever(True) if failed and r.state != "cancelled" else None,
+        retry=Lever(True) if failed and r.state not in ("cancelled", "withdrawn") else None,
         cancel=Lever(True) if r.state in _UNSENT else None,
+        withdraw=Lever(True) if r.published and r.state != "withdrawn" else None,
         test=Lever(False, _MISSING) if r.state == "missing" else Lever(True),
     )
 
@@ -67,5 +69,5 @@ def _send(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Lever | N
             return Lever(False, 'A draft is never sent: set status = "ready" in its release.toml.')
         case "missing":
             return Lever(False, _MISSING)
-        case _:  # sending, done, cancelled: started or stopped for good
+        case _:  # sending, done, cancelled, withdrawn: started or stopped for good
             return None

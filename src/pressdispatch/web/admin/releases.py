@@ -3,7 +3,8 @@
 States and counts come from ``status.report`` over the store's rows, as
 ``pressdispatch status`` computes them. The plan counts the journalists the engine
 would queue now (``matching.plan`` over the active journalists in the store,
-streamed). The actions do what ``pressdispatch send``, ``cancel`` and ``retry`` do,
+streamed). The actions do what ``pressdispatch send``, ``cancel``, ``withdraw`` and
+``retry`` do,
 through the same Catalog and Ledger calls; each ends with a 303 back to the page.
 """
 
@@ -99,7 +100,7 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
         "errors": r.errors,
         "plan": sorted(planned.items(), key=lambda item: (item[0].language, item[0].tier)),
         "plan_total": sum(planned.values()),
-        "will_send": r.state not in ("draft", "cancelled", "missing"),
+        "will_send": r.state not in ("draft", "cancelled", "withdrawn", "missing"),
         "progress": progress(r),
         "columns": COLUMNS,
         "tiers": [Tier.PUBLIC.value] + ([Tier.EMBARGOED.value] if r.embargo_send_at else []),
@@ -161,11 +162,35 @@ async def send(request: Request, release_id: str, done: Checked) -> Response:
 async def cancel(request: Request, release_id: str, done: Checked) -> Response:
     """``pressdispatch cancel``: stop everything not yet sent."""
     rt, now = web_state(request).runtime, web_state(request).clock()
+    here = f"/admin/releases/{release_id}"
     try:
         stopped = await actions.cancel(rt, release_id, now)
-    except Refused:
-        return not_found(request, f"release {release_id!r}", done.session.csrf)
-    return back(f"/admin/releases/{release_id}", done="cancelled", n=stopped)
+    except Refused as exc:
+        if exc.reason == "unknown":
+            return not_found(request, f"release {release_id!r}", done.session.csrf)
+        return back(here, error=exc.reason)
+    return back(here, done="cancelled", n=stopped)
+
+
+@router.post("/admin/releases/{release_id}/withdraw", name="admin.release_withdraw")
+async def withdraw(request: Request, release_id: str, done: Checked) -> Response:
+    """``pressdispatch withdraw``: take a published release off the newsroom."""
+    state = web_state(request)
+    here = f"/admin/releases/{release_id}"
+    reason = str(done.form.get("reason", ""))
+    notify = str(done.form.get("notify", "")).lower() in ("1", "on", "yes", "true")
+    try:
+        result = await actions.withdraw(
+            state.runtime, release_id, reason, state.clock(), notify=notify
+        )
+    except Refused as exc:
+        if exc.reason == "unknown":
+            return not_found(request, f"release {release_id!r}", done.session.csrf)
+        return back(here, error=exc.reason)
+    state.public.expire()  # its pages answer 410 from the next request on
+    if notify:
+        return back(here, done="withdrawn-notify", n=result.notices)
+    return back(here, done="withdrawn", n=result.stopped)
 
 
 @router.post("/admin/releases/{release_id}/retry", name="admin.release_retry")

@@ -150,6 +150,24 @@ class ReleaseStatus(BaseModel):
     errors: list[DeliveryError]
 
 
+class WithdrawIn(_Strict):
+    reason: str = Field(
+        description="why it is withdrawn: shown on its page (410 Gone) and in the notices",
+        examples=["The figures in the second paragraph were wrong; a corrected release follows."],
+    )
+    notify: bool = Field(
+        default=False,
+        description="send a short withdrawal notice to every journalist who received it",
+    )
+
+
+class Withdrawn(BaseModel):
+    id: str
+    state: str = Field(description="withdrawn")
+    stopped: int = Field(description="pending deliveries cancelled by this request")
+    notices: int = Field(description="withdrawal notices queued (0 without notify)")
+
+
 class Cancelled(BaseModel):
     id: str
     state: str

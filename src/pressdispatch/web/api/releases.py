@@ -1,4 +1,5 @@
-"""``/api/v1/releases``: list, read, create, reschedule and cancel releases; delivery status.
+"""``/api/v1/releases``: list, read, create, reschedule, cancel and withdraw releases;
+delivery status.
 
 The release folders stay the source of truth. A release created here is written as
 ``releases/<id>/release.toml`` plus one ``<lang>.md`` per language, checked by the
@@ -48,6 +49,8 @@ from pressdispatch.web.api.release_models import (
     ScheduleIn,
     TranslationOut,
     VariantCount,
+    WithdrawIn,
+    Withdrawn,
 )
 from pressdispatch.web.deps import WebState
 
@@ -184,18 +187,46 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
     return ReleaseOut(**moved.model_dump(include=set(ReleaseOut.model_fields)))
 
 
-@router.post("/{release_id}/cancel", responses=problems(401, 404))
+@router.post("/{release_id}/cancel", responses=problems(401, 404, 409))
 async def cancel(release_id: str, state: Web) -> Cancelled:
-    """Stop everything not yet sent, as `pressdispatch cancel` does; what was sent stays sent."""
+    """Stop everything not yet sent, as `pressdispatch cancel` does; what was sent stays sent
+    and a published release stays on the newsroom. 409 for a release that has gone out in
+    full (withdraw it instead) or was withdrawn."""
     rt, now = state.runtime, state.clock()
     _known_form(release_id)
     try:
         stopped = await actions.cancel(rt, release_id, now)
     except Refused as exc:
-        raise ApiProblem(404, str(exc)) from None
+        raise _refusal(exc) from None
     row = await _row(state, release_id)
     counts = await rt.ledger.counts(release_id)
     return Cancelled(id=release_id, state=_report(state, row, counts, now).state, stopped=stopped)
+
+
+@router.post("/{release_id}/withdraw", responses=problems(400, 401, 404, 409, 415, 422))
+async def withdraw(release_id: str, body: WithdrawIn, state: Web) -> Withdrawn:
+    """Take a published release off the newsroom, as `pressdispatch withdraw` does: its pages
+    answer 410 Gone with the reason, the feeds drop it, what is unsent is stopped; with
+    ``notify``, every journalist who received it gets a short notice (sent once each by the
+    running service). 409 for a release that is not published, or already withdrawn."""
+    rt, now = state.runtime, state.clock()
+    _known_form(release_id)
+    try:
+        done = await actions.withdraw(rt, release_id, body.reason, now, notify=body.notify)
+    except Refused as exc:
+        raise _refusal(exc) from None
+    state.public.expire()  # its pages answer 410 from the next request on
+    return Withdrawn(id=release_id, state="withdrawn", stopped=done.stopped, notices=done.notices)
+
+
+def _refusal(exc: Refused) -> ApiProblem:
+    """A lever's refusal as problem details: 404 unknown, 422 a bad reason, 409 the rest."""
+    if exc.reason == "unknown":
+        return ApiProblem(404, str(exc))
+    if exc.reason in ("no-reason", "long-reason"):
+        item = ProblemItem(field="reason", message=str(exc))
+        return ApiProblem(422, refused("the release is not withdrawn", [item]), [item])
+    return ApiProblem(409, str(exc))
 
 
 # --------------------------------------------------------------------------- #
