@@ -257,6 +257,18 @@ async def test_a_release_cancelled_before_publication_closes_its_links(embargo: 
     assert response.content == unknown.content
 
 
+async def test_a_release_cancelled_after_publication_still_leads_to_its_page(
+    embargo: Embargo,
+) -> None:
+    text, _ = parts(embargo.copy_of("ben@example.org"))
+    link = release_links(text_links(text))[0]
+    embargo.clock.now = embargo.publish_at + SECOND
+    await embargo.rt.catalog.cancel("launch", embargo.clock.now)  # cancel never unpublishes
+    response = await embargo.get(link)
+    assert response.status_code == 302
+    assert (await embargo.get(response.headers["location"])).status_code == 200
+
+
 async def test_the_public_copy_keeps_its_public_links(embargo: Embargo) -> None:
     await run_once(embargo.newsroom.settings(), now=embargo.publish_at + SECOND)
     text, html = parts(embargo.copy_of("ana@example.org"))

@@ -269,13 +269,15 @@ class Catalog:
         rows = await self.db.read(lambda conn: conn.execute(query).all())
         return [release_from_json(row.frozen_content or row.content) for row in rows]
 
-    async def readable(self, release_id: str) -> Release | None:
-        """The release (the text being sent) unless it is a draft, cancelled or gone,
-        whatever its time: what an embargoed link may show before ``publish_at``."""
+    async def readable(self, release_id: str, now: datetime) -> Release | None:
+        """The release (the text being sent) that an embargoed link may lead to: before
+        ``publish_at``, unless it is a draft, cancelled or gone; from then on, if it is
+        public (a release cancelled after its time stays public)."""
         if not storable(release_id):
             return None
         r = releases.c
-        query = select(r.frozen_content, r.content).where(r.id == release_id, *_readable())
+        either = or_(and_(*_readable()), and_(*_public_at(now)))
+        query = select(r.frozen_content, r.content).where(r.id == release_id, either)
         row = await self.db.read(lambda conn: conn.execute(query).one_or_none())
         return None if row is None else release_from_json(row.frozen_content or row.content)
 

@@ -42,7 +42,7 @@ async def embargoed(request: Request, token: str) -> Response:
         link = verify_embargoed(state.runtime.renderer.signer, token, now)
     except TokenError:
         return await not_found_page(request)
-    release = await state.runtime.catalog.readable(link.release_id)
+    release = await state.runtime.catalog.readable(link.release_id, now)
     if release is None or link.language not in release.translations:
         return await not_found_page(request)
     if release.publish_at <= now:
