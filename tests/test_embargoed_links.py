@@ -28,7 +28,7 @@ from pressdispatch.tokens import EmbargoedLink, sign_embargoed
 from pressdispatch.web.admin.common import local_time
 from pressdispatch.web.app import create_app
 
-from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, utc
+from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, sqlite_url, utc
 
 BASE = "https://press.example.org"
 PASSWORD = "correct horse battery staple"
@@ -83,7 +83,7 @@ class Embargo:
 @pytest.fixture
 async def embargo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Embargo]:
     monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     publish_at = utc(3600).replace(microsecond=0)
     newsroom.release("launch", publish_at=publish_at, embargo_send_at=utc(-60), languages=LANGUAGES)
     newsroom.release("draft-one", publish_at=publish_at, status="draft")

@@ -51,7 +51,7 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.feeds import FEED_NOT_MODIFIED, FEED_REQUESTS
 
 from .conftest import md
-from .dispatching import Clock, copy_sample, database_url, make_newsroom, runtime
+from .dispatching import Clock, copy_sample, database_url, make_newsroom, runtime, sqlite_url
 
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)  # after every sample release
 SECOND = timedelta(seconds=1)
@@ -120,7 +120,7 @@ async def open_site(
     tmp_path: Path, db_url: str | None = None, *, sample: bool = False, **config: Any
 ) -> AsyncIterator[Site]:
     """The web app over a newsroom in ``tmp_path`` (the shipped sample with ``sample``)."""
-    url = db_url or f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}"
+    url = db_url or sqlite_url(tmp_path)
     newsroom = make_newsroom(tmp_path, url)
     if sample:
         copy_sample(tmp_path)
@@ -812,7 +812,7 @@ async def test_export_is_byte_identical_to_http(sample: Site, tmp_path: Path) ->
 
 
 def test_feeds_command(tmp_path: Path) -> None:
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     config = newsroom.write_config(newsroom={"languages": ["en", "fr"]})
     newsroom.release("old", publish_at=datetime(2020, 1, 1, tzinfo=UTC))
     result = CliRunner().invoke(

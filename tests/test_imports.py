@@ -34,7 +34,7 @@ from pressdispatch.store.schema import imports as import_jobs
 from pressdispatch.store.schema import leases, subscribers
 from pressdispatch.web.app import create_app
 
-from .dispatching import Newsroom, make_newsroom, runtime, utc
+from .dispatching import Newsroom, make_newsroom, runtime, sqlite_url, utc
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -89,7 +89,7 @@ class Writer(threading.Thread):
 
 
 async def test_a_long_list_never_holds_the_write_lock_for_long(tmp_path: Path) -> None:
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     newsroom.subscribers("wire", crowd(8_000), header=HEADER)
     settings = newsroom.settings()
     async with runtime(settings) as rt:
@@ -245,7 +245,7 @@ async def test_a_console_upload_is_merged_in_the_background_while_pages_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     newsroom.release("launch", publish_at=utc(-60))
     newsroom.subscribers("press", ["ana@example.org,Ana,,fr,,,no"], HEADER)
     bad = ["not-an-address,Bad,,en,,,no", "eve@example.org,Eve,,xx,,,no"]

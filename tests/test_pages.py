@@ -25,7 +25,7 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.pages import not_found_handler
 
 from .conftest import md
-from .dispatching import ROOT, Clock, Newsroom, make_newsroom, runtime
+from .dispatching import ROOT, Clock, Newsroom, make_newsroom, runtime, sqlite_url
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # 10:00 in Paris, the newsroom's zone
 SECOND = timedelta(seconds=1)
@@ -82,7 +82,7 @@ class Site:
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     settings = newsroom.settings()
     clock = Clock(NOW)
     async with runtime(settings) as rt:
@@ -507,7 +507,7 @@ async def test_not_found_page_is_localised(site: Site) -> None:
 
 
 async def test_not_found_handler_for_unknown_addresses(tmp_path: Path) -> None:
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     settings = newsroom.settings()
     async with runtime(settings) as rt:
         app = create_app(rt, clock=Clock(NOW))

@@ -25,7 +25,7 @@ from pressdispatch.model import Subscriber
 from pressdispatch.store.journalists.writes import Changes
 from pressdispatch.web.app import create_app
 
-from .dispatching import Newsroom, cli, make_newsroom, run_once, runtime, utc
+from .dispatching import Newsroom, cli, make_newsroom, run_once, runtime, sqlite_url, utc
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -219,7 +219,7 @@ def test_plan_is_what_the_engine_sends(
     history: list[str],
 ) -> None:
     root = tmp_path_factory.mktemp("newsroom")
-    newsroom = make_newsroom(root, f"sqlite:///{root / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(root, sqlite_url(root))
     embargo = utc(-30) if "embargo-sent" in history else utc(1800)
     newsroom.release(
         "r",

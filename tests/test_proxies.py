@@ -27,7 +27,7 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.proxies import client_address
 from pressdispatch.web.server import listen, serve_web
 
-from .dispatching import Newsroom, make_newsroom, runtime
+from .dispatching import Newsroom, make_newsroom, runtime, sqlite_url
 
 PASSWORD = "correct horse battery staple"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -38,7 +38,7 @@ _fresh = (f"198.51.100.{n}" for n in itertools.count(1))  # a new address each t
 def newsroom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Newsroom:
     monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
-    return make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    return make_newsroom(tmp_path, sqlite_url(tmp_path))
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from pressdispatch.web.app import create_app
 
-from .dispatching import Clock, make_newsroom, runtime
+from .dispatching import Clock, make_newsroom, runtime, sqlite_url
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 OPEN = {"/admin/login", "/api/v1/openapi.json"}  # reachable without credentials, by design
@@ -50,7 +50,7 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", "correct horse battery staple")
     monkeypatch.setenv("PRESSDISPATCH_API_TOKEN", "s3cret-api-token-for-tests")
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     settings = newsroom.settings()
     async with runtime(settings) as rt:
         app = create_app(rt, clock=Clock(NOW))

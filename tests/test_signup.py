@@ -37,7 +37,7 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.ratelimit import RateLimiter, admit
 from pressdispatch.web.signup import CONFIRM, OUTBOX_FOLDER, payload
 
-from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, utc
+from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, sqlite_url, utc
 from .smtpd import smtp_server
 
 BASE = "https://press.example.org"
@@ -320,7 +320,7 @@ async def test_subscribe_confirm_then_receive_the_next_release_in_the_chosen_lan
 
 
 async def test_the_confirmation_email_goes_through_smtp(tmp_path: Path) -> None:
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     async with smtp_server() as server:
         newsroom.write_config(
             transport={"kind": "smtp"},

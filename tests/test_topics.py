@@ -28,7 +28,7 @@ from pressdispatch.runtime import Runtime
 from pressdispatch.web.app import create_app
 from pressdispatch.web.signup import OUTBOX_FOLDER
 
-from .dispatching import ROOT, Clock, Newsroom, dedent, make_newsroom, runtime, utc
+from .dispatching import ROOT, Clock, Newsroom, dedent, make_newsroom, runtime, sqlite_url, utc
 
 LANGUAGES = ("en", "fr", "ru", "ar", "es", "zh")
 PASSWORD = "correct horse battery staple"
@@ -146,7 +146,7 @@ def test_the_sample_newsroom_names_every_topic_it_uses_in_every_language() -> No
 
 
 def test_check_warns_on_a_topic_without_a_name_in_a_newsroom_language(tmp_path: Path) -> None:
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     newsroom.release("sahel", publish_at=utc(3600), topics=("food", "water"))
     newsroom.subscribers("desk", ["a@example.org,A,en,world,climate,no"])
     path = write_topics(tmp_path)
@@ -191,7 +191,7 @@ async def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     """The app over a newsroom with topics.toml, one public release on food and water,
     and one journalist who follows them."""
     monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", PASSWORD)
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     write_topics(tmp_path)
     newsroom.subscribers("desk", ["ana@example.org,Ana,fr,world,water food,no"])
     newsroom.release(

@@ -30,7 +30,7 @@ from pressdispatch.render.i18n import format_datetime
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.app import create_app
 
-from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, utc
+from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, sqlite_url, utc
 
 runner = CliRunner()
 PEOPLE = [
@@ -164,7 +164,7 @@ class Site:
 async def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
     monkeypatch.setenv("PRESSDISPATCH_API_TOKEN", "s3cret-api-token")
     monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", "correct horse battery staple")
-    newsroom = make_newsroom(tmp_path, f"sqlite:///{tmp_path / 'var' / 'pressdispatch.db'}")
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     newsroom.subscribers("press", PEOPLE)
     clock = Clock(utc())
     async with runtime(newsroom.settings()) as rt:
