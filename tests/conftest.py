@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import textwrap
@@ -10,12 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.testing
 from hypothesis import settings as hypothesis_settings
 
 from . import postgres
 from .dispatching import ROOT, database_url, make_newsroom
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# typer's CliRunner builds the click command from the app again at every call (some 7 ms
+# of introspection); the app does not change during a run, so it is built once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)  # type: ignore[assignment]
 
 hypothesis_settings.register_profile("ci", max_examples=200, deadline=None)
 hypothesis_settings.register_profile("dev", max_examples=60, deadline=None)
