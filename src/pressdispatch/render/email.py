@@ -35,6 +35,7 @@ from pressdispatch.model import Release, Subscriber, Tier, TopicNames, Variant
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
 from pressdispatch.render.markdown import plain_text
+from pressdispatch.render.testcopy import mark_as_test
 from pressdispatch.tokens import EmbargoedLink, Signer, sign_embargoed
 
 _SLOT = re.compile(r"@@pd-([a-z]+(?:-[a-z]+)?)@@")
@@ -362,16 +363,7 @@ class EmailRenderer:
         env = email_environment(self.templates, lang)
         html = css_inline.inline(render_template(env, "withdrawal.html.j2", context))
         text = render_template(env, "withdrawal.txt.j2", context)
-        return PreparedMessage(
-            release=release,
-            variant=variant,
-            newsroom=self.newsroom,
-            subject=subject,
-            text=text,
-            html=html,
-            greeting=_greeter(lang),
-            signer=self.signer,
-        )
+        return self._message(release, variant, subject, text, html)
 
     def render(
         self,
@@ -393,7 +385,12 @@ class EmailRenderer:
         text = render_template(env, "release.txt.j2", context)
         subject = context["subject"]
         if test:
-            subject, text, html = TEST_SUBJECT + subject, TEST_TEXT + text, _test_banner(html)
+            subject, text, html = mark_as_test(subject, text, html)
+        return self._message(release, variant, subject, text, html)
+
+    def _message(
+        self, release: Release, variant: Variant, subject: str, text: str, html: str
+    ) -> PreparedMessage:
         return PreparedMessage(
             release=release,
             variant=variant,
@@ -401,7 +398,7 @@ class EmailRenderer:
             subject=subject,
             text=text,
             html=html,
-            greeting=_greeter(lang),
+            greeting=_greeter(variant.language),
             signer=self.signer,
         )
 
@@ -482,25 +479,6 @@ def email_environment(folder: Path, lang: str) -> jinja2.Environment:
     )
     i18n.jinja_install(env, lang)
     return env
-
-
-# A test copy goes to the press office, whose console speaks English: not translated.
-TEST_SUBJECT = "[Test] "
-_TEST_NOTE = "sent by the press office to this address only; it is not recorded as a delivery."
-TEST_TEXT = f"*** TEST COPY · {_TEST_NOTE} ***\n\n"
-_TEST_HTML = (
-    '<div lang="en" dir="ltr" style="padding: 12px 28px; background: #fde68a; color: #7c2d12; '
-    'font-family: Arial, sans-serif; font-size: 15px; border-bottom: 2px solid #b45309;">'
-    f"<strong>TEST COPY</strong> · {_TEST_NOTE}</div>"
-)
-_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
-
-
-def _test_banner(html: str) -> str:
-    """``html`` with the test banner first in its body (first of all without a body tag)."""
-    body = _BODY.search(html)
-    at = body.end() if body else 0
-    return html[:at] + "\n" + _TEST_HTML + html[at:]
 
 
 def _greeter(lang: str) -> Callable[[str], str]:
