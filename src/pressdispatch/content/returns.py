@@ -1,0 +1,186 @@
+"""What one message that came back after sending says: read with the email package.
+
+In the order a returned message is read (docs/bounces.md, when it lands):
+
+1. an RFC 3464 delivery-status report: one finding per recipient block, its
+   ``Action`` and ``Status`` classified (``delayed``, ``delivered``, ``relayed`` and
+   ``expanded`` change nothing);
+2. an RFC 5965 feedback report: ``abuse``, ``fraud``, ``virus`` and ``other`` are a
+   complaint, ``not-spam`` is nothing;
+3. an auto-reply (RFC 3834 ``Auto-Submitted``, ``X-Autoreply``, ``Precedence:
+   auto_reply``, an out-of-office subject) without a report part: recorded, changes
+   nothing. A real report carries ``Auto-Submitted: auto-replied`` too, so reports are
+   read first.
+
+Pure: no I/O, no store. Which delivery a finding concerns (the token of the envelope
+recipient) is decided elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+from enum import StrEnum
+
+__all__ = ["Finding", "Kind", "classify", "read_returned"]
+
+
+class Kind(StrEnum):
+    """What a finding means for the journalist it concerns."""
+
+    HARD = "hard"  # the address does not exist (any more)
+    SOFT = "soft"  # for now: a full mailbox, a server down
+    POLICY = "policy"  # the receiving side refused the sender: never the journalist's fault
+    COMPLAINT = "complaint"  # the journalist reported the message as spam
+    NOTHING = "nothing"  # delayed, delivered, relayed; a not-spam report
+    AUTO_REPLY = "auto-reply"  # out of office and the like
+    UNRECOGNISED = "unrecognised"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: Kind
+    recipient: str  # the address the report is about, lower case; "" when it names none
+    status: str = ""  # the enhanced status code, e.g. "5.1.1"
+    diagnostic: str = ""  # the receiving server's words
+
+
+# Enhanced status codes (RFC 3463) that say the mailbox is gone for good.
+_HARD = frozenset({"5.1.1", "5.1.2", "5.1.6", "5.1.10", "5.2.1"})
+_NO_DOMAIN = re.compile(
+    r"NXDOMAIN|host or domain name not found|domain (?:does not|doesn't) exist", re.I
+)
+_POLICY = re.compile(
+    r"\bblock(?:ed|list)|blacklist|\bspam\b|spamhaus|\bpolicy\b|\bDMARC\b|\bSPF\b|\bDKIM\b"
+    r"|authentication|reputation|rejected for policy reasons",
+    re.I,
+)
+_CODE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_UNCHANGED = frozenset({"delayed", "delivered", "relayed", "expanded"})
+_COMPLAINTS = frozenset({"abuse", "fraud", "virus", "other"})
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response)|out of (?:the )?office|autoreply"
+    r"|r[ée]ponse automatique|absence|abwesenheit|automatische antwort|respuesta autom[áa]tica)",
+    re.I,
+)
+
+
+def classify(status: str, diagnostic: str = "") -> Kind:
+    """What a failure with this enhanced status code and diagnostic means."""
+    if status.startswith("5.7"):
+        return Kind.POLICY
+    if status in _HARD:  # the code says it plainly, whatever else the text says
+        return Kind.HARD
+    if _POLICY.search(diagnostic):
+        return Kind.POLICY
+    if _NO_DOMAIN.search(diagnostic):
+        return Kind.HARD
+    if status.startswith(("4.", "5.")):
+        return Kind.SOFT  # a full mailbox (5.2.2), the system (5.3.x), the network (5.4.x)…
+    return Kind.UNRECOGNISED
+
+
+def read_returned(message: EmailMessage) -> list[Finding]:
+    """Every finding in a returned message; ``[UNRECOGNISED]`` when it says nothing we read."""
+    if message.get_content_type() == "multipart/report":
+        report_type = str(message.get_param("report-type", "")).lower()
+        if report_type == "delivery-status":
+            found = _delivery_status(message)
+            if found:
+                return found
+        if report_type == "feedback-report":
+            found = _feedback(message)
+            if found:
+                return found
+    if _auto_reply(message):
+        return [Finding(Kind.AUTO_REPLY, _address(str(message.get("From", ""))))]
+    return [Finding(Kind.UNRECOGNISED, "")]
+
+
+def _blocks(message: EmailMessage, content_type: str) -> list[Message]:
+    for part in message.walk():
+        if part.get_content_type() == content_type:
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                return [block for block in payload if isinstance(block, Message)]
+    return []
+
+
+def _delivery_status(message: EmailMessage) -> list[Finding]:
+    found = []
+    for block in _blocks(message, "message/delivery-status")[1:]:  # the first is per message
+        recipient = _address(
+            str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
+        )
+        action = str(block.get("Action", "")).strip().lower()
+        diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+        status = _status(str(block.get("Status", "")), diagnostic)
+        if action in _UNCHANGED:
+            found.append(Finding(Kind.NOTHING, recipient, status, diagnostic))
+        elif action == "failed":
+            found.append(Finding(classify(status, diagnostic), recipient, status, diagnostic))
+    return found
+
+
+def _feedback(message: EmailMessage) -> list[Finding]:
+    blocks = _blocks(message, "message/feedback-report")
+    if not blocks:
+        return []
+    fields = blocks[0]
+    kind = str(fields.get("Feedback-Type", "")).strip().lower()
+    recipient = _address(str(fields.get("Original-Rcpt-To", "")))
+    if not recipient:
+        recipient = _returned_recipient(message)
+    if kind == "not-spam":
+        return [Finding(Kind.NOTHING, recipient)]
+    if kind in _COMPLAINTS:
+        return [Finding(Kind.COMPLAINT, recipient, diagnostic=f"feedback report: {kind}")]
+    return []
+
+
+def _returned_recipient(message: EmailMessage) -> str:
+    """The To of the message a feedback report returns (its headers or the whole of it)."""
+    for part in message.walk():
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            if isinstance(inner, Message):
+                return _address(str(inner.get("To", "")))
+            if isinstance(payload, str):
+                found = re.search(r"^To:\s*(.+)$", payload, re.M | re.I)
+                return _address(found.group(1)) if found else ""
+    return ""
+
+
+def _auto_reply(message: EmailMessage) -> bool:
+    submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return (
+        submitted not in ("", "no")
+        or "X-Autoreply" in message
+        or "X-Autorespond" in message
+        or precedence == "auto_reply"
+        or bool(_AUTO_SUBJECT.match(str(message.get("Subject", ""))))
+    )
+
+
+def _status(field: str, diagnostic: str) -> str:
+    """The enhanced status code of the Status field, else the first in the diagnostic; a
+    generic ``5.0.0`` in the field gives way to a precise code of the same class in the
+    diagnostic (some servers report ``5.0.0`` and say ``5.1.10`` in the text)."""
+    stated = _CODE.search(field)
+    said = _CODE.search(diagnostic)
+    if stated and said and stated.group(2, 3) == ("0", "0") and said.group(1) == stated.group(1):
+        return ".".join(said.groups())
+    code = stated or said
+    return ".".join(code.groups()) if code else ""
+
+
+def _address(field: str) -> str:
+    """The address in ``rfc822; a@b``, ``<a@b>`` or ``Name <a@b>``, lower case."""
+    value = field.split(";", 1)[1] if ";" in field else field
+    found = re.search(r"<([^<>@\s]+@[^<>\s]+)>", value) or re.search(
+        r"([^<>\s;,]+@[^<>\s;,]+)", value
+    )
+    return found.group(1).strip().lower() if found else ""
