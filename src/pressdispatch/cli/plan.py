@@ -68,11 +68,13 @@ def plan_command(
     zone_name = settings.newsroom.timezone
     title = f"{plan.release.id}: {plan.state}, {total} journalists (times in {zone_name})"
     table = Table(title=title, title_justify="left")
-    table.add_column("email", no_wrap=True)  # an address cut short is useless
-    table.add_column("journalist")
-    table.add_column("variant", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("at", no_wrap=True)
+    # An address cut short is useless, and a name needs room to be read: on a narrow
+    # terminal the copy, its status and its time wrap between their words instead.
+    table.add_column("email", no_wrap=True)
+    table.add_column("journalist", min_width=11)
+    table.add_column("variant", min_width=len("embargoed"))
+    table.add_column("status")
+    table.add_column("at", min_width=len("2026-12-01"))
     for a in plan.assignments:
         when = a.at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if a.at else ""
         who = "\n".join(part for part in (a.name, a.outlet) if part)
