@@ -22,7 +22,6 @@ from pressdispatch.model import (
     UNFINISHED,
     DeliveryStatus,
     Release,
-    ReleaseStatus,
     Subscriber,
     SubscriberStatus,
     Tier,
@@ -98,25 +97,27 @@ async def release_plan(
     their latest edits). Without ``listed``, only the counts: no journalist is kept."""
     plan = await _frame(rt, release_id, now)
     served: set[str] = set()  # who is in the ledger: no tier queues them again
-    if listed or any(t.state not in _PENDING for t in plan.tiers):
+    if listed or any(_started(plan.record, t.tier) for t in plan.tiers):
         async for entries in rt.ledger.entries(release_id):
             served.update(e.address.lower() for e in entries)
             if listed:
                 plan.assignments.extend(_from_ledger(e, plan.release) for e in entries)
-    for tier_plan in plan.tiers:
-        if tier_plan.state not in _LISTED:
-            continue
-        status = "draft" if tier_plan.state is TierState.DRAFT else WILL_SEND
+    to_come = [t for t in plan.tiers if t.state in _LISTED]
+    if to_come:  # one pass over the journalists for every tier still to come
         async for chunk in rt.journalists.mailable():
             for journalist in chunk:
                 if journalist.email in served:
                     continue
-                variant = _pending_variant(plan, journalist.subscriber, rt, tier_plan.tier)
-                if variant is None:
-                    continue
-                tier_plan.counts[variant.language, status] += 1
-                if listed:
-                    plan.assignments.append(_assigned(journalist, variant, status, plan.release))
+                for tier_plan in to_come:
+                    variant = _pending_variant(plan, journalist.subscriber, rt, tier_plan.tier)
+                    if variant is None:
+                        continue
+                    status = _status_to_come(tier_plan)
+                    tier_plan.counts[variant.language, status] += 1
+                    if listed:
+                        plan.assignments.append(
+                            _assigned(journalist, variant, status, plan.release)
+                        )
     plan.assignments.sort(key=lambda a: a.email.lower())
     return plan
 
@@ -155,20 +156,24 @@ async def assignment_of(
             continue
         variant = _pending_variant(plan, journalist.subscriber, rt, tier_plan.tier)
         if variant is not None:
-            status = "draft" if tier_plan.state is TierState.DRAFT else WILL_SEND
-            return plan, _assigned(journalist, variant, status, plan.release), ""
+            assigned = _assigned(journalist, variant, _status_to_come(tier_plan), plan.release)
+            return plan, assigned, ""
     states = ", ".join(f"{t.tier.value} {t.state.value}" for t in plan.tiers)
     return plan, None, f"{email} gets no copy: the release is {plan.state} ({states})"
 
 
-_PENDING = (
-    TierState.WILL_SEND,
-    TierState.LATE,
-    TierState.DRAFT,
-    TierState.CANCELLED,
-    TierState.MISSING,
-)
 _LISTED = (TierState.WILL_SEND, TierState.LATE, TierState.DRAFT)  # who would get it
+# A release stopped for good, as status.state_of says it: its tiers still to come never go.
+_STOPPED = {
+    "withdrawn": TierState.CANCELLED,
+    "cancelled": TierState.CANCELLED,
+    "draft": TierState.DRAFT,
+    "missing": TierState.MISSING,
+}
+
+
+def _status_to_come(tier_plan: TierPlan) -> str:
+    return "draft" if tier_plan.state is TierState.DRAFT else WILL_SEND
 
 
 async def _frame(rt: Runtime, release_id: str, now: datetime) -> ReleasePlan:
@@ -234,12 +239,9 @@ def _told(
 def _pending_state(
     record: ReleaseRecord, state: str, tier: Tier, release: Release, now: datetime, rt: Runtime
 ) -> TierState:
-    if record.cancelled_at is not None:
-        return TierState.CANCELLED
-    if record.status is ReleaseStatus.DRAFT:
-        return TierState.DRAFT
-    if state == "missing":
-        return TierState.MISSING
+    stopped = _STOPPED.get(state)
+    if stopped is not None:
+        return stopped
     due = release.send_at(tier)
     lateness = rt.settings.scheduler.max_lateness
     if due <= now and now - due > lateness and record.send_requested_at is None:

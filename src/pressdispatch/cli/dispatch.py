@@ -113,7 +113,7 @@ async def _serve(
     settings: Settings, *, scheduler: bool, listening: Sequence[socket.socket] = ()
 ) -> int:
     with closing_all(listening):
-        async with _service(settings) as service:
+        async with open_service(settings) as service:
             stop = asyncio.Event()
             with _stop_on_signals(stop):
                 stats = await service.run(stop, worker=not scheduler, listening=listening)
@@ -122,7 +122,7 @@ async def _serve(
 
 
 async def _once(settings: Settings) -> int:
-    async with _service(settings) as service:
+    async with open_service(settings) as service:
         stop = asyncio.Event()
         with _stop_on_signals(stop), _progress() as progress:
             tasks: dict[str, TaskID] = {}
@@ -194,15 +194,12 @@ def _summary(stats: RunStats, report: pipeline.TickReport) -> None:
     out.print(", ".join(f"{total[s]} {s}" for s in _OUTCOMES), markup=False)
 
 
-_service = open_service
-
-
 @app.command()
 def send(ctx: typer.Context, release_id: str) -> None:
     """Start a release whose time has passed but which was not sent (overdue, or missed)."""
 
     async def go() -> None:
-        async with _service(ctx.obj.settings()) as service:
+        async with open_service(ctx.obj.settings()) as service:
             try:
                 await actions.request_send(service.rt, release_id, service.clock())
             except Refused as exc:
@@ -222,7 +219,7 @@ def cancel(ctx: typer.Context, release_id: str) -> None:
     release already on the newsroom stays there (to take it off: withdraw)."""
 
     async def go() -> None:
-        async with _service(ctx.obj.settings()) as service:
+        async with open_service(ctx.obj.settings()) as service:
             try:
                 stopped = await actions.cancel(service.rt, release_id, service.clock())
             except Refused as exc:
@@ -251,7 +248,7 @@ def withdraw(
     reason, the feeds and lists drop it, and what is unsent is stopped."""
 
     async def go() -> None:
-        async with _service(ctx.obj.settings()) as service:
+        async with open_service(ctx.obj.settings()) as service:
             rt = service.rt
             try:
                 await actions.check_withdraw(rt, release_id, reason, service.clock())
@@ -284,7 +281,7 @@ def retry(ctx: typer.Context, release_id: str) -> None:
     """Put a release's failed and deferred deliveries back in the queue, due now."""
 
     async def go() -> None:
-        async with _service(ctx.obj.settings()) as service:
+        async with open_service(ctx.obj.settings()) as service:
             try:
                 again = await actions.retry(service.rt, release_id, service.clock())
             except Refused as exc:

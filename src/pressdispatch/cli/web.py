@@ -8,11 +8,10 @@ import socket
 
 import typer
 
-from pressdispatch.cli import app
+from pressdispatch.cli import app, open_service
 from pressdispatch.cli.dispatch import (
     Host,
     Port,
-    _service,
     _stop_on_signals,
     bind_web,
     closing_all,
@@ -40,7 +39,7 @@ def serve(
 
 async def _serve(settings: Settings, sockets: list[socket.socket]) -> None:
     with closing_all(sockets):
-        async with _service(settings) as service:
+        async with open_service(settings) as service:
             stop = asyncio.Event()
             with _stop_on_signals(stop):
                 await service.serve_web(stop, sockets)
