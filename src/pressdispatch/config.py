@@ -32,6 +32,7 @@ from pressdispatch.errors import ConfigError, ContentError, UnknownLanguage
 from pressdispatch.sizes import MiB, parse_size
 from pressdispatch.textfiles import parse_toml, read_text
 from pressdispatch.validation import validation_problems
+from pressdispatch.verp import MAX_TOKEN
 from pressdispatch.vocabulary import normalize_address, normalize_language
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -296,6 +297,99 @@ class FeedsSection(_Section):
         return value
 
 
+class BouncesSection(_Section):
+    """What comes back after sending (docs/bounces.md); off while ``return_path`` is empty."""
+
+    return_path: str = ""  # bounces@example.org: each delivery's MAIL FROM is bounces+<token>@…
+    delimiter: str = "+"
+    listen: str = ""  # host:port of the inbound SMTP/LMTP endpoint `run` starts; empty: none
+    protocol: Literal["smtp", "lmtp"] = "smtp"
+    imap_url: str = ""  # imaps://user@host[:port]/folder, polled by `run`; empty: none
+    imap_password_env: str = "PRESSDISPATCH_IMAP_PASSWORD"  # noqa: S105 - a variable's name
+    imap_interval: Duration = timedelta(minutes=1)
+    hard_days: int = Field(default=2, ge=1, le=30)  # hard bounces, on different days
+    soft_limit: int = Field(default=3, ge=1, le=100)  # soft score that makes an address bounced
+    soft_decay: Duration = timedelta(days=14)  # a quiet address's soft score starts over
+    breaker_min_sent: int = Field(default=200, ge=1)
+    breaker_hard: float = Field(default=0.05, gt=0, le=1)  # of what was sent: pause the release
+    breaker_complaints: float = Field(default=0.003, gt=0, le=1)
+    keep_messages: Duration = timedelta(days=90)  # raw returned messages, for checking
+
+    @field_validator("return_path")
+    @classmethod
+    def _return_path(cls, value: str) -> str:
+        if not value:
+            return value
+        _check_address(value, display_name_allowed=False)
+        if len(value.rpartition("@")[0]) + 3 + MAX_TOKEN > 64:
+            raise ValueError(
+                f"the local part must leave room for a {MAX_TOKEN}-character token "
+                "within 64 characters (RFC 5321): keep it under 36"
+            )
+        return value.strip()
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str) -> str:
+        if not re.fullmatch(r"[+\-=_.]{1,3}", value):
+            raise ValueError("expected one to three of the characters + - = _ .")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        if value and _host_port(value) is None:
+            raise ValueError("expected host:port, e.g. '127.0.0.1:2525' or '[::1]:2525'")
+        return value
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap(cls, value: str) -> str:
+        if value and not re.match(r"^imaps?://[^\s/@]+@[^\s/]+", value):
+            raise ValueError("expected imaps://user@host[:port][/folder]")
+        return value
+
+    @field_validator("imap_password_env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        return _env_name(value)
+
+    @model_validator(mode="after")
+    def _needs_return_path(self) -> BouncesSection:
+        if (self.listen or self.imap_url) and not self.return_path:
+            raise ValueError("listen and imap_url read what comes back to return_path: set it")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.return_path)
+
+    @property
+    def listen_at(self) -> tuple[str, int] | None:
+        return _host_port(self.listen) if self.listen else None
+
+
+class ReportsSection(_Section):
+    """The distribution report, emailed when a tier finishes and again a day later."""
+
+    to: str = ""  # empty: newsroom.reply_to; neither: no report by email
+    follow_up: Duration = timedelta(hours=24)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str) -> str:
+        return _check_address(value, display_name_allowed=True) if value else value
+
+
+def _host_port(value: str) -> tuple[str, int] | None:
+    found = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^\s:\[\]]+):(\d{1,5})", value.strip())
+    if found is None:
+        return None
+    host = found.group(1) or found.group(3)
+    port = int(found.group(2) or found.group(4))
+    return (host, port) if 0 <= port <= 65535 else None
+
+
 def _network(item: object) -> Network:
     """An address (a network of one) or a CIDR network, IPv4 or IPv6."""
     text = item.strip() if isinstance(item, str) else ""
@@ -331,6 +425,8 @@ class Settings(_Section):
     dkim: DkimSection = DkimSection()
     feeds: FeedsSection = FeedsSection()
     content: ContentSection = ContentSection()
+    bounces: BouncesSection = BouncesSection()
+    reports: ReportsSection = ReportsSection()
     config_path: Path = Path("config.toml")
     # Whether config.toml sets newsroom.base_url; if not, it follows [web] (served_at).
     _base_url_set: bool = PrivateAttr(default=False)

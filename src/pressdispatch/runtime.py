@@ -36,6 +36,7 @@ from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.workers import Workers
 from pressdispatch.tokens import Signer
+from pressdispatch.verp import ReturnPath
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Runtime:
     releases: ReleaseCache = field(default_factory=ReleaseCache)  # parsed files, between scans
 
     def message_id(self, release_id: str, language: str, address: str) -> str:
-        return headers.message_id(release_id, language, address, self._domain)
+        return headers.message_id(release_id, language, address, self._domain, self.renderer.signer)
 
     @functools.cached_property
     def embargo_views(self) -> EmbargoViews:
@@ -97,6 +98,11 @@ class Runtime:
             max_retry_age=s.smtp.max_retry_age,
             rate=s.smtp.rate if s.transport.kind == "smtp" else 0,
             heartbeat=s.scheduler.heartbeat,
+            return_path=(
+                ReturnPath(s.bounces.return_path, s.bounces.delimiter)
+                if s.bounces.enabled
+                else None
+            ),
         )
 
     async def close(self) -> None:

@@ -56,6 +56,13 @@ class Signer:
         mac.update(f"{purpose}\x00{subject}\x00{issued}".encode())
         return _b64(mac.digest()[:_MAC_BYTES])
 
+    def digest(self, purpose: str, subject: str) -> bytes:
+        """The raw MAC of ``subject`` for ``purpose``: for tokens with their own encoding
+        (verp.py's return-path tokens)."""
+        mac = self._keyed.copy()
+        mac.update(f"{purpose}\x00{subject}".encode())
+        return mac.digest()
+
     def sign(self, purpose: str, subject: str, *, issued_at: datetime | None = None) -> str:
         """A URL-safe token for ``subject``; pass ``issued_at`` for tokens that expire."""
         encoded = _b64(subject.encode())

@@ -48,6 +48,7 @@ from pressdispatch.store.ports import (
     Withdrawal,
     WorkersPort,
 )
+from pressdispatch.verp import ReturnPath, delivery_token
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class EngineSettings:
     rate: float = 0  # messages per second the transport allows; 0 = unlimited
     heartbeat: timedelta = timedelta(seconds=5)
     kind: str = "service"  # how this process shows among the workers: service, worker, once
+    return_path: ReturnPath | None = None  # [bounces]: each delivery's own envelope sender
 
 
 @dataclass
@@ -276,19 +278,23 @@ class Engine:
             await self._note_stoppage(None)
 
     async def _attempt(self, claim: Claim) -> Outcome:
+        sender, token = self.settings.sender, ""
+        if self.settings.return_path is not None:
+            # What comes back names the delivery (verp.py): in the envelope, and in a header.
+            token = delivery_token(self.renderer.signer, claim.id)
+            sender = self.settings.return_path.sender(token)
         try:
             prepared = await self._prepared(claim)
             message = prepared.personalise(
                 Recipient(claim.address, claim.name),
                 date=self.clock(),
                 message_id=claim.message_id,
+                delivery=token,
             )
         except PressDispatchError as exc:
             log.error("cannot render delivery %d of %s: %s", claim.id, claim.release_id, exc)
             return Outcome(Status.DEFERRED, reply=f"not rendered: {exc}")
-        envelope = Envelope(
-            self.settings.sender, claim.address, message, claim.message_id, claim.release_id
-        )
+        envelope = Envelope(sender, claim.address, message, claim.message_id, claim.release_id)
         try:
             return await self.transport.send(envelope)
         except TransportStopped:

@@ -49,6 +49,9 @@ def slot(name: str) -> Markup:
     return Markup(f"@@pd-{name}@@")  # noqa: S704 - our own constant; values are escaped on fill
 
 
+DELIVERY_HEADER = "X-Pressdispatch-Delivery"  # the return-path token, for reports
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
     email: str
@@ -224,7 +227,9 @@ class PreparedMessage:
         return (headers.LINESEP.join(lines) + headers.LINESEP).encode("utf-8")
 
     def message_id(self, email: str) -> str:
-        return headers.message_id(self.release_id, self.variant.language, email, self._domain)
+        return headers.message_id(
+            self.release_id, self.variant.language, email, self._domain, self._signer
+        )
 
     def unsubscribe_url(self, email: str) -> str:
         token = self._signer.sign(UNSUBSCRIBE, email.lower())
@@ -252,11 +257,15 @@ class PreparedMessage:
         *,
         date: datetime | None = None,
         message_id: str | None = None,
+        delivery: str = "",
     ) -> bytes:
         """The complete message for one recipient, as CRLF-terminated bytes.
 
         ``message_id`` is the one the ledger holds for this delivery (set when it was
         planned); without it (a preview, a test copy) it is derived the same way.
+        ``delivery`` is its return-path token (verp.py), also written in an
+        ``X-Pressdispatch-Delivery`` header: a report that quotes the headers but not
+        the envelope still names the delivery.
         """
         email = headers.safe("To", recipient.email)
         name = " ".join(recipient.name.split())
@@ -272,11 +281,15 @@ class PreparedMessage:
         html_values = {key: escape(value) for key, value in values.items()}
         mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + email)}"
         moment = date or self._default_date
+        tracking = (
+            [f"{DELIVERY_HEADER}: {headers.safe(DELIVERY_HEADER, delivery)}"] if delivery else []
+        )
         head = headers.LINESEP.join(
             [
                 headers.address("To", name, email),
                 f"Date: {self._date(moment)}",
                 f"Message-ID: {message_id or self.message_id(email)}",
+                *tracking,
                 f"List-Unsubscribe: <{unsubscribe}>,{headers.LINESEP} <{mailto}>",
                 f'Content-Type: multipart/alternative; boundary="{self._boundary}"',
             ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from base64 import b64encode
 from email.header import Header
 from email.utils import parseaddr
 
 from pressdispatch.errors import HeaderInjection
+from pressdispatch.tokens import Signer
+
+MESSAGE_ID = "message-id"  # the signer's purpose for Message-ID digests
 
 LINESEP = "\r\n"
 
@@ -81,11 +83,14 @@ def mailbox(name: str, value: str) -> str:
     return address(name, display, email)
 
 
-def message_id(release_id: str, language: str, email: str, domain: str) -> str:
+def message_id(release_id: str, language: str, email: str, domain: str, signer: Signer) -> str:
     """Deterministic: the same release, language and recipient always give the same id.
 
-    A re-send after a crash carries the id of the first attempt, so the
-    receiving side (and the ledger) can recognise it.
+    A re-send after a crash carries the id of the first attempt, so the receiving
+    side (and the ledger) can recognise it. The digest is an HMAC, not a plain hash:
+    a report that quotes the id names its delivery (the ledger holds the id), and
+    nobody without the signing key can make up the id of someone else's copy.
     """
-    digest = hashlib.sha256(f"{release_id}\x00{language}\x00{email.lower()}".encode()).hexdigest()
+    subject = f"{release_id}\x00{language}\x00{email.lower()}"
+    digest = signer.digest(MESSAGE_ID, subject).hex()
     return f"<{release_id}.{language}.{digest[:24]}@{domain}>"
