@@ -46,6 +46,7 @@ class SubscriberStatus(StrEnum):
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"  # their address was refused for good
+    COMPLAINED = "complained"  # they reported a release as spam: only a new opt-in revives
 
 
 class Source(StrEnum):

@@ -239,7 +239,14 @@ class Ledger:
     async def next_due(self) -> datetime | None:
         """When the earliest queued/deferred delivery, or lease no live process renews, is due."""
         d = deliveries.c
-        pending = select(func.min(d.due_at)).where(d.status.in_(WAITING)).scalar_subquery()
+        paused = select(releases.c.id).where(releases.c.paused_at.is_not(None))
+        pending = (
+            select(func.min(d.due_at))
+            .where(
+                d.status.in_(WAITING), or_(d.release_id.not_in(paused), d.kind == Kind.WITHDRAWAL)
+            )
+            .scalar_subquery()
+        )
         unowned = or_(d.worker_id.is_(None), d.worker_id.not_in(select(workers.c.id)))
         leased = (
             select(func.min(d.lease_until))
@@ -374,8 +381,12 @@ _PICK = (
                 _d.lease_until < bindparam("now", type_=UtcDateTime),
             ),
         ),
-        # A withdrawn release is cancelled too, but its notices still go.
-        or_(releases.c.cancelled_at.is_(None), _d.kind == Kind.WITHDRAWAL),
+        # A withdrawn release is cancelled too, but its notices still go; a paused one
+        # (the circuit breaker: store/returns.py) waits for `pressdispatch send`.
+        or_(
+            and_(releases.c.cancelled_at.is_(None), releases.c.paused_at.is_(None)),
+            _d.kind == Kind.WITHDRAWAL,
+        ),
         subscribers.c.status == SubscriberStatus.ACTIVE,
     )
     .order_by(_d.due_at, _d.id)

@@ -91,6 +91,9 @@ releases = Table(
     # Taken off the newsroom (`pressdispatch withdraw`): its pages answer 410 Gone.
     Column("withdrawn_at", UtcDateTime),
     Column("withdrawal_reason", Text, nullable=False, default=""),
+    # Held by the circuit breaker (too many hard bounces or complaints) until `send`.
+    Column("paused_at", UtcDateTime),
+    Column("pause_reason", Text, nullable=False, default=""),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
@@ -111,6 +114,13 @@ subscribers = Table(
     Column("status", String(20), nullable=False, default=SubscriberStatus.ACTIVE.value),
     Column("status_reason", Text, nullable=False, default=""),
     Column("row_hash", String(64), nullable=False, default=""),
+    # What came back from their server (suppression.py): kept, never deleted.
+    Column("bounce_count", Integer, nullable=False, default=0),  # hard and soft, counted
+    Column("bounce_score", Integer, nullable=False, default=0),  # soft: +1 a day at most
+    Column("hard_days", Integer, nullable=False, default=0),  # days with a hard bounce
+    Column("last_hard_at", UtcDateTime),
+    Column("last_soft_at", UtcDateTime),
+    Column("last_diagnostic", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -142,6 +152,7 @@ deliveries = Table(
     UniqueConstraint("release_id", "subscriber_id", "kind"),
     Index(None, "status", "due_at"),
     Index(None, "release_id", "status"),
+    Index(None, "message_id"),  # a report quoting the Message-ID names its delivery
 )
 
 # One row per running `run` or `worker` process, beating while it lives.
@@ -232,4 +243,29 @@ embargo_views = Table(
     Column("language", String(16), nullable=False),
     Column("viewed_at", UtcDateTime, nullable=False),
     Index(None, "release_id", "viewed_at"),
+)
+
+# What came back after sending, one row per report and delivery (bounces.py): what
+# it was, whom it concerned, what was done. ``key`` makes reading a report twice
+# count once; ``raw`` (the message) is emptied after [bounces] keep_messages.
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("via", String(10), nullable=False),  # smtp, lmtp, imap, ingest
+    Column("report_id", String(400), nullable=False, default=""),  # its Message-ID
+    Column("delivery_id", Id),
+    Column("release_id", String(200)),
+    Column("subscriber_id", Id),
+    Column("address", String(320), nullable=False, default=""),  # lowercased
+    Column("kind", String(16), nullable=False),  # content/returns.py Kind
+    Column("status_code", String(16), nullable=False, default=""),
+    Column("diagnostic", Text, nullable=False, default=""),
+    Column("action", Text, nullable=False, default=""),
+    Column("raw", Text),
+    Index(None, "received_at"),
+    Index(None, "release_id", "kind"),
+    Index(None, "subscriber_id"),
 )
