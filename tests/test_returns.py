@@ -8,6 +8,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
+from flufl.bounce import all_failures
 
 from pressdispatch.content.returns import Finding, Kind, classify, read_returned
 
@@ -252,3 +253,146 @@ def test_the_diagnostic_is_kept_for_the_press_office() -> None:
         dsn([failed("ana@example.org", "5.1.1", "550 5.1.1  User\n unknown")])
     )
     assert finding.diagnostic == "smtp; 550 5.1.1 User unknown"
+
+
+# Bounces in no standard format, read by flufl.bounce when the delivery's recipient is known.
+
+
+def qmail(
+    rcpt: str, said: str, *, sender: str = "From: MAILER-DAEMON@mx.example.net\n"
+) -> EmailMessage:
+    """A bounce as qmail-send writes it (QSBMF): no report part, the address in angle
+    brackets, the remote server's words under it, then a copy of the message."""
+    return parse(
+        f"{sender}To: bounces+d1.abc@example.org\nSubject: failure notice\n\n"
+        "Hi. This is the qmail-send program at mx.example.net.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        f"<{rcpt}>:\n{said}\n\n"
+        "--- Below this line is a copy of the message.\n\n"
+        f"{ORIGINAL.format(rcpt=rcpt)}\nBody\n"
+    )
+
+
+NO_MAILBOX = "Sorry, no mailbox here by that name. (#5.1.1)"
+
+
+def remote_said(reply: str) -> str:
+    return f"192.0.2.7 does not like recipient.\nRemote host said: {reply}\nGiving up on 192.0.2.7."
+
+
+def fails(message: EmailMessage) -> set[str]:
+    """Every address flufl.bounce reads as failing, to show a fixture makes it guess."""
+    temporary, permanent = all_failures(message)
+    return {address.decode() for address in temporary | permanent}
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "status"),
+    [
+        pytest.param(qmail("ana@example.org", NO_MAILBOX), Kind.HARD, "5.1.1", id="no-mailbox"),
+        pytest.param(
+            qmail("ana@example.org", remote_said("550 5.7.1 Message blocked as spam")),
+            Kind.POLICY,
+            "5.7.1",
+            id="blocked-as-spam-is-not-the-journalists",
+        ),
+        pytest.param(
+            qmail("ana@example.org", remote_said("452 4.2.2 Mailbox is full")),
+            Kind.SOFT,
+            "4.2.2",
+            id="mailbox-full",
+        ),
+        pytest.param(
+            qmail("ana@example.org", "Sorry, I couldn't find any host by that name."),
+            Kind.HARD,
+            "",
+            id="a-failure-without-a-code",
+        ),
+    ],
+)
+def test_a_non_standard_bounce_for_the_recipient_is_read(
+    message: EmailMessage, kind: Kind, status: str
+) -> None:
+    (finding,) = read_returned(message, expected="ana@example.org")
+    assert (finding.kind, finding.recipient, finding.status) == (kind, "ana@example.org", status)
+    assert finding.diagnostic.startswith("<ana@example.org>: ")
+
+
+def test_the_words_next_to_the_address_are_kept_for_the_press_office() -> None:
+    (finding,) = read_returned(qmail("ana@example.org", NO_MAILBOX), expected="ana@example.org")
+    assert finding.diagnostic == f"<ana@example.org>: {NO_MAILBOX}"
+
+
+def test_a_non_standard_bounce_for_another_address_is_not_acted_on() -> None:
+    message = qmail("ana.private@mail.example.com", NO_MAILBOX)  # where ana's mail was forwarded
+    assert fails(message) == {"ana.private@mail.example.com"}
+    assert read_returned(message, expected="ana@example.org") == [Finding(Kind.UNRECOGNISED, "")]
+
+
+def test_a_non_standard_bounce_is_not_read_without_the_expected_address() -> None:
+    assert read_returned(qmail("ana@example.org", NO_MAILBOX)) == [Finding(Kind.UNRECOGNISED, "")]
+
+
+def test_an_address_quoted_in_a_forwarded_bounce_is_not_acted_on() -> None:
+    message = parse(
+        "From: Ana <ana@example.org>\nTo: press@example.org\nSubject: Fwd: failure notice\n\n"
+        "Is this one yours? It came to me by mistake.\n\n"
+        "---------- Forwarded message ---------\n"
+        "From: MAILER-DAEMON@mx.example.net\nSubject: failure notice\n\n"
+        "Hi. This is the qmail-send program at mx.example.net.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+        f"<zed@elsewhere.example>:\n{NO_MAILBOX}\n\n"
+        "--- Below this line is a copy of the message.\n"
+    )
+    assert fails(message) == {"zed@elsewhere.example"}
+    assert read_returned(message, expected="ana@example.org") == [Finding(Kind.UNRECOGNISED, "")]
+
+
+def test_the_words_are_those_about_the_recipient_not_a_longer_address() -> None:
+    message = qmail(
+        "diana@example.org",
+        remote_said("550 5.7.1 Message blocked as spam") + f"\n\n<ana@example.org>:\n{NO_MAILBOX}",
+    )
+    assert fails(message) == {"diana@example.org", "ana@example.org"}
+    assert read_returned(message, expected="ana@example.org") == [
+        Finding(Kind.HARD, "ana@example.org", "5.1.1", f"<ana@example.org>: {NO_MAILBOX}")
+    ]
+
+
+def test_a_warning_that_delivery_is_still_tried_changes_nothing() -> None:
+    """flufl.bounce's temporary failures are such warnings: like a ``delayed`` report,
+    nothing to count against the journalist; the failure, if it comes, bounces again."""
+    message = parse(
+        "From: Mail Delivery Subsystem <mailer-daemon@mx.example.net>\n"
+        "To: bounces+d1.abc@example.org\nSubject: Delivery Status Notification (Delay)\n\n"
+        "Delivery to the following recipient has been delayed:\n\n     ana@example.org\n\n"
+        "Message will be retried for 2 more day(s)\n"
+    )
+    assert all_failures(message) == ({b"ana@example.org"}, set())
+    assert read_returned(message, expected="ana@example.org") == [
+        Finding(Kind.NOTHING, "ana@example.org", "", "ana@example.org")
+    ]
+
+
+def test_a_bounce_the_fallback_trips_on_is_unrecognised_not_an_error() -> None:
+    # flufl.bounce 6.0 raises IndexError on a message without a From (its Yale detector)
+    message = qmail("ana@example.org", NO_MAILBOX, sender="")
+    with pytest.raises(IndexError):
+        all_failures(message)
+    assert read_returned(message, expected="ana@example.org") == [Finding(Kind.UNRECOGNISED, "")]
+
+
+def test_a_report_is_read_before_the_fallback() -> None:
+    message = dsn([failed("ana@example.org", "5.7.1", "550 5.7.1 blocked")])
+    assert read_returned(message, expected="ana@example.org") == read_returned(message)
+
+
+def test_an_auto_reply_stays_an_auto_reply_with_the_recipient_known() -> None:
+    message = parse(
+        "From: Ana <ana@example.org>\nTo: press@example.org\nSubject: Out of office\n"
+        "Auto-Submitted: auto-replied\n\nBack on Monday.\n"
+    )
+    assert read_returned(message, expected="ana@example.org") == [
+        Finding(Kind.AUTO_REPLY, "ana@example.org")
+    ]

@@ -7,23 +7,37 @@ In the order a returned message is read (docs/bounces.md, when it lands):
    ``expanded`` change nothing);
 2. an RFC 5965 feedback report: ``abuse``, ``fraud``, ``virus`` and ``other`` are a
    complaint, ``not-spam`` is nothing;
-3. an auto-reply (RFC 3834 ``Auto-Submitted``, ``X-Autoreply``, ``Precedence:
+3. when the delivery's recipient is known (``expected``, from the token of the envelope
+   recipient): flufl.bounce's heuristics, the fallback for bounces in no standard format
+   (qmail, Yahoo!, Exim without a report...). Its guesses also match addresses quoted in
+   a returned or forwarded body, so only the expected address is ever acted on; what it
+   says about any other is dropped. A failure is classified by the status code and words
+   next to the address in the bounce's text (a 5.7.x or a block is a policy refusal, a
+   4.x.x soft), hard when the text says nothing we read; a warning that delivery is still
+   being tried changes nothing, as a ``delayed`` report does;
+4. an auto-reply (RFC 3834 ``Auto-Submitted``, ``X-Autoreply``, ``Precedence:
    auto_reply``, an out-of-office subject) without a report part: recorded, changes
    nothing. A real report carries ``Auto-Submitted: auto-replied`` too, so reports are
    read first.
 
-Pure: no I/O, no store. Which delivery a finding concerns (the token of the envelope
-recipient) is decided elsewhere.
+Pure: no I/O (a debug line when flufl.bounce trips), no store. Which delivery a finding
+concerns (the token of the envelope recipient) is decided elsewhere.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from enum import StrEnum
 
+from flufl.bounce import all_failures
+
 __all__ = ["Finding", "Kind", "classify", "read_returned"]
+
+log = logging.getLogger(__name__)
 
 
 class Kind(StrEnum):
@@ -57,6 +71,8 @@ _POLICY = re.compile(
     re.I,
 )
 _CODE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_PARAGRAPH_LINES = 6  # of a bounce's text, read for the words about one address
+_DIAGNOSTIC_CHARS = 300
 _UNCHANGED = frozenset({"delayed", "delivered", "relayed", "expanded"})
 _COMPLAINTS = frozenset({"abuse", "fraud", "virus", "other"})
 _AUTO_SUBJECT = re.compile(
@@ -81,8 +97,12 @@ def classify(status: str, diagnostic: str = "") -> Kind:
     return Kind.UNRECOGNISED
 
 
-def read_returned(message: EmailMessage) -> list[Finding]:
-    """Every finding in a returned message; ``[UNRECOGNISED]`` when it says nothing we read."""
+def read_returned(message: EmailMessage, *, expected: str = "") -> list[Finding]:
+    """Every finding in a returned message; ``[UNRECOGNISED]`` when it says nothing we read.
+
+    ``expected`` is the address the returned delivery went to; without it a bounce in no
+    standard format is not read, as nothing would tell its guesses from quoted addresses.
+    """
     if message.get_content_type() == "multipart/report":
         report_type = str(message.get_param("report-type", "")).lower()
         if report_type == "delivery-status":
@@ -93,6 +113,10 @@ def read_returned(message: EmailMessage) -> list[Finding]:
             found = _feedback(message)
             if found:
                 return found
+    if expected:
+        found = _fallback(message, expected.strip().lower())
+        if found:
+            return found
     if _auto_reply(message):
         return [Finding(Kind.AUTO_REPLY, _address(str(message.get("From", ""))))]
     return [Finding(Kind.UNRECOGNISED, "")]
@@ -151,6 +175,68 @@ def _returned_recipient(message: EmailMessage) -> str:
                 found = re.search(r"^To:\s*(.+)$", payload, re.M | re.I)
                 return _address(found.group(1)) if found else ""
     return ""
+
+
+def _fallback(message: EmailMessage, expected: str) -> list[Finding]:
+    """flufl.bounce's reading, kept for the expected address alone."""
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:  # a heuristic tripping on odd mail must not stop the reading of the rest
+        log.debug("flufl.bounce could not read a returned message", exc_info=True)
+        return []
+    if expected in _decoded(permanent):
+        status, diagnostic = _words_about(message, expected)
+        kind = classify(status, diagnostic)
+        # flufl.bounce reports failures it cannot grade as permanent
+        return [
+            Finding(Kind.HARD if kind is Kind.UNRECOGNISED else kind, expected, status, diagnostic)
+        ]
+    if expected in _decoded(temporary):  # its temporary failures are "still trying" warnings
+        return [Finding(Kind.NOTHING, expected, *_words_about(message, expected))]
+    return []
+
+
+def _decoded(addresses: frozenset[bytes]) -> set[str]:
+    return {_address(address.decode("ascii", "replace")) for address in addresses}
+
+
+def _words_about(message: EmailMessage, address: str) -> tuple[str, str]:
+    """The status code and the words of the first paragraph of the bounce's own text that
+    names the address, preferring one with a code: a paragraph is where qmail, Exim and
+    Yahoo! put a recipient's address and the reply of its server."""
+    # whole addresses only: ana@example.org is not in diana@example.org
+    named = re.compile(rf"(?<![\w.+-]){re.escape(address)}(?![\w-]|\.\w)", re.I)
+    first = ""
+    for text in _own_texts(message):
+        lines = [line.strip() for line in text.splitlines()]
+        for start, line in enumerate(lines):
+            if not named.search(line):
+                continue
+            end = lines.index("", start) if "" in lines[start:] else len(lines)
+            paragraph = " ".join(" ".join(lines[start:end][:_PARAGRAPH_LINES]).split())
+            said = _CODE.search(paragraph)
+            if said:
+                return ".".join(said.groups()), paragraph[:_DIAGNOSTIC_CHARS]
+            first = first or paragraph[:_DIAGNOSTIC_CHARS]
+    return "", first
+
+
+def _own_texts(part: Message) -> Iterator[str]:
+    """The plain text of a bounce, without the returned message it carries, whose headers
+    name the recipient too and say nothing about the failure."""
+    if part.get_content_maintype() == "message" or part.get_content_type() == "text/rfc822-headers":
+        return
+    if part.is_multipart():
+        for inner in part.get_payload():
+            if isinstance(inner, Message):
+                yield from _own_texts(inner)
+        return
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes) and part.get_content_type() == "text/plain":
+        try:
+            yield payload.decode(part.get_content_charset() or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            yield payload.decode("utf-8", "replace")
 
 
 def _auto_reply(message: EmailMessage) -> bool:
