@@ -25,8 +25,9 @@ from pressdispatch.vocabulary import normalize_language
 MAX_REASON = 1000  # characters: a sentence or two, shown on the page and in the notice
 
 
-async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
-    """Start a release whose time has come but which was not sent (late, or missed)."""
+async def request_send(rt: Runtime, release_id: str, now: datetime) -> bool:
+    """Start a release whose time has come but which was not sent (late, or missed), or
+    resume one the circuit breaker paused (True then)."""
     await pipeline.sync_files(rt, now, pipeline.TickReport(), lists=False)
     rows = await rt.catalog.rows(release_id)
     if not rows:
@@ -46,7 +47,9 @@ async def request_send(rt: Runtime, release_id: str, now: datetime) -> None:
             f"{release_id} is scheduled for {first.isoformat()}: it starts by itself then "
             "(edit publish_at to send it earlier)",
         )
+    resumed = await rt.returns.resume(release_id)
     await rt.catalog.request_send(release_id, now)
+    return resumed
 
 
 async def cancel(rt: Runtime, release_id: str, now: datetime) -> int:

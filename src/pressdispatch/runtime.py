@@ -34,7 +34,9 @@ from pressdispatch.store.embargo_views import EmbargoViews
 from pressdispatch.store.journalists import Journalists
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
+from pressdispatch.store.returns import Returns
 from pressdispatch.store.workers import Workers
+from pressdispatch.suppression import Rules
 from pressdispatch.tokens import Signer
 from pressdispatch.verp import ReturnPath
 
@@ -61,6 +63,25 @@ class Runtime:
     def embargo_views(self) -> EmbargoViews:
         """Who opened their embargoed links (web/embargoed.py, the console)."""
         return EmbargoViews(self.db)
+
+    @functools.cached_property
+    def returns(self) -> Returns:
+        """What came back after sending (bounces.py), under [bounces]'s rules."""
+        b = self.settings.bounces
+        rules = Rules(
+            hard_days=b.hard_days,
+            soft_limit=b.soft_limit,
+            soft_decay=b.soft_decay,
+            breaker_min_sent=b.breaker_min_sent,
+            breaker_hard=b.breaker_hard,
+            breaker_complaints=b.breaker_complaints,
+        )
+        return Returns(self.db, rules)
+
+    @functools.cached_property
+    def return_path(self) -> ReturnPath | None:
+        b = self.settings.bounces
+        return ReturnPath(b.return_path, b.delimiter) if b.enabled else None
 
     @functools.cached_property
     def _domain(self) -> str:
@@ -98,11 +119,7 @@ class Runtime:
             max_retry_age=s.smtp.max_retry_age,
             rate=s.smtp.rate if s.transport.kind == "smtp" else 0,
             heartbeat=s.scheduler.heartbeat,
-            return_path=(
-                ReturnPath(s.bounces.return_path, s.bounces.delimiter)
-                if s.bounces.enabled
-                else None
-            ),
+            return_path=self.return_path,
         )
 
     async def close(self) -> None:

@@ -26,6 +26,8 @@ class ReleaseReport:
     # language, tier, status
     by_variant: Counter[tuple[str, Tier, DeliveryStatus]] = field(default_factory=Counter)
     errors: Sequence[Delivery] = ()
+    paused_at: datetime | None = None  # the circuit breaker holds it until `send`
+    pause_reason: str = ""
 
     @property
     def total(self) -> int:
@@ -93,4 +95,6 @@ def report(
         by_status=by_status,
         by_variant=by_variant,
         errors=errors,
+        paused_at=row.paused_at,
+        pause_reason=row.pause_reason,
     )

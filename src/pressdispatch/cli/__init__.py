@@ -1,7 +1,8 @@
 """The `pressdispatch` command: parse arguments, call the service (service.py), print.
 
 Each submodule registers its commands on ``app``: content (check), plan (plan,
-preview), dispatch (run, worker, send, cancel, retry, send-test), status, db.
+preview), dispatch (run, worker, send, cancel, retry, send-test), status, db,
+bounces (ingest, list).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def main() -> None:
 
 # Registration order is the order of `pressdispatch --help`.
 from pressdispatch.cli import (  # noqa: E402
+    bounces,
     content,
     database,
     dispatch,
@@ -91,6 +93,7 @@ from pressdispatch.cli import (  # noqa: E402
 
 __all__ = [
     "app",
+    "bounces",
     "content",
     "database",
     "dispatch",

@@ -196,14 +196,17 @@ def _summary(stats: RunStats, report: pipeline.TickReport) -> None:
 
 @app.command()
 def send(ctx: typer.Context, release_id: str) -> None:
-    """Start a release whose time has passed but which was not sent (overdue, or missed)."""
+    """Start a release whose time has passed but which was not sent (overdue, or missed),
+    or resume one paused for its bounces or complaints."""
 
     async def go() -> None:
         async with open_service(ctx.obj.settings()) as service:
             try:
-                await actions.request_send(service.rt, release_id, service.clock())
+                resumed = await actions.request_send(service.rt, release_id, service.clock())
             except Refused as exc:
                 fail(str(exc))
+            if resumed:
+                out.print(f"{release_id}: resumed after the circuit breaker's pause", markup=False)
             out.print(
                 f"{release_id}: will be sent by the running service, or now with "
                 "`pressdispatch run --once`",

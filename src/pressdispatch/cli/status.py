@@ -134,6 +134,12 @@ def _print(r: ReleaseReport, settings: Settings) -> None:
     out.print(f"  publish at {_when(r.publish_at, settings)}", markup=False)
     if r.embargo_send_at is not None:
         out.print(f"  embargoed copies at {_when(r.embargo_send_at, settings)}", markup=False)
+    if r.paused_at is not None:
+        out.print(
+            f"  paused since {_when(r.paused_at, settings)}: {r.pause_reason}; "
+            f"`pressdispatch send {r.id}` resumes it",
+            markup=False,
+        )
     if r.state == "late":
         out.print(
             f"  overdue by more than {format_duration(settings.scheduler.max_lateness)}: "
@@ -166,6 +172,9 @@ def _as_json(r: ReleaseReport, settings: Settings) -> dict[str, Any]:
         "publish_at": r.publish_at.isoformat(),
         "publish_at_local": _when(r.publish_at, settings),
         "embargo_send_at": r.embargo_send_at.isoformat() if r.embargo_send_at else None,
+        "paused": None
+        if r.paused_at is None
+        else {"since": r.paused_at.isoformat(), "reason": r.pause_reason},
         "total": r.total,
         "by_status": dict(r.by_status),
         "by_variant": [

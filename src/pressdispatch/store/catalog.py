@@ -39,6 +39,8 @@ class ReleaseRecord:
     cancelled_at: datetime | None
     withdrawn_at: datetime | None = None  # taken off the newsroom
     withdrawal_reason: str = ""
+    paused_at: datetime | None = None  # held by the circuit breaker (store/returns.py)
+    pause_reason: str = ""
 
     @classmethod
     def unsynced(cls, release: Release) -> ReleaseRecord:
