@@ -34,7 +34,7 @@ from pressdispatch.store.returns import Event, Returns, Target
 from pressdispatch.tokens import Signer
 from pressdispatch.verp import ReturnPath, delivery_of
 
-__all__ = ["Processed", "process"]
+__all__ = ["Processed", "parse", "process"]
 
 log = logging.getLogger(__name__)
 

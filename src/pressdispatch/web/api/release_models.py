@@ -135,6 +135,11 @@ class DeliveryError(BaseModel):
     at: str | None
 
 
+class Paused(BaseModel):
+    since: str
+    reason: str = Field(description="too many hard bounces or complaints: what the breaker saw")
+
+
 class ReleaseStatus(BaseModel):
     """The same document as one release of `pressdispatch status --json`."""
 
@@ -144,6 +149,9 @@ class ReleaseStatus(BaseModel):
     publish_at: str
     publish_at_local: str
     embargo_send_at: str | None
+    paused: Paused | None = Field(
+        description="held by the circuit breaker until `pressdispatch send` resumes it"
+    )
     total: int
     by_status: dict[str, int]
     by_variant: list[VariantCount]
