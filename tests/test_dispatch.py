@@ -75,9 +75,13 @@ async def test_smtp_faults_are_retried_failed_or_bounced_one_by_one(newsroom: Ne
             "gone@example.org,,en,,,no",
             "spam@example.org,,en,,,no",
             "flaky@example.org,,en,,,no",
+            "blocked@example.org,,en,,,no",
         ],
     )
     faults = {
+        "blocked@example.org": Fault.user_unknown(
+            "550 5.7.1 Rejected by policy: listed at a DNSBL"
+        ),
         "grey@example.org": Fault.tempfail(times=2),
         "gone@example.org": Fault.user_unknown(),
         "spam@example.org": Fault.reject_data(),
@@ -95,7 +99,7 @@ async def test_smtp_faults_are_retried_failed_or_bounced_one_by_one(newsroom: Ne
             },
         )
         _, stats = await run_once(newsroom.settings())  # --once stops at what is deferred
-        assert stats.outcomes["failed"] == 2
+        assert stats.outcomes["failed"] == 3
         for _ in range(20):  # what `run` does by itself: retry once the backoff has passed
             await asyncio.sleep(0.3)
             await run_once(newsroom.settings())
@@ -115,6 +119,7 @@ async def test_smtp_faults_are_retried_failed_or_bounced_one_by_one(newsroom: Ne
         status = dict((await conn.execute(select(subscribers.c.email, subscribers.c.status))).all())
     assert status["gone@example.org"] == "bounced"  # 550 to RCPT: never mailed again
     assert status["spam@example.org"] == "active"  # refused content is not a bad address
+    assert status["blocked@example.org"] == "active"  # a block of the sender neither
 
 
 async def test_an_unreachable_server_defers_then_fails_after_max_retry_age(

@@ -10,6 +10,7 @@ instead of spending a connection on every message.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 import time
@@ -20,6 +21,7 @@ import aiosmtplib
 
 from pressdispatch.clock import Timer
 from pressdispatch.config import SmtpSection
+from pressdispatch.content.returns import Kind, classify
 from pressdispatch.dispatch.pushback import Concern, Window, concern
 from pressdispatch.dispatch.transport import Envelope, Outcome, Status
 from pressdispatch.errors import ConfigError, TransportStopped
@@ -211,6 +213,13 @@ def _tls_failure(exc: BaseException) -> str | None:
     return None
 
 
+def _address_gone(reply: str) -> bool:
+    """Whether a refusal at RCPT says the address does not exist, not that the sender is
+    blocked: a ``550 5.7.1`` (policy, a block list, "spam") is never the journalist's."""
+    found = re.search(r"\b5\.\d{1,3}\.\d{1,3}\b", reply)
+    return classify(found.group(0) if found else "5.1.1", reply) is Kind.HARD
+
+
 async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
     stage = "MAIL"
     try:
@@ -222,7 +231,7 @@ async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
         response = await _data(conn, envelope.message)
     except aiosmtplib.SMTPResponseException as exc:
         status = Status.FAILED if exc.code >= 500 else Status.DEFERRED
-        bounce = stage == "RCPT" and exc.code in BOUNCE_CODES
+        bounce = stage == "RCPT" and exc.code in BOUNCE_CODES and _address_gone(exc.message)
         outcome = Outcome(status, exc.code, exc.message, bounce=bounce)
         if exc.code == 421:  # "closing channel": aiosmtplib has hung up already
             return _Result(outcome, keep=False, stale=stage == "MAIL", stage=stage)
