@@ -310,3 +310,19 @@ async def _signer(newsroom: Newsroom) -> Signer:
 
 async def _process(rt: Runtime, raw: bytes, now: datetime) -> Processed:
     return await process(rt.returns, rt.renderer.signer, rt.return_path, raw, now, via="ingest")
+
+
+async def test_a_returned_message_is_kept_for_90_days_and_its_line_for_good(
+    newsroom: Newsroom, tmp_path: Path
+) -> None:
+    bounces_on(newsroom)
+    newsroom.subscribers("press", PEOPLE)
+    await send(newsroom, "first")
+    token, _ = (await sent(newsroom, "first"))["ana@example.org"]
+    await ingest(newsroom, tmp_path, "a.eml", dsn(token, [failed("ana@example.org", "5.1.1", "x")]))
+    await run_once(newsroom.settings(), now=utc() + timedelta(days=89))
+    [kept] = json.loads(await command(newsroom, "bounces", "list", "--json"))
+    assert kept["message_kept"] is True
+    await run_once(newsroom.settings(), now=utc() + timedelta(days=91))
+    [line] = json.loads(await command(newsroom, "bounces", "list", "--json"))
+    assert line["message_kept"] is False and line["kind"] == "hard"

@@ -84,6 +84,7 @@ class Service:
 
         async def scan() -> datetime | None:
             report = await pipeline.tick(rt, self.clock(), stop)
+            await self._forget_returned()
             pipeline.log_problems(report)
             for due in report.late:
                 log.warning(
@@ -118,6 +119,7 @@ class Service:
         problems; without it they are logged), then send what is due now;
         ``on_result`` hears of each delivery once, at its first outcome."""
         report = await pipeline.tick(self.rt, self.clock(), stop)
+        await self._forget_returned()
         if on_scan is not None:
             await on_scan(report)
         else:
@@ -149,6 +151,16 @@ class Service:
         finally:
             stop.set()
             await syncing
+
+    async def _forget_returned(self) -> None:
+        """Empty the returned messages kept longer than [bounces] keep_messages (their
+        lines in the list of returns stay)."""
+        try:
+            await self.rt.returns.forget_messages(
+                self.clock() - self.settings.bounces.keep_messages
+            )
+        except Exception:  # housekeeping: the next scan tries again
+            log.exception("could not empty the old returned messages")
 
     def _announce(self) -> None:
         # The settings are served_at where the commands listen (cli/dispatch.py).
