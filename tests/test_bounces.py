@@ -65,6 +65,14 @@ async def send(newsroom: Newsroom, release_id: str, minutes_ago: int = 1) -> Cou
     return Counter({str(k): v for k, v in stats.outcomes.items()})
 
 
+async def first_sent(newsroom: Newsroom) -> dict[str, tuple[str, str]]:
+    """With bounces on, release "first" sent to PEOPLE: its tokens and Message-IDs."""
+    bounces_on(newsroom)
+    newsroom.subscribers("press", PEOPLE)
+    assert await send(newsroom, "first") == Counter(sent=3)
+    return await sent(newsroom, "first")
+
+
 async def command(newsroom: Newsroom, *args: str, code: int = 0) -> str:
     """`pressdispatch ARGS`' output (in a thread: the command runs its own event loop)."""
     return (await asyncio.to_thread(cli, newsroom, *args, code=code)).output
@@ -121,10 +129,7 @@ async def test_an_address_that_took_deliveries_is_suppressed_after_hard_bounces_
 async def test_soft_bounces_score_once_a_day_and_start_over_after_a_quiet_fortnight(
     newsroom: Newsroom,
 ) -> None:
-    bounces_on(newsroom)
-    newsroom.subscribers("press", PEOPLE)
-    await send(newsroom, "first")
-    token, _ = (await sent(newsroom, "first"))["chen@example.org"]
+    token, _ = (await first_sent(newsroom))["chen@example.org"]
     day = utc()
     async with runtime(newsroom.settings()) as rt:
 
@@ -149,10 +154,7 @@ async def test_soft_bounces_score_once_a_day_and_start_over_after_a_quiet_fortni
 async def test_policy_refusals_auto_replies_and_delays_change_nothing_for_the_journalist(
     newsroom: Newsroom, tmp_path: Path
 ) -> None:
-    bounces_on(newsroom)
-    newsroom.subscribers("press", PEOPLE)
-    await send(newsroom, "first")
-    tokens = await sent(newsroom, "first")
+    tokens = await first_sent(newsroom)
     blocked = dsn(
         tokens["ana@example.org"][0],
         [failed("ana@example.org", "5.7.1", "550 5.7.1 Message rejected as spam by policy")],
@@ -189,10 +191,7 @@ async def test_a_complaint_suppresses_everywhere_at_once(
 async def test_forged_unknown_and_foreign_reports_change_nothing(
     newsroom: Newsroom, tmp_path: Path
 ) -> None:
-    bounces_on(newsroom)
-    newsroom.subscribers("press", PEOPLE)
-    await send(newsroom, "first")
-    token, _ = (await sent(newsroom, "first"))["ana@example.org"]
+    token, _ = (await first_sent(newsroom))["ana@example.org"]
     forged = token[:-13] + "a" * 13
     report = dsn(forged, [failed("ana@example.org", "5.1.1", "User unknown")])
     assert "not genuine" in await ingest(newsroom, tmp_path, "forged.eml", report)
@@ -210,10 +209,7 @@ async def test_forged_unknown_and_foreign_reports_change_nothing(
 async def test_reports_without_the_envelope_token_are_read_by_their_returned_headers(
     newsroom: Newsroom, tmp_path: Path
 ) -> None:
-    bounces_on(newsroom)
-    newsroom.subscribers("press", PEOPLE)
-    await send(newsroom, "first")
-    tokens = await sent(newsroom, "first")
+    tokens = await first_sent(newsroom)
     # A report sent to the bare address, the delivery's header quoted.
     by_header = dsn(
         "",
@@ -236,10 +232,7 @@ async def test_reports_without_the_envelope_token_are_read_by_their_returned_hea
 async def test_ingest_reads_mbox_files_and_standard_input(
     newsroom: Newsroom, tmp_path: Path
 ) -> None:
-    bounces_on(newsroom)
-    newsroom.subscribers("press", PEOPLE)
-    await send(newsroom, "first")
-    tokens = await sent(newsroom, "first")
+    tokens = await first_sent(newsroom)
     box = b""
     for n, address in enumerate(("ana@example.org", "ben@example.org")):
         raw = dsn(tokens[address][0], [failed(address, "5.1.1", "gone")], report_id=f"<b{n}@mx>")
@@ -315,10 +308,7 @@ async def _process(rt: Runtime, raw: bytes, now: datetime) -> Processed:
 async def test_a_returned_message_is_kept_for_90_days_and_its_line_for_good(
     newsroom: Newsroom, tmp_path: Path
 ) -> None:
-    bounces_on(newsroom)
-    newsroom.subscribers("press", PEOPLE)
-    await send(newsroom, "first")
-    token, _ = (await sent(newsroom, "first"))["ana@example.org"]
+    token, _ = (await first_sent(newsroom))["ana@example.org"]
     await ingest(newsroom, tmp_path, "a.eml", dsn(token, [failed("ana@example.org", "5.1.1", "x")]))
     await run_once(newsroom.settings(), now=utc() + timedelta(days=89))
     [kept] = json.loads(await command(newsroom, "bounces", "list", "--json"))

@@ -12,6 +12,8 @@ from flufl.bounce import all_failures
 
 from pressdispatch.content.returns import Finding, Kind, classify, read_returned
 
+from .returns_mail import failed
+
 ORIGINAL = (
     "From: Press Office <press@example.org>\n"
     "To: {rcpt}\n"
@@ -65,15 +67,6 @@ def parse(raw: str) -> EmailMessage:
     message = message_from_bytes(raw.replace("\n", "\r\n").encode(), policy=policy.default)
     assert isinstance(message, EmailMessage)
     return message
-
-
-def failed(address: str, status: str, diagnostic: str) -> dict[str, str]:
-    return {
-        "Final-Recipient": f"rfc822; {address}",
-        "Action": "failed",
-        "Status": status,
-        "Diagnostic-Code": f"smtp; {diagnostic}",
-    }
 
 
 @pytest.mark.parametrize(
