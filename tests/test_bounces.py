@@ -245,7 +245,15 @@ async def test_ingest_reads_mbox_files_and_standard_input(
     )
     assert output.count("bounced") == 2
     assert f"{path}#2" in output
-    stdin = dsn(tokens["chen@example.org"][0], [failed("chen@example.org", "5.1.1", "gone")])
+    # As Postfix's local delivery hands a message to an alias's command: a From_ line and
+    # the envelope recipient in Delivered-To (the report's own To is the bare address).
+    token = tokens["chen@example.org"][0]
+    stdin = (
+        b"From MAILER-DAEMON  Mon Nov 30 08:00:00 2026\r\nReturn-Path: <>\r\n"
+        + f"X-Original-To: bounces+{token}@example.org\r\n".encode()
+        + f"Delivered-To: bounces+{token}@example.org\r\n".encode()
+        + dsn("", [failed("chen@example.org", "5.1.1", "gone")], report_id="<c@mx>")
+    )
     args = ["--config", str(newsroom.root / "config.toml"), "bounces", "ingest", "-"]
     result = await asyncio.to_thread(CliRunner().invoke, app, args, input=stdin)
     assert result.exit_code == 0, result.output
