@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from pressdispatch.bounces import Processed, process
 from pressdispatch.cli import app
+from pressdispatch.cli.bounces import TEMPFAIL
 from pressdispatch.runtime import Runtime
 from pressdispatch.store.schema import deliveries, releases, subscribers
 from pressdispatch.tokens import Signer
@@ -324,3 +325,17 @@ async def test_a_returned_message_is_kept_for_90_days_and_its_line_for_good(
     await run_once(newsroom.settings(), now=utc() + timedelta(days=91))
     [line] = json.loads(await command(newsroom, "bounces", "list", "--json"))
     assert line["message_kept"] is False and line["kind"] == "hard"
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_report_the_store_cannot_save_is_left_for_the_mail_server_to_retry(
+    newsroom: Newsroom, tmp_path: Path
+) -> None:
+    token, _ = (await first_sent(newsroom))["ana@example.org"]
+    async with runtime(newsroom.settings()) as rt, rt.db.engine.begin() as conn:
+        await conn.exec_driver_sql("DROP TABLE returns")  # the store refuses the write
+    path = tmp_path / "ana.eml"
+    path.write_bytes(dsn(token, [failed("ana@example.org", "5.1.1", "gone")]))
+    output = await command(newsroom, "bounces", "ingest", str(path), code=TEMPFAIL)
+    assert "not saved" in output
+    assert (await people(newsroom))["ana@example.org"][0] == "active"

@@ -5,7 +5,9 @@
 input, for a mail alias such as ``bounces: "|pressdispatch bounces ingest -"``.
 One line per message: what it was, whom it concerned, what was done. Reading a
 report twice counts it once. It exits 0 when every message was read, recognised
-or not, and 1 when a file could not be read (the others are still processed).
+or not; 1 when a file could not be read (the others are still processed); 75
+(EX_TEMPFAIL) when the store could not save one, so that the mail server which
+piped it keeps it and tries again.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.bounces import process
 from pressdispatch.cli import State, app, err, open_service, out
 from pressdispatch.clock import utc_now
 from pressdispatch.store.returns import Returned
 
-__all__ = ["bounces_app"]
+__all__ = ["TEMPFAIL", "bounces_app"]
+
+TEMPFAIL = 75  # EX_TEMPFAIL: the mail server keeps the message and tries again
 
 bounces_app = typer.Typer(
     help="What comes back after sending: bounces, complaints, auto-replies.",
@@ -56,14 +61,14 @@ def ingest(
                 if raw is None:
                     unreadable += 1
                     continue
-                done = await process(
-                    rt.returns,
-                    rt.renderer.signer,
-                    rt.return_path,
-                    raw,
-                    utc_now(),
-                    via="ingest",
-                )
+                try:
+                    done = await process(
+                        rt.returns, rt.renderer.signer, rt.return_path, raw, utc_now(), via="ingest"
+                    )
+                except SQLAlchemyError as exc:
+                    # Nothing was saved: a mail alias's delivery is tried again later.
+                    err.print(f"[bold red]error:[/] {escape(label)}: not saved: {escape(str(exc))}")
+                    raise typer.Exit(TEMPFAIL) from None
                 out.print(f"{escape(label)}: {escape(done.line())}")
 
     asyncio.run(work())
