@@ -4,8 +4,9 @@
 builds the renderer and the transport (runtime.py). Then one of:
 
 - ``run``: the service. The scheduler scans the files (pipeline.tick) and wakes
-  up at each send time; the engine sends; the newsroom web app serves. Without
-  the scheduler and the web app, it is a ``worker``.
+  up at each send time; the engine sends; the newsroom web app serves, and the
+  inbound endpoint takes returned mail (``[bounces] listen``). Without the
+  scheduler, the web app and the endpoint, it is a ``worker``.
 - ``run_once``: one scan, then send what is due now, and stop.
 - ``serve_web``: the web app alone, with a scan of the files now and then.
 
@@ -34,6 +35,7 @@ from pressdispatch.model import DeliveryStatus
 from pressdispatch.runtime import Runtime, open_runtime
 from pressdispatch.schedule import Scheduler
 from pressdispatch.web.app import create_app
+from pressdispatch.web.inbound import serve_returns
 from pressdispatch.web.server import serve_web
 
 __all__ = ["OnceReport", "Service"]
@@ -71,12 +73,16 @@ class Service:
         *,
         worker: bool = False,
         listening: Sequence[socket.socket] = (),
+        inbound: Sequence[socket.socket] = (),
     ) -> RunStats:
-        """Until ``stop``: scan and send on time and serve the newsroom on ``listening``
-        (web/server.py ``listen``), or (``worker``) only send what others queued."""
+        """Until ``stop``: scan and send on time, serve the newsroom on ``listening`` and
+        take returned mail on ``inbound`` (web/server.py ``listen``), or (``worker``) only
+        send what others queued."""
         rt, settings = self.rt, self.settings
         if not worker and not listening:
             raise ValueError("the service serves the newsroom: pass the sockets it listens on")
+        if not worker and settings.bounces.listen_at and not inbound:
+            raise ValueError("[bounces] listen is set: pass the sockets it listens on")
         engine = rt.engine(kind="worker" if worker else "service", clock=self.clock)
         if worker:
             log.info("pressdispatch worker started (%s transport)", settings.transport.kind)
@@ -99,12 +105,19 @@ class Service:
         scheduler = Scheduler(scan, settings.scheduler.scan_interval, self.clock)
         scheduler.start()
         log.info("pressdispatch service started (%s transport)", settings.transport.kind)
+        returns: asyncio.Task[None] | None = None
         try:
+            if inbound:
+                returns = asyncio.create_task(serve_returns(rt, inbound, stop, clock=self.clock))
             web = asyncio.create_task(serve_web(self.web_app(), listening, stop))
             self._announce()
             stats = await engine.run(stop)
             await web
+            if returns is not None:
+                await returns
         finally:
+            if returns is not None and not returns.done():
+                returns.cancel()  # the engine failed: no more mail taken in
             await scheduler.shutdown()
         return stats
 

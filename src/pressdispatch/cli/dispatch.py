@@ -55,7 +55,15 @@ def run(
     if once:
         raise typer.Exit(asyncio.run(_once(settings)))
     settings, sockets = bind_web(settings, host, port)
-    raise typer.Exit(asyncio.run(_serve(settings, scheduler=True, listening=sockets)))
+    try:
+        inbound = bind_inbound(settings)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    raise typer.Exit(
+        asyncio.run(_serve(settings, scheduler=True, listening=sockets, inbound=inbound))
+    )
 
 
 @app.command()
@@ -99,6 +107,25 @@ def bind_web(
     return settings.served_at(host, sockets[0].getsockname()[1]), sockets
 
 
+def bind_inbound(settings: Settings) -> list[socket.socket]:
+    """Bind where returned mail comes in (``[bounces] listen``; none when unset), as
+    ``bind_web`` does: a port in use is one line and exit status 2."""
+    where = settings.bounces.listen_at
+    if where is None:
+        return []
+    host, port = where
+    try:
+        return listen(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            err.print(f"port {port} is in use: set [bounces] listen", markup=False)
+            raise typer.Exit(2) from None
+        fail(
+            f"cannot listen on {settings.bounces.listen} ([bounces] listen): {exc.strerror or exc}",
+            2,
+        )
+
+
 @contextmanager
 def closing_all(sockets: Sequence[socket.socket]) -> Iterator[None]:
     """The sockets closed at the end, also when the service cannot open."""
@@ -110,13 +137,19 @@ def closing_all(sockets: Sequence[socket.socket]) -> Iterator[None]:
 
 
 async def _serve(
-    settings: Settings, *, scheduler: bool, listening: Sequence[socket.socket] = ()
+    settings: Settings,
+    *,
+    scheduler: bool,
+    listening: Sequence[socket.socket] = (),
+    inbound: Sequence[socket.socket] = (),
 ) -> int:
-    with closing_all(listening):
+    with closing_all([*listening, *inbound]):
         async with open_service(settings) as service:
             stop = asyncio.Event()
             with _stop_on_signals(stop):
-                stats = await service.run(stop, worker=not scheduler, listening=listening)
+                stats = await service.run(
+                    stop, worker=not scheduler, listening=listening, inbound=inbound
+                )
     log.info("stopped: %s", {str(status): n for status, n in stats.outcomes.items()})
     return 0
 
