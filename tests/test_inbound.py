@@ -86,6 +86,7 @@ async def in_thread(work: Callable[[], T]) -> T:
     return await asyncio.to_thread(work)
 
 
+@pytest.mark.databases("sqlite", "postgresql")
 async def test_a_report_is_answered_250_once_it_is_recorded(newsroom: Newsroom) -> None:
     tokens = await release_sent(newsroom)
     async with service(newsroom) as port:
