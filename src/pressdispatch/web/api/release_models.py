@@ -135,6 +135,11 @@ class DeliveryError(BaseModel):
     at: str | None
 
 
+class Paused(BaseModel):
+    since: str
+    reason: str
+
+
 class ReleaseStatus(BaseModel):
     """The same document as one release of `pressdispatch status --json`."""
 
@@ -144,6 +149,10 @@ class ReleaseStatus(BaseModel):
     publish_at: str
     publish_at_local: str
     embargo_send_at: str | None
+    paused: Paused | None = Field(
+        description="held by the circuit breaker (too many hard bounces or spam complaints) "
+        "until `pressdispatch send` or the console's Resume; null while it is not"
+    )
     total: int
     by_status: dict[str, int]
     by_variant: list[VariantCount]

@@ -40,6 +40,7 @@ from pressdispatch.web.api.release_models import (
     Cancelled,
     ContactOut,
     DeliveryError,
+    Paused,
     ReleaseCreated,
     ReleaseDetail,
     ReleaseIn,
@@ -325,6 +326,9 @@ def _status(found: ReleaseReport, state: WebState) -> ReleaseStatus:
             f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({state.settings.newsroom.timezone})"
         ),
         embargo_send_at=found.embargo_send_at.isoformat() if found.embargo_send_at else None,
+        paused=None
+        if found.paused_at is None
+        else Paused(since=found.paused_at.isoformat(), reason=found.pause_reason),
         total=found.total,
         by_status={status.value: n for status, n in found.by_status.items()},
         by_variant=[
