@@ -20,6 +20,7 @@ __all__ = ["Lever", "Levers", "levers"]
 
 # Something of the release is still to be sent: it can be cancelled.
 _UNSENT = frozenset({"scheduled", "embargoed", "due", "late", "sending"})
+_STOPPED = frozenset({"cancelled", "withdrawn"})  # for good: nothing to resume
 _MISSING = "Its files are missing or broken: run `pressdispatch check`."
 
 
@@ -38,6 +39,7 @@ class Levers:
     cancel: Lever | None
     withdraw: Lever | None  # a published release only: take it off the newsroom
     test: Lever
+    resume: Lever | None = None  # paused by the circuit breaker: `pressdispatch send`
 
 
 def levers(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Levers:
@@ -49,6 +51,7 @@ def levers(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Levers:
         cancel=Lever(True) if r.state in _UNSENT else None,
         withdraw=Lever(True) if r.published and r.state != "withdrawn" else None,
         test=Lever(False, _MISSING) if r.state == "missing" else Lever(True),
+        resume=Lever(True) if r.paused_at and r.state not in _STOPPED else None,
     )
 
 
