@@ -284,6 +284,19 @@ async def test_a_bounced_journalists_page_shows_the_record_and_lifting_is_logged
     assert refused.status_code == 403
 
 
+async def test_reactivating_a_bounced_journalist_lifts_the_bounce(console: Console) -> None:
+    """A page left open from before the bounce still offers Reactivate: it lifts."""
+    tokens = await send(console, "first")
+    await returned(console, hard(tokens["chen@example.org"][0], "chen@example.org"))
+    csrf = await console.login()
+    url = "/admin/subscribers/chen@example.org"
+    done = await console.client.post(f"{url}/reactivate", data={"csrf": csrf})
+    assert done.headers["location"] == f"{url}?done=lifted"
+    [lifted] = await console.rt.returns.listed(release_id=None, limit=1)
+    assert (lifted.kind, lifted.address, lifted.via) == ("lifted", "chen@example.org", "console")
+    assert await console.status("chen@example.org") == "active"
+
+
 async def test_a_complained_journalist_cannot_be_brought_back_from_the_console(
     console: Console,
 ) -> None:

@@ -45,13 +45,16 @@ class Levers:
 def levers(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Levers:
     """What the page offers for ``r``; ``when`` writes a moment as the console shows it."""
     failed = r.by_status[DeliveryStatus.FAILED] + r.by_status[DeliveryStatus.DEFERRED]
+    send = _send(r, when)
+    # Send now resumes too (both are `pressdispatch send`): one button is enough.
+    paused = r.paused_at is not None and r.state not in _STOPPED
     return Levers(
-        send=_send(r, when),
+        send=send,
         retry=Lever(True) if failed and r.state not in ("cancelled", "withdrawn") else None,
         cancel=Lever(True) if r.state in _UNSENT else None,
         withdraw=Lever(True) if r.published and r.state != "withdrawn" else None,
         test=Lever(False, _MISSING) if r.state == "missing" else Lever(True),
-        resume=Lever(True) if r.paused_at and r.state not in _STOPPED else None,
+        resume=Lever(True) if paused and not (send and send.enabled) else None,
     )
 
 
