@@ -277,12 +277,21 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
         "/admin/subscribers/{email}",
         "/admin/subscribers/{email}/suppress",
         "/admin/subscribers/{email}/reactivate",
+        "/admin/subscribers/{email}/lift",
+        "/admin/bounces",
+        "/admin/bounces/{return_id}/message",
         "/admin/import",
         "/admin/import/sample.csv",
         "/admin/imports/{import_id}",
         "/admin/imports/{import_id}/progress.json",
     } <= paths
-    values = {"release_id": "launch", "lang": "en", "email": "ana@example.org", "import_id": "1"}
+    values = {
+        "release_id": "launch",
+        "lang": "en",
+        "email": "ana@example.org",
+        "import_id": "1",
+        "return_id": "1",
+    }
     form = {"to": "x@example.org", "list": "press", "csrf": "forged", "replace": "1"}
     for method, path in routes:
         url = path.format(**values)

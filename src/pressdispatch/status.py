@@ -11,6 +11,10 @@ from datetime import datetime, timedelta
 from pressdispatch.model import UNFINISHED, DeliveryStatus, ReleaseStatus, Tier
 from pressdispatch.store.catalog import ReleaseRecord
 from pressdispatch.store.ledger import Delivery, DeliveryGroup
+from pressdispatch.store.returns import Returned
+
+# Policy refusals this recent make the deliverability alert (`status`, the console).
+ALERT_WINDOW = timedelta(days=7)
 
 
 @dataclass
@@ -98,3 +102,43 @@ def report(
         paused_at=row.paused_at,
         pause_reason=row.pause_reason,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Deliverability:
+    """Policy refusals (5.7.x, blocks) since ``since``: receiving servers refusing the
+    sender, not the journalists; ``Returns.alerts`` counts them."""
+
+    since: datetime
+    refusals: int = 0
+    latest: Returned | None = None
+
+    def line(self) -> str | None:
+        """The alert in one line; None while there is nothing to say."""
+        if not self.refusals:
+            return None
+        plural = "" if self.refusals == 1 else "s"
+        text = (
+            f"deliverability: {self.refusals} policy refusal{plural} "
+            f"in the last {ALERT_WINDOW.days} days"
+        )
+        if self.latest is not None:
+            said = " ".join(x for x in (self.latest.status_code, self.latest.diagnostic) if x)
+            text += f", latest: {said or 'no diagnostic'}"
+        return text
+
+    def as_json(self) -> dict[str, object]:
+        latest = self.latest
+        return {
+            "policy_refusals": self.refusals,
+            "since": self.since.isoformat(),
+            "latest": None
+            if latest is None
+            else {
+                "received_at": latest.received_at.isoformat(),
+                "address": latest.address,
+                "release": latest.release_id,
+                "status": latest.status_code,
+                "diagnostic": latest.diagnostic,
+            },
+        }

@@ -23,7 +23,7 @@ from pressdispatch.errors import PressDispatchError
 from pressdispatch.pipeline import TickReport, sync_files
 from pressdispatch.runtime import database_error
 from pressdispatch.service import Service
-from pressdispatch.status import ReleaseReport, report
+from pressdispatch.status import ALERT_WINDOW, Deliverability, ReleaseReport, report
 from pressdispatch.store.workers import Stoppage, Worker
 
 
@@ -45,12 +45,15 @@ def status(
     if as_json:
         document = {
             "sending": _sending_json(sending),
+            "deliverability": sending.deliverability.as_json(),
             "releases": [_as_json(r, settings) for r in reports],
             "problems": problems,
         }
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return
     _print_sending(sending, settings)
+    if (alert := sending.deliverability.line()) is not None:
+        out.print(alert, markup=False)
     for problem in problems:
         out.print(problem, markup=False)
     for r in reports:
@@ -59,11 +62,13 @@ def status(
 
 @dataclass
 class Sending:
-    """The sending processes, and why sending is stopped if it is."""
+    """The sending processes, why sending is stopped if it is, and whether receiving
+    servers refuse the sender."""
 
     workers: list[Worker]
     stopped: Stoppage | None
     now: datetime
+    deliverability: Deliverability
 
 
 def _print_sending(sending: Sending, settings: Settings) -> None:
@@ -115,7 +120,9 @@ async def _collect(
         for row in await rt.catalog.rows(release_id):
             errors = await rt.ledger.last_errors(row.id)
             reports.append(report(row, counts, errors, now, settings.scheduler.max_lateness))
-        sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now)
+        since = now - ALERT_WINDOW
+        alert = Deliverability(since, *await rt.returns.alerts(since))
+        sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now, alert)
         return reports, [p.labelled() for p in tick.problems], sending
     finally:
         await service.close()

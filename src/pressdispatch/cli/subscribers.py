@@ -41,11 +41,17 @@ EXPORT_COLUMNS = (
     "lists",
     "status",
     "source",
+    "status_reason",
+    "bounce_count",
+    "last_diagnostic",
 )
 # Cells a spreadsheet would take for a formula. Names and outlets may come from the
-# public subscription form, so such a cell is written with a leading apostrophe.
+# public subscription form, reasons and diagnostics from strangers' mail servers, so
+# such a cell is written with a leading apostrophe.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_FREE_TEXT = (EXPORT_COLUMNS.index("name"), EXPORT_COLUMNS.index("outlet"))
+_FREE_TEXT = tuple(
+    EXPORT_COLUMNS.index(name) for name in ("name", "outlet", "status_reason", "last_diagnostic")
+)
 
 
 @subscribers_app.command("export")
@@ -55,7 +61,7 @@ def export(
         Path | None, typer.Option("--out", help="File to write (default: standard output).")
     ] = None,
 ) -> None:
-    """Write every journalist in the store as CSV: lists, status and source included."""
+    """Write every journalist in the store as CSV: lists, status, source and bounces included."""
     state: State = ctx.obj
     settings = state.settings()
     try:
@@ -105,6 +111,9 @@ def _cells(journalist: Journalist) -> list[str]:
         " ".join(s.lists),
         journalist.status.value,
         journalist.source.value,
+        journalist.status_reason,
+        str(journalist.bounce_count),
+        journalist.last_diagnostic,
     ]
 
 

@@ -75,6 +75,7 @@ class Returned:
     action: str
     via: str
     has_message: bool
+    id: int  # the row: its kept message is ``Returns.message(id)``
 
 
 class Returns:
@@ -225,9 +226,14 @@ class Returns:
         return await self.db.transaction(lambda conn: bool(conn.execute(statement).rowcount))
 
     async def listed(
-        self, *, release_id: str | None = None, since: datetime | None = None, limit: int = 500
+        self,
+        *,
+        release_id: str | None = None,
+        subscriber_id: int | None = None,
+        since: datetime | None = None,
+        limit: int = 500,
     ) -> list[Returned]:
-        """The latest returns, newest first."""
+        """The latest returns, newest first; of one release, or about one journalist."""
         r = returns.c
         query = select(
             r.received_at,
@@ -239,14 +245,23 @@ class Returns:
             r.action,
             r.via,
             r.raw.is_not(None),
+            r.id,
         )
         if release_id is not None:
             query = query.where(r.release_id == release_id)
+        if subscriber_id is not None:
+            query = query.where(r.subscriber_id == subscriber_id)
         if since is not None:
             query = query.where(r.received_at >= since)
         query = query.order_by(r.received_at.desc(), r.id.desc()).limit(limit)
         rows = await self.db.read(lambda conn: conn.execute(query).all())
         return [_returned(row) for row in rows]
+
+    async def message(self, row_id: int) -> str | None:
+        """The returned message kept with one row; None once forgotten (or never kept)."""
+        query = select(returns.c.raw).where(returns.c.id == row_id)
+        found: str | None = await self.db.read(lambda conn: conn.scalar(query))
+        return found
 
     async def counts(self, release_id: str, since: datetime | None = None) -> dict[str, int]:
         """Deliveries of the release with a return of each kind (one per delivery and kind)."""
@@ -300,6 +315,7 @@ def _returned(row: Any) -> Returned:
         row.action,
         row.via,
         has_message=bool(row[8]),
+        id=int(row.id),
     )
 
 

@@ -16,8 +16,9 @@ for one purpose each (``unsubscribe``, ``preferences``) and never expire.
 - ``GET /preferences/{token}`` shows the journalist's languages (in order of
   preference, among the newsroom's), regions and topics; ``POST`` saves them
   (an unknown value: the form again with the error, 400, nothing saved), or
-  unsubscribes when ``action=unsubscribe``. An unsubscribed or bounced address sees
-  that it is unsubscribed; it is not reactivated here.
+  unsubscribes when ``action=unsubscribe``. An unsubscribed, bounced or complained
+  address sees that it is unsubscribed; it is not reactivated here, and a complained
+  one stays ``complained`` (only a new opt-in through /subscribe revives it).
 - A tampered, malformed or wrong-purpose token gives one page, status 400, the
   same whatever the reason.
 
@@ -155,11 +156,18 @@ def _subject(state: WebState, token: str, purpose: str) -> str | None:
         return None
 
 
+# An address in one of these is left as it is. ``complained`` stays: only a new
+# opt-in revives it, whereas the console may reactivate an unsubscribed address. A
+# bounced one becomes unsubscribed, so that lifting the bounce cannot mail it again.
+_KEPT = frozenset({SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.COMPLAINED})
+
+
 async def _unsubscribe(state: WebState, email: str, reason: str) -> Journalist | None:
-    """Unsubscribe ``email`` unless it already is; the journalist as they were before."""
+    """Unsubscribe ``email`` unless it already is (or complained); the journalist as
+    they were before."""
     journalists = state.runtime.journalists
     person = await journalists.find(email)
-    if person is not None and person.status is not SubscriberStatus.UNSUBSCRIBED:
+    if person is not None and person.status not in _KEPT:
         await journalists.set_status(email, SubscriberStatus.UNSUBSCRIBED, reason, state.clock())
     return person
 

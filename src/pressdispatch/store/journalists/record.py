@@ -23,6 +23,10 @@ class Journalist:
     status: SubscriberStatus  # only active journalists are mailed
     status_reason: str  # why, for the press office
     source: Source  # where their details come from
+    # What came back from their mail server (store/returns.py): kept, never cleared.
+    bounce_count: int = 0  # hard and soft bounces, counted
+    bounce_score: int = 0  # soft: +1 a day at most, bounced at [bounces] soft_limit
+    last_diagnostic: str = ""  # the latest bounce or complaint, in the server's words
 
     @property
     def email(self) -> str:
@@ -38,6 +42,9 @@ def journalist(row: Any) -> Journalist:
         status=SubscriberStatus(row.status),
         status_reason=row.status_reason,
         source=Source(row.source),
+        bounce_count=int(row.bounce_count),
+        bounce_score=int(row.bounce_score),
+        last_diagnostic=row.last_diagnostic,
     )
 
 

@@ -7,8 +7,9 @@
   - a new address gets a row of its own (never cleared for embargoes);
   - an address the lists already name keeps its lists and gains ``web``; its
     name, outlet and address stay as the press office's lists give them;
-  - an address that was unsubscribed or bounced becomes active again: the
-    journalist has just followed a link sent to that very address.
+  - an address that was unsubscribed, bounced or complained becomes active again:
+    the journalist has just followed a link sent to that very address, so its soft
+    bounce score and hard bounce days start over (the count and diagnostic stay).
 
   In every case the languages, regions and topics become the confirmed ones.
 - ``save``: a journalist written through the JSON API, ``source = "api"``. Only the
@@ -74,6 +75,10 @@ def confirm(conn: Connection, signup: Subscriber, now: datetime) -> None:
         "status": SubscriberStatus.ACTIVE,
         "status_reason": CONFIRMED,
         "source": Source.WEB,
+        "bounce_score": 0,
+        "hard_days": 0,
+        "last_hard_at": None,
+        "last_soft_at": None,
         "updated_at": now,
     }
     new = choices | {

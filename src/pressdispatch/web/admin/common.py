@@ -51,6 +51,10 @@ DONE = {
     "It is not recorded as a delivery.",
     "suppressed": "Suppressed: this journalist gets nothing more (pending deliveries stopped).",
     "reactivated": "Reactivated: this journalist gets the next matching releases.",
+    "resumed": "Resumed: the circuit breaker's pause is lifted, and the running service "
+    "sends the rest at its next scan (or now with `pressdispatch run --once`).",
+    "lifted": "Bounced status lifted: this journalist gets the next matching releases. "
+    "Their soft bounce score starts over; the count and the last diagnostic are kept.",
     "logged-out": "You are logged out.",
 }
 ERRORS = {
@@ -70,6 +74,9 @@ ERRORS = {
     "no-reason": "Say why it is withdrawn: the reason is shown on its page.",
     "long-reason": "The reason is too long (1000 characters at most).",
     "test-failed": "The mail server did not accept the test copy (reply code {n}).",
+    "not-bounced": "This journalist is not bounced: there is no bounce to lift.",
+    "complained": "This journalist reported a release as spam: the console cannot bring "
+    "them back. Only a new subscription they confirm through /subscribe does.",
 }
 
 

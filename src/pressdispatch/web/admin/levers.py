@@ -20,6 +20,7 @@ __all__ = ["Lever", "Levers", "levers"]
 
 # Something of the release is still to be sent: it can be cancelled.
 _UNSENT = frozenset({"scheduled", "embargoed", "due", "late", "sending"})
+_STOPPED = frozenset({"cancelled", "withdrawn"})  # for good: nothing to resume
 _MISSING = "Its files are missing or broken: run `pressdispatch check`."
 
 
@@ -38,17 +39,22 @@ class Levers:
     cancel: Lever | None
     withdraw: Lever | None  # a published release only: take it off the newsroom
     test: Lever
+    resume: Lever | None = None  # paused by the circuit breaker: `pressdispatch send`
 
 
 def levers(r: ReleaseReport, when: Callable[[datetime | None], str]) -> Levers:
     """What the page offers for ``r``; ``when`` writes a moment as the console shows it."""
     failed = r.by_status[DeliveryStatus.FAILED] + r.by_status[DeliveryStatus.DEFERRED]
+    send = _send(r, when)
+    # Send now resumes too (both are `pressdispatch send`): one button is enough.
+    paused = r.paused_at is not None and r.state not in _STOPPED
     return Levers(
-        send=_send(r, when),
+        send=send,
         retry=Lever(True) if failed and r.state not in ("cancelled", "withdrawn") else None,
         cancel=Lever(True) if r.state in _UNSENT else None,
         withdraw=Lever(True) if r.published and r.state != "withdrawn" else None,
         test=Lever(False, _MISSING) if r.state == "missing" else Lever(True),
+        resume=Lever(True) if paused and not (send and send.enabled) else None,
     )
 
 

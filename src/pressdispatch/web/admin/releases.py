@@ -10,6 +10,7 @@ through the same Catalog and Ledger calls; each ends with a 303 back to the page
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import datetime
 
@@ -22,7 +23,7 @@ from pressdispatch.errors import Refused
 from pressdispatch.model import UNFINISHED, DeliveryStatus, Release, Tier, Variant
 from pressdispatch.planning import release_plan
 from pressdispatch.runtime import Runtime
-from pressdispatch.status import ReleaseReport, report
+from pressdispatch.status import ALERT_WINDOW, Deliverability, ReleaseReport, report
 from pressdispatch.web.admin.auth import ApiSession, Checked, PageSession
 from pressdispatch.web.admin.common import (
     AdminRoute,
@@ -39,6 +40,7 @@ from pressdispatch.web.deps import web_state
 __all__ = ["progress", "router"]
 
 router = APIRouter(route_class=AdminRoute)
+log = logging.getLogger(__name__)
 
 # What the progress table shows per language; "queued" includes those being sent now.
 COLUMNS = (
@@ -50,6 +52,8 @@ COLUMNS = (
 )
 
 EMBARGO_VIEWS_SHOWN = 50  # the latest readings under embargo on the release page
+# The kinds of returned mail, in the order the release page lists them.
+RETURN_KINDS = ("hard", "soft", "complaint", "policy", "auto-reply", "nothing", "unrecognised")
 
 
 @router.get("/admin", name="admin.releases")
@@ -71,12 +75,15 @@ async def releases(request: Request, session: PageSession) -> Response:
                 "embargo": local_time(r.embargo_send_at, state.settings),
                 "publish": local_time(r.publish_at, state.settings),
                 "counts": _totals(r),
+                "paused": r.paused_at is not None,
             }
         )
+    since = now - ALERT_WINDOW
     context = {
         "entries": entries,
         "zone": state.settings.newsroom.timezone,
         "stopped": await _stopped(rt, state.settings),
+        "deliverability": Deliverability(since, *await rt.returns.alerts(since)),
     }
     return page(request, "releases.html.j2", context, csrf=session.csrf)
 
@@ -113,6 +120,9 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
             for v in await rt.embargo_views.of(release_id, limit=EMBARGO_VIEWS_SHOWN)
         ],
         "embargo_views_total": await rt.embargo_views.count(release_id),
+        "paused_since": local_time(r.paused_at, settings),
+        "returns": _returns(await rt.returns.counts(release_id)),
+        "reading_returns": rt.return_path is not None,
     }
     return page(request, "release.html.j2", context, csrf=session.csrf)
 
@@ -146,16 +156,19 @@ async def progress_json(request: Request, release_id: str, session: ApiSession) 
 
 @router.post("/admin/releases/{release_id}/send", name="admin.release_send")
 async def send(request: Request, release_id: str, done: Checked) -> Response:
-    """``pressdispatch send``: start a release whose time has come (late or missed)."""
+    """``pressdispatch send``: start a release whose time has come (late or missed), or
+    resume one the circuit breaker paused."""
     rt, now = web_state(request).runtime, web_state(request).clock()
     here = f"/admin/releases/{release_id}"
     try:
-        await actions.request_send(rt, release_id, now)
+        resumed = await actions.request_send(rt, release_id, now)
     except Refused as exc:
         if exc.reason == "unknown":
             return not_found(request, f"release {release_id!r}", done.session.csrf)
         return back(here, error=exc.reason)
-    return back(here, done="send-requested")
+    if resumed:
+        log.info("console: %s resumed after the circuit breaker's pause", release_id)
+    return back(here, done="resumed" if resumed else "send-requested")
 
 
 @router.post("/admin/releases/{release_id}/cancel", name="admin.release_cancel")
@@ -230,6 +243,12 @@ async def _plan(rt: Runtime, release_id: str, now: datetime) -> Counter[Variant]
         for (language, _), n in tier.counts.items():
             counted[Variant(language, tier.tier)] += n
     return counted
+
+
+def _returns(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Deliveries with a return of each kind, the known kinds first."""
+    order = {kind: n for n, kind in enumerate(RETURN_KINDS)}
+    return sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
 
 
 def _totals(r: ReleaseReport) -> dict[str, int]:

@@ -1,14 +1,19 @@
-"""The journalists: search, one journalist's deliveries, suppress and reactivate.
+"""The journalists: search, one journalist's deliveries and returned mail, suppress,
+reactivate and lift a bounce.
 
 The search reads one page (50) at a time from the store (``Journalists.search``). A
 filter that names an unknown region, language or status says so and finds nobody,
 rather than quietly showing everyone. Suppressing sets the status ``unsubscribed``
 through ``Journalists.set_status`` (pending deliveries to the address stop, and the
-lists cannot bring it back); reactivating sets ``active`` again.
+lists cannot bring it back); reactivating sets ``active`` again. A ``bounced`` address
+is brought back by lifting the bounce (``Returns.lift``: its score starts over, and
+the decision is kept among the returns and logged). A ``complained`` one cannot be
+brought back here: only a new subscription the journalist confirms through /subscribe.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,12 +35,17 @@ from pressdispatch.web.admin.common import (
 )
 from pressdispatch.web.deps import WebState, web_state
 
-__all__ = ["SUPPRESSED", "router"]
+__all__ = ["LIFTED_BY", "SUPPRESSED", "router"]
 
 router = APIRouter(route_class=AdminRoute)
+log = logging.getLogger(__name__)
 
 SUPPRESSED = "suppressed by the press office"
 REACTIVATED = "reactivated by the press office"
+# Who lifts a bounce, as the returns keep it. The console has one shared password, so
+# it cannot name the press officer.
+LIFTED_BY = "the press office (console)"
+RETURNS_SHOWN = 10  # the latest returns on a journalist's page
 _MAX_TEXT = 200
 _MAX_PAGE = 1_000_000
 
@@ -84,9 +94,13 @@ async def subscriber(request: Request, email: str, session: PageSession) -> Resp
     if journalist is None:
         return not_found(request, f"journalist {email!r}", session.csrf)
     deliveries = await state.runtime.ledger.deliveries_to(email)
+    returns = await state.runtime.returns.listed(subscriber_id=journalist.id, limit=RETURNS_SHOWN)
     context = {
         "j": journalist,
         "deliveries": deliveries,
+        "returns": returns,
+        "returns_shown": RETURNS_SHOWN,
+        "soft_limit": state.settings.bounces.soft_limit,
         "url": _url(journalist.email),
         "topics": _topic_names(state, journalist.subscriber.topics),
     }
@@ -107,8 +121,33 @@ async def suppress(request: Request, email: str, done: Checked) -> Response:
 
 @router.post("/admin/subscribers/{email}/reactivate", name="admin.subscriber_reactivate")
 async def reactivate(request: Request, email: str, done: Checked) -> Response:
+    """Mail an unsubscribed address again; a bounced one has its bounce lifted."""
+    journalist = await web_state(request).runtime.journalists.find(email)
+    if journalist is None:
+        return not_found(request, f"journalist {email!r}", done.session.csrf)
+    if journalist.status in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
+        return await _lift(request, journalist.email, journalist.status)
     active = SubscriberStatus.ACTIVE
     return await _set(request, email, active, REACTIVATED, "reactivated", done.session.csrf)
+
+
+@router.post("/admin/subscribers/{email}/lift", name="admin.subscriber_lift")
+async def lift(request: Request, email: str, done: Checked) -> Response:
+    """Lift a bounced status: the address is mailed again, its score starts over."""
+    journalist = await web_state(request).runtime.journalists.find(email)
+    if journalist is None:
+        return not_found(request, f"journalist {email!r}", done.session.csrf)
+    return await _lift(request, journalist.email, journalist.status)
+
+
+async def _lift(request: Request, email: str, status: SubscriberStatus) -> Response:
+    if status is SubscriberStatus.COMPLAINED:
+        return back(_url(email), error="complained")
+    state = web_state(request)
+    if not await state.runtime.returns.lift(email, state.clock(), by=LIFTED_BY):
+        return back(_url(email), error="not-bounced")  # changed since the page was shown
+    log.info("console: the bounced status of %s was lifted by %s", email, LIFTED_BY)
+    return back(_url(email), done="lifted")
 
 
 async def _set(

@@ -150,7 +150,8 @@ class ReleaseStatus(BaseModel):
     publish_at_local: str
     embargo_send_at: str | None
     paused: Paused | None = Field(
-        description="held by the circuit breaker until `pressdispatch send` resumes it"
+        description="held by the circuit breaker (too many hard bounces or spam complaints) "
+        "until `pressdispatch send` or the console's Resume; null while it is not"
     )
     total: int
     by_status: dict[str, int]

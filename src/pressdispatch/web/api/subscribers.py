@@ -8,8 +8,10 @@ already known; both change only the fields the request gives (``writes.save`` ke
 the rules: the list ``api`` is added, no list is removed). ``null`` is refused: a
 field is left out to keep it, or given empty to clear it.
 
-An address that unsubscribed or bounced stays so: saving it again updates its details
-and says, in ``notice``, that it is still not mailed.
+An address that unsubscribed, bounced or complained (reported a release as spam) stays
+so: saving it again updates its details and says, in ``notice``, that it is still not
+mailed. Only the journalist can bring back a complained address, by confirming a new
+subscription through /subscribe.
 """
 
 from __future__ import annotations
@@ -62,7 +64,11 @@ class SubscriberOut(BaseModel):
     topics: list[str]
     embargo: bool
     lists: list[str]
-    status: str = Field(description="active, unsubscribed or bounced")
+    status: str = Field(
+        description="active, unsubscribed, bounced (their mail server refused the address) "
+        "or complained (they reported a release as spam: only a new subscription they "
+        "confirm through /subscribe revives it)"
+    )
     status_reason: str
     source: str = Field(description="csv (a list), self (their own choices) or api")
     notice: str | None = Field(default=None, description="why the address is not mailed")
@@ -122,7 +128,8 @@ async def get_subscriber(email: str, state: Web) -> SubscriberOut:
 async def unsubscribe(email: str, state: Web) -> SubscriberOut:
     """Stop mailing the address; its pending deliveries are cancelled.
 
-    An address already unsubscribed or bounced is left as it is (with its reason).
+    An address already unsubscribed, bounced or complained is left as it is (with its
+    reason).
     """
     journalist = await _find(state, email)
     if journalist.status is SubscriberStatus.ACTIVE:
