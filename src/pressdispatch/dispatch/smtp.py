@@ -217,7 +217,10 @@ def _address_gone(reply: str) -> bool:
     """Whether a refusal at RCPT says the address does not exist, not that the sender is
     blocked: a ``550 5.7.1`` (policy, a block list, "spam") is never the journalist's."""
     found = re.search(r"\b5\.\d{1,3}\.\d{1,3}\b", reply)
-    return classify(found.group(0) if found else "5.1.1", reply) is Kind.HARD
+    status = found.group(0) if found else "5.1.1"
+    kind = classify(status, reply)
+    # Any 5.1.x at RCPT is about the address (5.1.3: its syntax), unless it names a policy.
+    return kind is Kind.HARD or (status.startswith("5.1.") and kind is not Kind.POLICY)
 
 
 async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
