@@ -91,6 +91,8 @@ class Newsroom:
             "database": {"url": self.db_url},
             "scheduler": {"retry_initial": "0.2s", "retry_max": "1s", "scan_interval": "1s"},
             "web": {"port": 0},  # a service under test must not need port 8000
+            # Tests count what journalists get; test_report.py turns the report on.
+            "reports": {"email": False},
         }
         for name, values in sections.items():
             base.setdefault(name, {}).update(values)

@@ -374,6 +374,7 @@ class ReportsSection(_Section):
 
     to: str = ""  # empty: newsroom.reply_to; neither: no report by email
     follow_up: Duration = timedelta(hours=24)
+    email: bool = True  # false: no report by email, whatever reply_to says
 
     @field_validator("to")
     @classmethod

@@ -34,6 +34,7 @@ from pressdispatch.store.embargo_views import EmbargoViews
 from pressdispatch.store.journalists import Journalists
 from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
+from pressdispatch.store.reports import Reports
 from pressdispatch.store.returns import Returns
 from pressdispatch.store.workers import Workers
 from pressdispatch.suppression import Rules
@@ -77,6 +78,11 @@ class Runtime:
             breaker_complaints=b.breaker_complaints,
         )
         return Returns(self.db, rules)
+
+    @functools.cached_property
+    def reports(self) -> Reports:
+        """The distribution reports' figures and which went (reporting.py, reports.py)."""
+        return Reports(self.db)
 
     @functools.cached_property
     def return_path(self) -> ReturnPath | None:

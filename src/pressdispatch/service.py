@@ -26,7 +26,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from pressdispatch import pipeline
+from pressdispatch import pipeline, reports
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings, local_url
 from pressdispatch.dispatch.engine import RunStats
@@ -100,6 +100,7 @@ class Service:
                     due.release_id,
                 )
             engine.wakeup.set()
+            await reports.send_due(rt, self.clock())  # of tiers that finished since
             return await rt.catalog.next_time(self.clock())
 
         scheduler = Scheduler(scan, settings.scheduler.scan_interval, self.clock)
@@ -139,6 +140,8 @@ class Service:
             pipeline.log_problems(report)
         engine = self.rt.engine(kind="once", clock=self.clock, on_result=on_result)
         stats = await engine.run(stop, until_idle=True)
+        if not stop.is_set():
+            await reports.send_due(self.rt, self.clock())  # of tiers that finished
         return OnceReport(report, stats, engine.problem)
 
     async def serve_web(self, stop: asyncio.Event, listening: Sequence[socket.socket]) -> None:

@@ -1,8 +1,8 @@
 """The `pressdispatch` command: parse arguments, call the service (service.py), print.
 
 Each submodule registers its commands on ``app``: content (check), plan (plan,
-preview), dispatch (run, worker, send, cancel, retry, send-test), status, db,
-bounces (ingest, list).
+preview), dispatch (run, worker, send, cancel, retry, send-test), status,
+report, db, bounces (ingest, list).
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ from pressdispatch.cli import (  # noqa: E402
     dispatch,
     feeds,
     plan,
+    report,
     status,
     subscribers,
     web,
@@ -101,6 +102,7 @@ __all__ = [
     "main",
     "open_service",
     "plan",
+    "report",
     "status",
     "subscribers",
     "web",

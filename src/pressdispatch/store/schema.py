@@ -269,3 +269,18 @@ returns = Table(
     Index(None, "release_id", "kind"),
     Index(None, "subscriber_id"),
 )
+
+# The distribution report of each tier (reporting.py), and its follow-up a day later:
+# one row each, claimed by one process at a time (``claimed_until``, ``claim_token``)
+# and marked ``sent_at`` only once the transport took the email, so each goes once
+# (or when it was passed over: no address to send reports to).
+reports = Table(
+    "reports",
+    metadata,
+    Column("release_id", String(200), ForeignKey("releases.id"), primary_key=True),
+    Column("tier", String(12), primary_key=True),  # model.Tier
+    Column("kind", String(12), primary_key=True),  # report, follow_up
+    Column("claimed_until", UtcDateTime),
+    Column("claim_token", String(32)),
+    Column("sent_at", UtcDateTime),
+)
