@@ -4,8 +4,9 @@
 builds the renderer and the transport (runtime.py). Then one of:
 
 - ``run``: the service. The scheduler scans the files (pipeline.tick) and wakes
-  up at each send time; the engine sends; the newsroom web app serves. Without
-  the scheduler and the web app, it is a ``worker``.
+  up at each send time; the engine sends; the newsroom web app serves; the
+  mailbox of returned mail is polled (imap.py). Without the scheduler, the web
+  app and the poller, it is a ``worker``.
 - ``run_once``: one scan, then send what is due now, and stop.
 - ``serve_web``: the web app alone, with a scan of the files now and then.
 
@@ -25,7 +26,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from pressdispatch import pipeline
+from pressdispatch import imap, pipeline
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings, local_url
 from pressdispatch.dispatch.engine import RunStats
@@ -97,6 +98,7 @@ class Service:
 
         scheduler = Scheduler(scan, settings.scheduler.scan_interval, self.clock)
         scheduler.start()
+        mailbox = asyncio.create_task(imap.keep_polling(rt, stop, self.clock))
         log.info("pressdispatch service started (%s transport)", settings.transport.kind)
         try:
             web = asyncio.create_task(serve_web(self.web_app(), listening, stop))
@@ -104,6 +106,8 @@ class Service:
             stats = await engine.run(stop)
             await web
         finally:
+            mailbox.cancel()  # a poll cut short is read again at the next start
+            await asyncio.gather(mailbox, return_exceptions=True)
             await scheduler.shutdown()
         return stats
 
