@@ -12,7 +12,7 @@ import asyncio
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -267,8 +267,7 @@ def test_a_url_without_a_user_is_refused() -> None:
         Account.of("imaps://mail.example.org")
 
 
-async def until(condition: object, timeout: float = 10) -> None:
-    assert callable(condition)
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
     deadline = utc(timeout)
     while not condition():
         assert utc() < deadline, "timed out"
