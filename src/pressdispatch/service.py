@@ -4,9 +4,10 @@
 builds the renderer and the transport (runtime.py). Then one of:
 
 - ``run``: the service. The scheduler scans the files (pipeline.tick) and wakes
-  up at each send time; the engine sends; the newsroom web app serves, and the
-  inbound endpoint takes returned mail (``[bounces] listen``). Without the
-  scheduler, the web app and the endpoint, it is a ``worker``.
+  up at each send time; the engine sends; the newsroom web app serves, the
+  inbound endpoint takes returned mail (``[bounces] listen``) and the mailbox of
+  returned mail is polled (imap.py). Without the scheduler, the web app, the
+  endpoint and the poller, it is a ``worker``.
 - ``run_once``: one scan, then send what is due now, and stop.
 - ``serve_web``: the web app alone, with a scan of the files now and then.
 
@@ -26,7 +27,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from pressdispatch import pipeline, reports
+from pressdispatch import imap, pipeline, reports
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings, local_url
 from pressdispatch.dispatch.engine import RunStats
@@ -105,6 +106,7 @@ class Service:
 
         scheduler = Scheduler(scan, settings.scheduler.scan_interval, self.clock)
         scheduler.start()
+        mailbox = asyncio.create_task(imap.keep_polling(rt, stop, self.clock))
         log.info("pressdispatch service started (%s transport)", settings.transport.kind)
         returns: asyncio.Task[None] | None = None
         try:
@@ -119,6 +121,8 @@ class Service:
         finally:
             if returns is not None and not returns.done():
                 returns.cancel()  # the engine failed: no more mail taken in
+            mailbox.cancel()  # a poll cut short is read again at the next start
+            await asyncio.gather(mailbox, return_exceptions=True)
             await scheduler.shutdown()
         return stats
 

@@ -2,7 +2,7 @@
 
 Each submodule registers its commands on ``app``: content (check), plan (plan,
 preview), dispatch (run, worker, send, cancel, retry, send-test), status,
-report, db, bounces (ingest, list).
+report, db, bounces (ingest, poll, list).
 """
 
 from __future__ import annotations

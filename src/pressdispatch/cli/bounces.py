@@ -1,4 +1,4 @@
-"""pressdispatch bounces ingest FILE... | -, and bounces list [--release ID] [--json].
+"""pressdispatch bounces ingest FILE... | -, bounces poll, and bounces list [--release ID] [--json].
 
 ``ingest`` reads returned mail the way the inbound endpoint does (bounces.py):
 ``.eml`` files, mbox files (each message in turn), or one message on standard
@@ -8,6 +8,8 @@ report twice counts it once. It exits 0 when every message was read, recognised
 or not; 1 when a file could not be read (the others are still processed); 75
 (EX_TEMPFAIL) when the store could not save one, so that the mail server which
 piped it keeps it and tries again.
+``poll`` reads the mailbox of ``[bounces] imap_url`` once (imap.py), as `run` does
+every ``imap_interval``: for cron, or to see what it would do.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from pressdispatch.bounces import process
-from pressdispatch.cli import State, app, err, open_service, out
+from pressdispatch.cli import State, app, err, fail, open_service, out
 from pressdispatch.clock import utc_now
+from pressdispatch.imap import MailboxError, poll
 from pressdispatch.store.returns import Returned
 
 __all__ = ["TEMPFAIL", "bounces_app"]
@@ -73,6 +76,31 @@ def ingest(
 
     asyncio.run(work())
     if unreadable:
+        raise typer.Exit(1)
+
+
+@bounces_app.command("poll")
+def poll_mailbox(ctx: typer.Context) -> None:
+    """Read the mailbox of [bounces] imap_url once; file each message in Processed or
+    Unrecognized."""
+    state: State = ctx.obj
+    settings = state.settings()
+    if not settings.bounces.imap_url:
+        fail("no mailbox to poll: set [bounces] imap_url")
+    left = 0
+
+    async def work() -> None:
+        nonlocal left
+        async with open_service(settings) as service:
+            async for polled in poll(service.rt, utc_now):
+                left += polled.processed is None
+                out.print(escape(polled.line()))
+
+    try:
+        asyncio.run(work())
+    except MailboxError as exc:
+        fail(str(exc))
+    if left:
         raise typer.Exit(1)
 
 
