@@ -29,7 +29,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
 from pressdispatch.content.returns import Finding, Kind, read_returned
-from pressdispatch.render.email import DELIVERY_HEADER
+from pressdispatch.render.headers import DELIVERY as DELIVERY_HEADER
 from pressdispatch.store.returns import Event, Returns, Target
 from pressdispatch.tokens import Signer
 from pressdispatch.verp import ReturnPath, delivery_of

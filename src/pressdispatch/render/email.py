@@ -49,9 +49,6 @@ def slot(name: str) -> Markup:
     return Markup(f"@@pd-{name}@@")  # noqa: S704 - our own constant; values are escaped on fill
 
 
-DELIVERY_HEADER = "X-Pressdispatch-Delivery"  # the return-path token, for reports
-
-
 @dataclass(frozen=True, slots=True)
 class Recipient:
     email: str
@@ -263,9 +260,7 @@ class PreparedMessage:
 
         ``message_id`` is the one the ledger holds for this delivery (set when it was
         planned); without it (a preview, a test copy) it is derived the same way.
-        ``delivery`` is its return-path token (verp.py), also written in an
-        ``X-Pressdispatch-Delivery`` header: a report that quotes the headers but not
-        the envelope still names the delivery.
+        ``delivery``: its return-path token (verp.py), for reports that quote headers only.
         """
         email = headers.safe("To", recipient.email)
         name = " ".join(recipient.name.split())
@@ -282,7 +277,7 @@ class PreparedMessage:
         mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + email)}"
         moment = date or self._default_date
         tracking = (
-            [f"{DELIVERY_HEADER}: {headers.safe(DELIVERY_HEADER, delivery)}"] if delivery else []
+            [f"{headers.DELIVERY}: {headers.safe(headers.DELIVERY, delivery)}"] if delivery else []
         )
         head = headers.LINESEP.join(
             [

@@ -11,6 +11,7 @@ from pressdispatch.errors import HeaderInjection
 from pressdispatch.tokens import Signer
 
 MESSAGE_ID = "message-id"  # the signer's purpose for Message-ID digests
+DELIVERY = "X-Pressdispatch-Delivery"  # the header naming the return-path token, for reports
 
 LINESEP = "\r\n"
 
