@@ -215,6 +215,55 @@ async def test_each_finished_tier_is_reported_once_with_the_ledgers_figures_then
         assert len(reports_to(server)) == 4  # each once
 
 
+FRENCH_LABELS = ("Envoyés", "Échecs", "Différés", "Annulés", "En attente")
+# The report's English labels; none may be left in another language's report.
+ENGLISH = (
+    "Distribution report", "Public copy", "All deliveries", "Sent", "Failed", "Deferred",
+    "Cancelled", "Waiting", "Started", "Finished", "Deliveries", "Still pending",
+    "Languages", "Regions", "All regions", "A journalist who follows", "Hard bounces",
+    "Soft bounces", "Complaints", "Policy refusals", "Came back since", "so far",
+    "On the console", "not yet",
+)  # fmt: skip
+
+
+async def test_the_report_speaks_the_newsrooms_default_language(newsroom: Newsroom) -> None:
+    newsroom.subscribers("press", PEOPLE)
+    newsroom.release("launch", publish_at=utc(-60), languages=("en", "fr", "ru"), title="Lancement")
+    async with smtp_server(REFUSED) as server:
+        french = {"default_language": "fr"}
+        configure(newsroom, server, newsroom=french, reports={"follow_up": "2h"})
+        await run_once(newsroom.settings())
+        await run_once(newsroom.settings(), now=utc(2 * 3600 + 15 * 60))
+        report, follow_up = reports_to(server)
+    assert str(report["Subject"]) == "Rapport de diffusion\u00a0: Lancement (fr) (Version publique)"
+    assert str(follow_up["Subject"]) == (
+        "Suivi du rapport de diffusion\u00a0: Lancement (fr) (Version publique)"
+    )
+    assert report["Content-Language"] == "fr"
+    want = expected(await ledger(newsroom, "launch"), "public")
+    text = text_of(report)
+    assert "".join(f"{label:>11}" for label in FRENCH_LABELS) in text
+    assert line("Tous les envois", want["counts"]) in text
+    assert line("Toutes les régions", want["by_region"]["world"]) in text
+    assert line("Allemagne", want["by_region"]["de"]) in text
+    for label in ("Langues", "Régions", "Envois\u202f: 6", "Encore en attente\u202f: 0"):
+        assert label in text
+    assert "Rebonds permanents\u202f: 0" in text
+    assert "Voir le communiqué dans la console\u202f: https://press.example.org/admin/" in text
+    html = follow_up.get_body(("html",))
+    assert html is not None
+    page = str(html.get_content())  # type: ignore[attr-defined]
+    assert '<html lang="fr" dir="ltr">' in page
+    assert "Rebonds et plaintes depuis le premier rapport (" in page
+    assert ">Voir le communiqué dans la console</a>" in page
+    for message in (text, text_of(follow_up), page):
+        assert [english for english in ENGLISH if english in message] == []
+
+    printed = await command(newsroom, "report", "launch")
+    assert printed.startswith("Rapport de diffusion\u00a0: Lancement (fr)\n")
+    assert "Début de l'envoi\u202f: " in printed
+
+
 def nonzero(counts: dict[str, Any]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if k != "name" and v}
 

@@ -154,12 +154,8 @@ def _context(
 
     tiers = [t for t in report.tiers if tier is None or t.tier is tier]
     names = {Tier.EMBARGOED: _tr(lang, "Embargoed copy"), Tier.PUBLIC: _tr(lang, "Public copy")}
-    heading = _tr(lang, "Distribution report")
-    if edition is Edition.FOLLOW_UP:
-        heading = _tr(lang, "Distribution report: follow-up")
-    subject = f"{heading}{i18n.colon(lang)} {report.title}"
-    if tier is not None:
-        subject += f" ({names[tier]})"
+    copy = names[tier] if tier is not None else None
+    subject = _subject(lang, report.title, copy, follow_up=edition is Edition.FOLLOW_UP)
     return {
         "newsroom": newsroom,
         "lang": lang,
@@ -177,6 +173,18 @@ def _context(
         "returns_since": _returns(report.returns_since),
         "columns": [_tr(lang, label) for label in _COLUMN_LABELS],
     }
+
+
+def _subject(lang: str, title: str, copy: str | None, *, follow_up: bool) -> str:
+    """The subject, also the report's heading. Whole sentences in the catalogs, so that
+    each language places the title and the copy's name where it reads well."""
+    if copy is None:  # `pressdispatch report`: every tier, never a follow-up
+        return i18n.gettext(lang, "Distribution report: %(title)s", title=title)
+    if follow_up:
+        return i18n.gettext(
+            lang, "Distribution report: follow-up: %(title)s (%(copy)s)", title=title, copy=copy
+        )
+    return i18n.gettext(lang, "Distribution report: %(title)s (%(copy)s)", title=title, copy=copy)
 
 
 def _tier(
