@@ -26,7 +26,7 @@ from pressdispatch.bounces import process
 from pressdispatch.model import DeliveryStatus
 from pressdispatch.regions import load_regions
 from pressdispatch.render import i18n
-from pressdispatch.reports import send_due
+from pressdispatch.reports import cell, send_due
 from pressdispatch.store.db import open_database
 from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.reports import Edition, Reports
@@ -396,3 +396,19 @@ async def test_the_upgrade_reports_no_tier_that_had_finished_before_it(tmp_path:
 
 def test_every_status_is_a_column_or_pending() -> None:
     assert {s for column in COLUMNS for s in column} == {s.value for s in DeliveryStatus}
+
+
+@pytest.mark.parametrize(
+    ("value", "width", "left", "cell_text"),
+    [
+        ("Regions", 10, True, "Regions   "),
+        (12, 5, False, "   12"),
+        ("所有地区", 10, True, "所有地区  "),  # four characters, eight columns
+        ("Tiếng Việt", 12, True, "Tiếng Việt  "),
+        ("e\u0301", 3, False, "  e\u0301"),  # e and a combining accent: one column
+    ],
+)
+def test_a_report_table_cell_is_padded_to_the_columns_it_shows_in(
+    value: object, width: int, left: bool, cell_text: str
+) -> None:
+    assert cell(value, width, left) == cell_text

@@ -16,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parseaddr
 from typing import Any
+
+import jinja2
 
 from pressdispatch.config import Settings
 from pressdispatch.dispatch.transport import Envelope, Status
@@ -33,7 +36,7 @@ from pressdispatch.reporting import RETURN_KINDS, DistributionReport, TierReport
 from pressdispatch.runtime import Runtime
 from pressdispatch.store.reports import Edition
 
-__all__ = ["Mail", "recipient", "render_report", "report_text", "send_due"]
+__all__ = ["Mail", "cell", "recipient", "render_report", "report_text", "send_due"]
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ def render_report(
     newsroom = rt.settings.newsroom
     lang = newsroom.default_language
     context = _context(rt, report, lang, tier, edition)
-    env = email_environment(rt.settings.paths.templates / "email", lang)
+    env = _environment(rt, lang)
     text, html = (render_template(env, template, context) for template in TEMPLATES)
     message_id = f"<report.{secrets.token_hex(12)}@{newsroom.domain}>"
     boundary = "=_pd_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
@@ -139,9 +142,27 @@ def render_report(
 def report_text(rt: Runtime, report: DistributionReport) -> str:
     """The report on every tier, as the email's text part reads (`pressdispatch report`)."""
     lang = rt.settings.newsroom.default_language
-    env = email_environment(rt.settings.paths.templates / "email", lang)
+    env = _environment(rt, lang)
     context = _context(rt, report, lang, None, Edition.REPORT)
     return render_template(env, TEMPLATES[0], context)
+
+
+def _environment(rt: Runtime, lang: str) -> jinja2.Environment:
+    env = email_environment(rt.settings.paths.templates / "email", lang)
+    env.filters["cell"] = cell
+    return env
+
+
+def cell(value: object, width: int, left: bool = False) -> str:
+    """``value`` padded to ``width`` columns of a plain-text table, as a terminal or a mail
+    client shows them: a Chinese character takes two, a combining mark none."""
+    text = str(value)
+    used = sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+    pad = " " * max(width - used, 0)
+    return text + pad if left else pad + text
 
 
 def _context(
