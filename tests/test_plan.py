@@ -56,6 +56,8 @@ def outbox(newsroom: Newsroom, release_id: str) -> Iterator[EmailMessage]:
     for path in sorted((newsroom.root / "var" / "outbox" / release_id).glob("*.eml")):
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
         assert isinstance(message, EmailMessage)
+        assert message["Return-Path"] == "<press@example.org>"  # the envelope sender
+        del message["Return-Path"]  # written on delivery: not part of what was composed
         yield message
 
 

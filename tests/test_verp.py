@@ -114,3 +114,17 @@ async def test_without_a_return_path_the_sender_is_the_newsroom(newsroom: Newsro
     [received] = server.messages
     assert received.mail_from == "press@example.org"
     assert b"X-Pressdispatch-Delivery" not in received.data
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_outbox_keeps_each_deliverys_return_path_as_delivered_mail_does(
+    newsroom: Newsroom,
+) -> None:
+    newsroom.release("launch", publish_at=utc(-60))
+    newsroom.subscribers("press", ["ana@example.org,,en,,,no"])
+    newsroom.write_config(bounces={"return_path": "bounces@example.org"})
+    await run_once(newsroom.settings())
+    [path] = (newsroom.root / "var" / "outbox" / "launch").glob("*.eml")
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    token = message["X-Pressdispatch-Delivery"]
+    assert message["Return-Path"] == f"<bounces+{token}@example.org>"

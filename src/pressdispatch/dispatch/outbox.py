@@ -2,7 +2,9 @@
 
 ``<folder>/<release-id>/<message-id>.eml``. The name comes from the Message-ID,
 so sending the same message again (after a crash, say) replaces the file rather
-than adding a second one.
+than adding a second one. Each file starts with a ``Return-Path`` header naming the
+envelope sender, as the journalist's mail server writes it on delivery: with
+``[bounces] return_path`` set, that is the delivery's own return path.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ class OutboxTransport:
         name = _safe_name(envelope.message_id.strip("<>")) + ".eml"
         relative = Path(_safe_name(envelope.release_id), name)
         try:
-            await asyncio.to_thread(_write_atomically, self.folder / relative, envelope.message)
+            trace = f"Return-Path: <{envelope.sender}>\r\n".encode()
+            await asyncio.to_thread(
+                _write_atomically, self.folder / relative, trace + envelope.message
+            )
         except OSError as exc:
             return Outcome(Status.DEFERRED, reply=str(exc))
         return Outcome(Status.SENT, reply=f"written to {relative.as_posix()}")
