@@ -339,3 +339,15 @@ async def test_a_report_the_store_cannot_save_is_left_for_the_mail_server_to_ret
     output = await command(newsroom, "bounces", "ingest", str(path), code=TEMPFAIL)
     assert "not saved" in output
     assert (await people(newsroom))["ana@example.org"][0] == "active"
+
+
+async def test_a_report_with_nul_and_undecodable_bytes_is_kept_on_either_store(
+    newsroom: Newsroom, tmp_path: Path
+) -> None:
+    token, _ = (await first_sent(newsroom))["ana@example.org"]
+    report = dsn(token, [failed("ana@example.org", "5.1.1", "550 5.1.1 unknown \x00 user")])
+    report = report.replace(b"unknown", b"unknown \xff\xfe")  # 8-bit junk, no charset
+    output = await ingest(newsroom, tmp_path, "odd.eml", report)
+    assert "ana@example.org (first): bounced" in output
+    [line] = json.loads(await command(newsroom, "bounces", "list", "--json"))
+    assert line["status"] == "5.1.1" and "\x00" not in line["diagnostic"]

@@ -9,9 +9,13 @@ from email.message import EmailMessage
 
 import pytest
 from flufl.bounce import all_failures
+from hypothesis import given
+from hypothesis import strategies as st
 
+from pressdispatch.bounces import parse as parse_returned
 from pressdispatch.content.returns import Finding, Kind, classify, read_returned
 
+from . import returns_mail
 from .returns_mail import failed
 
 ORIGINAL = (
@@ -389,3 +393,41 @@ def test_an_auto_reply_stays_an_auto_reply_with_the_recipient_known() -> None:
     assert read_returned(message, expected="ana@example.org") == [
         Finding(Kind.AUTO_REPLY, "ana@example.org")
     ]
+
+
+SEEDS = [
+    returns_mail.dsn("abc", [failed("ana@example.org", "5.1.1", "550 5.1.1 unknown")]),
+    returns_mail.arf("abc", "abuse", "<m.en.1@example.org>"),
+    returns_mail.qmail("abc", "ana@example.org", "Sorry, no mailbox here by that name."),
+    returns_mail.auto_reply("abc"),
+]
+DAMAGE = st.sampled_from(
+    [b"\x00", b"<", b">", b";", b"\r\n", b"=?utf-8?q?", b'"', b"@", b"\xff\xfe", b"(", b"\\"]
+)
+
+
+@pytest.mark.parametrize(
+    "header", [b"From: Mailer <", b"Message-ID: <@>", b"To: a@b, :;", b'From: "x" <a@']
+)
+def test_headers_the_standard_library_cannot_parse_still_read(header: bytes) -> None:
+    raw = header + b"\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nAway.\r\n"
+    [finding] = read_returned(parse_returned(raw), expected="ana@example.org")
+    assert finding.kind is Kind.AUTO_REPLY
+
+
+@given(
+    seed=st.sampled_from(SEEDS),
+    cuts=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 12), DAMAGE), max_size=6),
+)
+def test_damaged_returned_mail_is_read_without_an_error(
+    seed: bytes, cuts: list[tuple[float, int, bytes]]
+) -> None:
+    """What comes back is often malformed; reading it never raises (the standard library's
+    parsed headers do on some of these, hence the lenient parse in bounces.py)."""
+    raw = bytearray(seed)
+    for where, dropped, inserted in cuts:
+        at = int(where * (len(raw) - 1))
+        raw[at : at + dropped] = inserted
+    message = parse_returned(bytes(raw))
+    findings = read_returned(message, expected="ana@example.org")
+    assert findings and all(isinstance(f.kind, Kind) for f in findings)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesParser
 
 from pressdispatch.content.returns import Finding, Kind, read_returned
@@ -82,10 +82,11 @@ class Processed:
         return f"{_WHAT[self.kind]}{code}: {self.whom}{release}: {self.action}"
 
 
-def parse(raw: bytes) -> EmailMessage:
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)  # policy.default makes EmailMessages
-    return message
+def parse(raw: bytes) -> Message:
+    """A returned message, its headers kept as the plain text they came as: the standard
+    library's parsed headers (policy.default) raise on some malformed ones, and what
+    comes back is often malformed; the reader needs only the text."""
+    return BytesParser(policy=policy.compat32).parsebytes(raw)
 
 
 async def process(
@@ -142,7 +143,7 @@ async def _target(
     returns: Returns,
     signer: Signer,
     return_path: ReturnPath | None,
-    message: EmailMessage,
+    message: Message,
     recipients: Sequence[str],
 ) -> tuple[Target | None, str]:
     """The delivery the message is about; without one, why not, in words."""
@@ -183,7 +184,7 @@ async def _target(
     return None, "nobody: it names no delivery of ours"
 
 
-def _returned_headers(message: EmailMessage) -> Iterable[Message]:
+def _returned_headers(message: Message) -> Iterable[Message]:
     """The headers of the message sent, as the report returns them (whole or headers)."""
     for part in message.walk():
         kind = part.get_content_type()
@@ -192,11 +193,9 @@ def _returned_headers(message: EmailMessage) -> Iterable[Message]:
             if isinstance(payload, list):
                 yield from (inner for inner in payload if isinstance(inner, Message))
         elif kind == "text/rfc822-headers":
-            text = part.get_content() if isinstance(part, EmailMessage) else ""
-            if isinstance(text, str):
-                yield BytesParser(policy=policy.default).parsebytes(
-                    text.encode("utf-8", "replace"), headersonly=True
-                )
+            text = part.get_payload(decode=True)
+            if isinstance(text, bytes):
+                yield BytesParser(policy=policy.compat32).parsebytes(text, headersonly=True)
 
 
 def _strongest(findings: Sequence[Finding], target: Target | None) -> Finding:

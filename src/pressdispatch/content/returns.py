@@ -30,7 +30,9 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.message import Message
 from enum import StrEnum
 
 from flufl.bounce import all_failures
@@ -38,6 +40,10 @@ from flufl.bounce import all_failures
 __all__ = ["Finding", "Kind", "classify", "read_returned"]
 
 log = logging.getLogger(__name__)
+# flufl.bounce logs a line for each of its detectors and a traceback for each one that
+# trips on odd mail, then raises; _fallback handles that. Its own lines would bury the
+# service's log under one screen per returned message.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 class Kind(StrEnum):
@@ -97,7 +103,7 @@ def classify(status: str, diagnostic: str = "") -> Kind:
     return Kind.UNRECOGNISED
 
 
-def read_returned(message: EmailMessage, *, expected: str = "") -> list[Finding]:
+def read_returned(message: Message, *, expected: str = "") -> list[Finding]:
     """Every finding in a returned message; ``[UNRECOGNISED]`` when it says nothing we read.
 
     ``expected`` is the address the returned delivery went to; without it a bounce in no
@@ -118,11 +124,11 @@ def read_returned(message: EmailMessage, *, expected: str = "") -> list[Finding]
         if found:
             return found
     if _auto_reply(message):
-        return [Finding(Kind.AUTO_REPLY, _address(str(message.get("From", ""))))]
+        return [Finding(Kind.AUTO_REPLY, _address(_header(message, "From")))]
     return [Finding(Kind.UNRECOGNISED, "")]
 
 
-def _blocks(message: EmailMessage, content_type: str) -> list[Message]:
+def _blocks(message: Message, content_type: str) -> list[Message]:
     for part in message.walk():
         if part.get_content_type() == content_type:
             payload = part.get_payload()
@@ -131,14 +137,14 @@ def _blocks(message: EmailMessage, content_type: str) -> list[Message]:
     return []
 
 
-def _delivery_status(message: EmailMessage) -> list[Finding]:
+def _delivery_status(message: Message) -> list[Finding]:
     found = []
     for block in _blocks(message, "message/delivery-status")[1:]:  # the first is per message
         recipient = _address(
             str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
         )
         action = str(block.get("Action", "")).strip().lower()
-        diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+        diagnostic = " ".join(_header(block, "Diagnostic-Code").split())
         status = _status(str(block.get("Status", "")), diagnostic)
         if action in _UNCHANGED:
             found.append(Finding(Kind.NOTHING, recipient, status, diagnostic))
@@ -147,7 +153,7 @@ def _delivery_status(message: EmailMessage) -> list[Finding]:
     return found
 
 
-def _feedback(message: EmailMessage) -> list[Finding]:
+def _feedback(message: Message) -> list[Finding]:
     blocks = _blocks(message, "message/feedback-report")
     if not blocks:
         return []
@@ -163,7 +169,7 @@ def _feedback(message: EmailMessage) -> list[Finding]:
     return []
 
 
-def _returned_recipient(message: EmailMessage) -> str:
+def _returned_recipient(message: Message) -> str:
     """The To of the message a feedback report returns (its headers or the whole of it)."""
     for part in message.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
@@ -177,7 +183,7 @@ def _returned_recipient(message: EmailMessage) -> str:
     return ""
 
 
-def _fallback(message: EmailMessage, expected: str) -> list[Finding]:
+def _fallback(message: Message, expected: str) -> list[Finding]:
     """flufl.bounce's reading, kept for the expected address alone."""
     try:
         temporary, permanent = all_failures(message)
@@ -200,7 +206,7 @@ def _decoded(addresses: frozenset[bytes]) -> set[str]:
     return {_address(address.decode("ascii", "replace")) for address in addresses}
 
 
-def _words_about(message: EmailMessage, address: str) -> tuple[str, str]:
+def _words_about(message: Message, address: str) -> tuple[str, str]:
     """The status code and the words of the first paragraph of the bounce's own text that
     names the address, preferring one with a code: a paragraph is where qmail, Exim and
     Yahoo! put a recipient's address and the reply of its server."""
@@ -239,7 +245,7 @@ def _own_texts(part: Message) -> Iterator[str]:
             yield payload.decode("utf-8", "replace")
 
 
-def _auto_reply(message: EmailMessage) -> bool:
+def _auto_reply(message: Message) -> bool:
     submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
     precedence = str(message.get("Precedence", "")).strip().lower()
     return (
@@ -247,8 +253,19 @@ def _auto_reply(message: EmailMessage) -> bool:
         or "X-Autoreply" in message
         or "X-Autorespond" in message
         or precedence == "auto_reply"
-        or bool(_AUTO_SUBJECT.match(str(message.get("Subject", ""))))
+        or bool(_AUTO_SUBJECT.match(_header(message, "Subject")))
     )
+
+
+def _header(message: Message, name: str) -> str:
+    """A header's text, its encoded words (RFC 2047) decoded; as it came when they cannot be."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    try:
+        return str(make_header(decode_header(str(value))))
+    except (ValueError, LookupError, UnicodeError, HeaderParseError):
+        return str(value)
 
 
 def _status(field: str, diagnostic: str) -> str:

@@ -10,7 +10,7 @@ read twice count once), the journalist's bounce record and status
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -104,6 +104,14 @@ class Returns:
 
     async def record(self, event: Event, now: datetime) -> Recorded:
         """Keep ``event`` and do what it calls for, in one transaction."""
+        event = replace(
+            event,
+            report_id=_clean(event.report_id),
+            address=_clean(event.address),
+            status_code=_clean(event.status_code),
+            diagnostic=_clean(event.diagnostic),
+            raw=None if event.raw is None else _clean(event.raw),
+        )
         statement = (
             insert(returns, self.db.dialect)
             .values(
@@ -302,6 +310,12 @@ class Returns:
         query = select(r.id, r.paused_at, r.pause_reason).where(r.paused_at.is_not(None))
         rows = await self.db.read(lambda conn: conn.execute(query).all())
         return [(row[0], row[1], row[2]) for row in rows]
+
+
+def _clean(text: str) -> str:
+    """``text`` as both stores can hold it: mail from strangers may carry NUL characters
+    (PostgreSQL refuses them) and undecodable bytes (kept as lone surrogates)."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def _returned(row: Any) -> Returned:
