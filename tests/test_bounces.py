@@ -351,3 +351,42 @@ async def test_a_report_with_nul_and_undecodable_bytes_is_kept_on_either_store(
     assert "ana@example.org (first): bounced" in output
     [line] = json.loads(await command(newsroom, "bounces", "list", "--json"))
     assert line["status"] == "5.1.1" and "\x00" not in line["diagnostic"]
+
+
+@pytest.mark.databases("sqlite")
+@pytest.mark.parametrize(
+    ("block", "action"),
+    [
+        pytest.param(
+            failed("ana@example.org", "5.0.0", "550 5.1.10 RESOLVER.ADR.RecipientNotFound"),
+            "bounced: the address never took a delivery",
+            id="exchange-generic-5.0.0-then-5.1.10",
+        ),
+        pytest.param(
+            failed("ana@example.org", "", "DNS; Host or domain name not found. Host not found"),
+            "bounced: the address never took a delivery",
+            id="postfix-no-such-domain",
+        ),
+        pytest.param(
+            failed("ana@example.org", "5.2.2", "552 5.2.2 Mailbox quota exceeded"),
+            "soft bounce, score 1 of 3",
+            id="exim-mailbox-full",
+        ),
+        pytest.param(
+            failed("ana@example.org", "5.7.1", "550 5.7.1 Client host blocked using Spamhaus"),
+            "counted against the sender (deliverability alert), not the journalist",
+            id="policy-block",
+        ),
+        pytest.param(
+            {**failed("ana@example.org", "4.4.7", "451 4.4.7 Try later"), "Action": "delayed"},
+            "nothing",
+            id="delayed",
+        ),
+    ],
+)
+async def test_each_kind_of_report_does_what_it_should(
+    newsroom: Newsroom, tmp_path: Path, block: dict[str, str], action: str
+) -> None:
+    token, _ = (await first_sent(newsroom))["ana@example.org"]
+    output = await ingest(newsroom, tmp_path, "r.eml", dsn(token, [block]))
+    assert output.rstrip().endswith(f"(first): {action}")
