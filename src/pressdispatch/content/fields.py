@@ -53,6 +53,21 @@ class ContactFields(_Strict):
         return normalize_address(value) if value else value
 
 
+class SourceFields(_Strict):
+    """Where an imported release came from (``pressdispatch import``, ``[[sources]]``)."""
+
+    url: str = Field(default="", max_length=2000)  # the page, when fetched from the web
+    file: OneLine = ""  # the saved page or text, otherwise
+    guid: str = Field(default="", max_length=2000)  # its feed entry's id, when polled
+    fetched_at: AwareDatetime | None = None
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")  # of what was fetched
+
+    @field_validator("url", "guid")
+    @classmethod
+    def _single_line(cls, value: str) -> str:
+        return _one_line(value, "source")
+
+
 class ReleaseFields(_Strict):
     publish_at: AwareDatetime
     embargo_send_at: AwareDatetime | None = None
@@ -61,6 +76,7 @@ class ReleaseFields(_Strict):
     regions: list[str] = Field(default_factory=lambda: ["world"])
     topics: list[str] = Field(default_factory=list)
     contacts: list[ContactFields] = Field(default_factory=list)
+    source: SourceFields | None = None
 
     @field_validator("publish_at", "embargo_send_at", mode="before")
     @classmethod

@@ -99,14 +99,32 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def release_toml(
-    meta: Mapping[str, TomlValue | None], contacts: Iterable[Mapping[str, str]] = ()
+    meta: Mapping[str, TomlValue | None],
+    contacts: Iterable[Mapping[str, str]] = (),
+    *,
+    source: Mapping[str, TomlValue] | None = None,
+    comments: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
-    """``release.toml``: the keys in the order given (None: left out), then ``[[contacts]]``."""
-    lines = [f"{key} = {toml_value(value)}" for key, value in meta.items() if value is not None]
+    """``release.toml``: the keys in the order given (None: left out), then ``[[contacts]]``
+    and ``[source]``. ``comments`` go, one ``#`` line each, above their key."""
+    lines: list[str] = []
+    for key, value in meta.items():
+        if value is None:
+            continue
+        lines.extend(f"# {_comment(line)}" for line in (comments or {}).get(key, ()))
+        lines.append(f"{key} = {toml_value(value)}")
     for contact in contacts:
         lines.extend(["", "[[contacts]]"])
         lines.extend(f"{key} = {toml_value(value)}" for key, value in contact.items())
+    if source is not None:
+        lines.extend(["", "[source]"])
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in source.items())
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    """One line of a TOML comment: control characters (a line break would end it) gone."""
+    return "".join(" " if ch < " " or ch == "\x7f" else ch for ch in text)
 
 
 def language_file(front: Mapping[str, str | None], body: str) -> str:

@@ -236,6 +236,12 @@ class Catalog:
 
         return await self.db.read(work)
 
+    async def started(self, release_id: str) -> bool:
+        """Whether sending of the release has begun (its text is frozen)."""
+        query = select(releases.c.frozen_hash).where(releases.c.id == release_id)
+        frozen = await self.db.read(lambda conn: conn.execute(query).first())
+        return frozen is not None and frozen[0] is not None
+
     async def rows(self, release_id: str | None = None) -> list[ReleaseRecord]:
         """Every release's record (``release_id``: that one's, if stored), by publication time."""
         r = releases.c

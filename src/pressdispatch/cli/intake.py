@@ -1,0 +1,127 @@
+"""pressdispatch import SOURCE...: releases from the press office's website, as drafts.
+
+Each SOURCE (an http(s) URL, a saved ``.html`` page, a ``.txt`` of a page's text, or
+``-`` for standard input) becomes one release folder (intake/importer.py); the
+command prints its path, then what the press officer should check. A source that
+fails writes nothing and is reported; the others are still imported. Exit status
+0 when every source was imported (or had been before), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from pressdispatch.cli import State, app, err, fail, open_service, out
+from pressdispatch.clock import utc_now
+from pressdispatch.config import Settings
+from pressdispatch.durations import parse_duration
+from pressdispatch.intake.fetch import client
+from pressdispatch.intake.importer import ImportFailed, Options, import_source
+from pressdispatch.regions import load_regions
+
+__all__ = ["import_"]
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="URLs, saved .html pages, .txt files of a page's text, or -."),
+    ],
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="The source's language, if its clues are wrong.")
+    ] = None,
+    release_id: Annotated[
+        str | None, typer.Option("--id", help="The release's id (one source only).")
+    ] = None,
+    status: Annotated[
+        str, typer.Option("--status", help="draft (never sent until approved) or ready.")
+    ] = "draft",
+    publish_at: Annotated[
+        str | None,
+        typer.Option("--publish-at", help="2026-12-01T10:00 (the newsroom's time zone) or with an offset."),
+    ] = None,
+    hold: Annotated[
+        str, typer.Option("--hold", help="publish_at is at least this long from now.")
+    ] = "1h",
+    topics: Annotated[
+        list[str] | None, typer.Option("--topic", help="A topic to give the release (repeat).")
+    ] = None,
+    no_translations: Annotated[
+        bool, typer.Option("--no-translations", help="Do not follow the page's hreflang links.")
+    ] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Rewrite an earlier import of the URL (drafts only).")
+    ] = False,
+) -> None:
+    """Import press releases from the press office's website, or from saved pages."""
+    state: State = ctx.obj
+    settings = state.settings()
+    if status not in ("draft", "ready"):
+        fail("--status is draft or ready")
+    if release_id is not None and len(sources) > 1:
+        fail("--id names one release: give one source")
+    if sources.count("-") > 1:
+        fail("standard input can be read once")
+    try:
+        options = Options(
+            language=lang.strip().lower() if lang else None,
+            release_id=release_id,
+            status=status,
+            publish_at=_time(publish_at, settings) if publish_at else None,
+            hold=parse_duration(hold),
+            translations=not no_translations,
+            update=update,
+            topics=tuple(topics or ()),
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    stdin = sys.stdin.buffer.read() if "-" in sources else None
+    failed = asyncio.run(_import_all(settings, sources, options, stdin))
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _import_all(
+    settings: Settings, sources: list[str], options: Options, stdin: bytes | None
+) -> int:
+    regions = load_regions()
+    failed = 0
+    async with client() as http:
+        for source in sources:
+            try:
+                if options.update:
+                    async with open_service(settings) as service:
+                        done = await import_source(
+                            source, settings, regions, utc_now(), options, client=http,
+                            stdin=stdin, started=service.rt.catalog.started,
+                        )
+                else:
+                    done = await import_source(
+                        source, settings, regions, utc_now(), options, client=http, stdin=stdin
+                    )
+            except ImportFailed as exc:
+                err.print(f"[bold red]error:[/] {escape(str(exc))}")
+                failed += 1
+                continue
+            out.print(str(done.folder), markup=False)
+            for note in done.notes:
+                out.print(f"  check: {note}", markup=False)
+    return failed
+
+
+def _time(text: str, settings: Settings) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--publish-at: not a date and time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings.newsroom.zone)
+    return moment
