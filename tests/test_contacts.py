@@ -125,6 +125,20 @@ def test_two_people_on_one_line_joined_by_or() -> None:
     assert body == BODY + "\n"
 
 
+def test_a_number_or_an_address_of_the_same_person_does_not_make_a_second_one() -> None:
+    block = "For media enquiries, please contact Jane Doe on +44 20 7946 0958 or jane@example.org."
+    contacts, _ = extract_contacts(release(BODY, block), "en")
+    assert contacts == [Contact("Jane Doe", phone="+44 20 7946 0958", email="jane@example.org")]
+    block = (
+        "Для получения дополнительной информации просьба обращаться к Анне Ивановой "
+        "по тел. +375 17 200 00 00 или по адресу anna@example.by"
+    )
+    contacts, _ = extract_contacts(release(BODY, block), "ru")
+    assert contacts == [
+        Contact("Анне Ивановой", phone="+375 17 200-00-00", email="anna@example.by")
+    ]
+
+
 def test_people_separated_by_a_slash_and_each_starting_on_a_new_name_line() -> None:
     block = (
         "Contacts presse\n"

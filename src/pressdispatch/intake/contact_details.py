@@ -52,8 +52,10 @@ _LABEL = re.compile(
 # ("Jane Doe at", "Ana Ruiz, tel.").
 _TRAILING_WORDS = re.compile(
     rf"(?i)(?:^|[\s,;:(]+)(?:{_PHONE_WORDS}|{_OTHER_WORDS}|at|on|via|à|au|par|al|en|a|по|на|"
+    r"address|adresse|direcci[oó]n|адресу?|number|numéro|número|номеру|телефону|"
     r"على|في)\.?[\s:：)]*$"
 )
+_EDGES = " ,;:：.。|/·•–—-"
 _MARKUP = re.compile(r"<[^<>\n]*>|\"?mailto:|href=|[<>\"`]|(?<!\w)@\w+|https?://\S+|www\.\S+")
 
 
@@ -124,7 +126,7 @@ def _leftover(text: str) -> str:
     text = re.sub(r"\(\s*[,;:/]*\s*\)", " ", text)
     if text.count("(") != text.count(")"):
         text = text.replace("(", " ").replace(")", " ")
-    text = " ".join(text.split()).strip(" ,;:：|/·•–—-")
+    text = " ".join(text.split()).strip(_EDGES)
     while (shorter := _TRAILING_WORDS.sub("", text)) != text:
-        text = shorter.strip(" ,;:：|/·•–—-")
-    return text
+        text = shorter.strip(_EDGES)
+    return text if any(c.isalnum() for c in text) else ""
