@@ -1,1 +1,1 @@
-"""Getting releases in: pure readers that turn a press office page into release values."""
+"""Getting releases in: a press office's pages, text and feeds turned into release folders."""
