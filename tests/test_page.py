@@ -454,12 +454,51 @@ def test_hard_wrapped_text_without_blank_lines_between_paragraphs() -> None:
     ]
 
 
+TEXT_ZH = """\
+首页
+关于我们
+新闻中心
+首页 > 新闻中心 > 新闻稿
+难民署欢迎释放被拘留的四十名难民
+2026年3月5日
+日内瓦 – 联合国难民署今天欢迎释放四十名被拘留数月的难民。这一决定结束了家人的漫长
+等待。
+难民署发言人在日内瓦举行的新闻发布会上表示：“我们对这一消息感到高兴。”
+"""
+
+
+def test_chinese_text() -> None:
+    got = read_text(TEXT_ZH)
+
+    assert got.title == "难民署欢迎释放被拘留的四十名难民"
+    assert got.dateline == "日内瓦"
+    assert got.published_at == datetime(2026, 3, 5, tzinfo=UTC)
+    assert got.summary == "联合国难民署今天欢迎释放四十名被拘留数月的难民。"
+    assert got.body_markdown.split("\n\n") == [
+        "联合国难民署今天欢迎释放四十名被拘留数月的难民。这一决定结束了家人的漫长等待。",
+        "难民署发言人在日内瓦举行的新闻发布会上表示：“我们对这一消息感到高兴。”",
+    ]
+
+
 def test_text_without_chrome_starts_with_its_title() -> None:
     got = read_text("Le HCR salue une décision historique au Tchad\n\nGENÈVE – Le texte.\n")
     assert (got.title, got.dateline, got.body_markdown) == (
         "Le HCR salue une décision historique au Tchad",
         "GENÈVE",
         "Le texte.",
+    )
+
+
+def test_the_dateline_after_a_standfirst() -> None:
+    got = read_text(
+        "Le HCR salue une décision historique au Tchad\n\n"
+        "Quarante réfugiés retrouvent leurs familles.\n\n"
+        "N'DJAMENA, le 5 mars 2026 – L'agence salue la décision.\n"
+    )
+    assert got.dateline == "N'DJAMENA"
+    assert got.published_at == datetime(2026, 3, 5, tzinfo=UTC)
+    assert got.body_markdown == (
+        "Quarante réfugiés retrouvent leurs familles.\n\nL'agence salue la décision."
     )
 
 

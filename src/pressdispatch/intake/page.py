@@ -163,10 +163,16 @@ def _article(
     day: datetime | date | None,
 ) -> Page:
     dateline = ""
-    if blocks and is_prose(blocks[0]) and (lead := split_dateline(blocks[0])) is not None:
-        dateline, blocks = lead.place, [lead.rest, *blocks[1:]]
-        if day is None and (written := parse_date(lead.date_text)) is not None:
-            day = written
+    # The first paragraph, or the second after a standfirst, opens with the dateline.
+    for n, block in enumerate(blocks[:2]):
+        if not is_prose(block):
+            break
+        lead = split_dateline(block)
+        if lead is not None:
+            dateline, blocks = lead.place, [*blocks[:n], lead.rest, *blocks[n + 1 :]]
+            if day is None and (written := parse_date(lead.date_text)) is not None:
+                day = written
+            break
     if published is None and day is not None:
         published = day if isinstance(day, datetime) else midnight_utc(day)
     opening = next((plain(b) for b in blocks if is_prose(b)), "")

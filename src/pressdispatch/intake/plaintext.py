@@ -32,6 +32,8 @@ _PHONE = re.compile(
     r"\+\d[\d\s().\-/]{6,}\d|(?i:tel|tél|phone|mobile|mob|cell|fax|тел|моб|هاتف|电话|teléfono)\b"
 )
 _TITLE_WORDS = (4, 30)
+_UNCASED_LINE_WORDS = 8
+_CHROME_LINES = 400  # a site's menus, however large, come before this many lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ def _weight(line: str) -> float:
 def _title_index(lines: list[str]) -> int | None:
     seen: list[str] = []
     filled = [i for i, line in enumerate(lines) if line.strip()]
-    for position, i in enumerate(filled):
+    for position, i in enumerate(filled[:_CHROME_LINES]):
         line = lines[i].strip()
         if _is_title(line, seen) and not _in_menu(lines, filled[position + 1 : position + 3]):
             after = filled[position + 1] if position + 1 < len(filled) else None
@@ -190,8 +192,13 @@ def _joins(previous: str, line: str, width: int | None) -> bool:
         word = 1 if _WIDE.match(first) else len(head.split()[0])
         if len(previous.rstrip()) + 1 + word > width:
             return True  # the next word did not fit: the wrapping broke the line
-    # A break the writer chose: inside a sentence only if the sentence goes on in lower case.
-    return first.islower() and not _ends_sentence(previous)
+    # A break the writer chose: inside a sentence only if the sentence goes on in lower case,
+    # or, in a script without case (Chinese, Arabic), after a line too long for a heading.
+    if _ends_sentence(previous):
+        return False
+    if first.isupper() or not first.isalpha():
+        return False
+    return first.islower() or _weight(previous) >= _UNCASED_LINE_WORDS
 
 
 def _join(parts: list[str]) -> str:
