@@ -1,6 +1,6 @@
 """The `pressdispatch` command: parse arguments, call the service (service.py), print.
 
-Each submodule registers its commands on ``app``: content (check), plan (plan,
+Each submodule registers its commands on ``app``: content (check), intake (import), plan (plan,
 preview), dispatch (run, worker, send, cancel, retry, send-test), status,
 report, db, bounces (ingest, poll, list).
 """
@@ -85,6 +85,7 @@ from pressdispatch.cli import (  # noqa: E402
     database,
     dispatch,
     feeds,
+    intake,
     plan,
     report,
     status,
@@ -99,6 +100,7 @@ __all__ = [
     "database",
     "dispatch",
     "feeds",
+    "intake",
     "main",
     "open_service",
     "plan",

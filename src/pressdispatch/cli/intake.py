@@ -46,7 +46,7 @@ def import_(
     ] = "draft",
     publish_at: Annotated[
         str | None,
-        typer.Option("--publish-at", help="2026-12-01T10:00 (the newsroom's time zone) or with an offset."),
+        typer.Option("--publish-at", help="2026-12-01T10:00 (newsroom's time zone) or +01:00."),
     ] = None,
     hold: Annotated[
         str, typer.Option("--hold", help="publish_at is at least this long from now.")
@@ -100,8 +100,14 @@ async def _import_all(
                 if options.update:
                     async with open_service(settings) as service:
                         done = await import_source(
-                            source, settings, regions, utc_now(), options, client=http,
-                            stdin=stdin, started=service.rt.catalog.started,
+                            source,
+                            settings,
+                            regions,
+                            utc_now(),
+                            options,
+                            client=http,
+                            stdin=stdin,
+                            started=service.rt.catalog.started,
                         )
                 else:
                     done = await import_source(

@@ -20,7 +20,7 @@ import httpx
 
 from pressdispatch.errors import PressDispatchError
 
-__all__ = ["MAX_BYTES", "FetchError", "Fetched", "fetch", "same_site"]
+__all__ = ["MAX_BYTES", "FetchError", "Fetched", "client", "fetch", "same_site"]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -95,7 +95,8 @@ async def fetch(
                     raise FetchError(f"{current}: not {what} ({shown})")
                 declared = int(response.headers.get("content-length") or 0)
                 if declared > max_bytes:
-                    raise FetchError(f"{current}: too big ({_size(declared)}, at most {_size(max_bytes)})")
+                    limit = _size(max_bytes)
+                    raise FetchError(f"{current}: too big ({_size(declared)}, at most {limit})")
                 raw = bytearray()
                 async for chunk in response.aiter_bytes():
                     raw.extend(chunk)

@@ -33,7 +33,7 @@ from pressdispatch.content.releases import load_release
 from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.intake.contacts import extract_contacts
 from pressdispatch.intake.countries import Country, find_countries
-from pressdispatch.intake.fetch import FetchError, Fetched, fetch, same_site
+from pressdispatch.intake.fetch import Fetched, FetchError, fetch, same_site
 from pressdispatch.intake.page import Page, detect_language, read_html, read_text
 from pressdispatch.model import Contact
 from pressdispatch.regions import RegionTree
@@ -43,10 +43,50 @@ __all__ = ["ImportFailed", "Imported", "Options", "import_source", "imported_url
 HOLD = timedelta(hours=1)
 _MAX_SLUG = 60
 _HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|article|p|div)[\s>]", re.I)
+# Release ids are ASCII: a Russian title gives a readable one, transliterated.
 _CYRILLIC = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
-        "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch - y - e yu ya i i e g u".split(),
+        (
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "e",
+            "zh",
+            "z",
+            "i",
+            "i",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
+            "i",
+            "i",
+            "e",
+            "g",
+            "u",
+        ),
         strict=True,
     )
 )
@@ -124,9 +164,12 @@ async def import_source(
     contacts, versions = _contacts(versions)
     found = find_countries(_about(read.page), language)
     known = [c for c in found if c.code.lower() in regions]
-    publish_at = options.publish_at or max(read.page.published_at or now, now + options.hold)
+    publish_at = options.publish_at or _minute(
+        max(read.page.published_at or now, now + options.hold)
+    )
     publish_at = publish_at.astimezone(settings.newsroom.zone)
-    release_id = options.release_id or existing or _unique_id(root, publish_at, versions)
+    dated = (read.page.published_at or publish_at).astimezone(settings.newsroom.zone)
+    release_id = options.release_id or existing or _unique_id(root, dated, versions)
     files = _files(read, versions, contacts, known, publish_at, options, notes)
     load = functools.partial(
         load_release,
@@ -300,7 +343,7 @@ def _files(
         source["file"] = read.label
     if options.guid:
         source["guid"] = options.guid
-    source["fetched_at"] = read.fetched_at
+    source["fetched_at"] = read.fetched_at.replace(microsecond=0)
     source["sha256"] = hashlib.sha256(read.raw).hexdigest()
     people = [_contact(c) for c in contacts if c.name]
     files = {
@@ -317,6 +360,12 @@ def _files(
         }
         files[f"{version.language}.md"] = writer.language_file(front, page.body_markdown)
     return files
+
+
+def _minute(moment: datetime) -> datetime:
+    """The next whole minute from ``moment``: a time a press officer reads at a glance."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
 
 
 def _contact(contact: Contact) -> dict[str, str]:
