@@ -298,7 +298,7 @@ def _load_translation(
         )
     try:
         text = _read_language_file(path, max_body_size)
-        front_text, body, body_line = _split_front_matter(text, path)
+        front_text, body, body_line = split_front_matter(text, path)
         front = FrontMatter.model_validate(parse_toml(front_text, path, first_line=2))
         _check_body(body, body_line, path, max_body_size)
     except ContentError as exc:
@@ -356,7 +356,7 @@ def _too_large(size: int, limit: int, what: str) -> str:
     )
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
+def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
     """(front matter, body, line of the closing ``+++``: body line n is file line this + n)."""
     lines = text.split("\n")
     if not lines or lines[0].strip() != "+++":

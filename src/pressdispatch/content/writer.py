@@ -4,12 +4,12 @@ Text first, then files:
 
 - :func:`release_toml` and :func:`language_file` turn values into the text of
   ``release.toml`` and ``<lang>.md``;
-- :func:`with_times` rewrites only the time keys of an existing ``release.toml``,
-  keeping every other line (comments included) as it was;
-- :func:`create_release` and :func:`replace_release_file` write into a hidden staging
-  folder beside the releases (``.api-*``, skipped by every scan), run the loader on
-  it, and only when the release loads put the result in place with one rename. A
-  release that does not load leaves nothing behind.
+- :func:`with_times` and :func:`with_status` rewrite only their keys of an existing
+  ``release.toml``, keeping every other line (comments included) as it was;
+- :func:`create_release`, :func:`replace_release_file` and :func:`rewrite_release`
+  write into a hidden staging folder beside the releases (``.api-*``, skipped by every
+  scan), run the loader on it, and only when the release loads put the result in
+  place. A release that does not load leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ __all__ = [
     "language_file",
     "release_toml",
     "replace_release_file",
+    "rewrite_release",
     "toml_value",
+    "with_status",
     "with_times",
     "write_atomically",
 ]
@@ -171,6 +173,29 @@ def with_times(
     return "".join(out)
 
 
+def with_status(text: str, status: str) -> str:
+    """``release.toml`` with ``status = "<status>"``; every other line is kept byte for byte.
+
+    A missing key is added after ``publish_at`` (at the top without one).
+    """
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    top = next((n for n, line in enumerate(lines) if _TABLE.match(line)), len(lines))
+    keys = [_top_level_key(line) if n < top else None for n, line in enumerate(lines)]
+    if "status" in keys:
+        at = keys.index("status")
+        match = _KEY_LINE.match(lines[at])
+        assert match is not None
+        rest = match.group("rest") if "#" in match.group("rest") else ""
+        lines[at] = match.group("key") + toml_value(status) + rest + match.group("end")
+        return "".join(lines)
+    at = keys.index("publish_at") + 1 if "publish_at" in keys else 0
+    if at and not lines[at - 1].endswith(("\n", "\r")):
+        lines[at - 1] += newline
+    lines.insert(at, f"status = {toml_value(status)}{newline}")
+    return "".join(lines)
+
+
 _KEY_LINE = re.compile(
     r"""^(?P<key>\s*(?P<name>[A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=\s*)"""
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^#\r\n]*?)"""
@@ -260,3 +285,21 @@ def write_atomically(path: Path, text: str) -> None:
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def rewrite_release(folder: Path, files: Mapping[str, str], load: Load) -> Loaded:
+    """Make an existing release folder hold exactly ``files`` (its other ``.md`` files go)
+    if the release they make loads; otherwise nothing changes.
+
+    Each file is replaced atomically; a scan between two of them may see the release
+    half rewritten, and the next scan sees all of it.
+    """
+    release, problems = create_release(folder.parent, folder.name, files, load, install=False)
+    if release is None:
+        return release, problems
+    for name, text in files.items():
+        write_atomically(folder / name, text)
+    for old in folder.glob("*.md"):
+        if old.name not in files:
+            old.unlink(missing_ok=True)
+    return release, problems

@@ -20,10 +20,11 @@ import hashlib
 import re
 import tomllib
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -38,7 +39,16 @@ from pressdispatch.intake.page import Page, detect_language, read_html, read_tex
 from pressdispatch.model import Contact
 from pressdispatch.regions import RegionTree
 
-__all__ = ["ImportFailed", "Imported", "Options", "import_source", "imported_urls"]
+__all__ = [
+    "ImportFailed",
+    "Imported",
+    "ImportedDraft",
+    "Options",
+    "import_source",
+    "imported_drafts",
+    "imported_urls",
+    "release_id_for",
+]
 
 HOLD = timedelta(hours=1)
 _MAX_SLUG = 60
@@ -192,6 +202,44 @@ async def import_source(
 def imported_urls(root: Path) -> dict[str, str]:
     """The URL each imported release came from → its id (``[source] url``)."""
     found: dict[str, str] = {}
+    for release_id, source, _ in _imported(root):
+        url = source.get("url")
+        if isinstance(url, str) and url:
+            found.setdefault(url, release_id)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedDraft:
+    """An imported release still a draft: what the press office has to review."""
+
+    release_id: str
+    source: str  # the URL or file it came from ("" for pasted text)
+    fetched_at: datetime | None
+    publish_at: datetime | None
+
+
+def imported_drafts(root: Path) -> list[ImportedDraft]:
+    """Every release with a ``[source]`` table and ``status = "draft"``, latest import first."""
+    found = []
+    for release_id, source, data in _imported(root):
+        if data.get("status") != "draft":
+            continue
+        origin = source.get("url") or source.get("file") or ""
+        fetched, publish = source.get("fetched_at"), data.get("publish_at")
+        found.append(
+            ImportedDraft(
+                release_id,
+                origin if isinstance(origin, str) else "",
+                fetched if isinstance(fetched, datetime) and fetched.tzinfo else None,
+                publish if isinstance(publish, datetime) and publish.tzinfo else None,
+            )
+        )
+    return sorted(found, key=lambda d: (d.fetched_at is None, d.fetched_at), reverse=True)
+
+
+def _imported(root: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(id, its [source] table, all of release.toml) of each release with a [source]."""
     for path in sorted(root.glob("*/release.toml")):
         if path.parent.name.startswith("."):
             continue
@@ -199,10 +247,9 @@ def imported_urls(root: Path) -> dict[str, str]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeError, tomllib.TOMLDecodeError):
             continue
-        url = data.get("source", {}).get("url") if isinstance(data.get("source"), dict) else None
-        if isinstance(url, str) and url:
-            found.setdefault(url, path.parent.name)
-    return found
+        source = data.get("source")
+        if isinstance(source, dict):
+            yield path.parent.name, source, data
 
 
 async def _read(
@@ -379,8 +426,12 @@ def _contact(contact: Contact) -> dict[str, str]:
 
 
 def _unique_id(root: Path, publish_at: datetime, versions: Sequence[_Version]) -> str:
-    """``<date>-<title slug>``, from the first version whose title gives one; made unique."""
-    slug = next((s for v in versions if (s := _slug(v.page.title))), "release")
+    return release_id_for(root, publish_at, [v.page.title for v in versions])
+
+
+def release_id_for(root: Path, publish_at: datetime, titles: Sequence[str]) -> str:
+    """``<date>-<title slug>``, from the first title that gives one; made unique in ``root``."""
+    slug = next((s for title in titles if (s := _slug(title))), "release")
     base = f"{publish_at:%Y-%m-%d}-{slug}"
     candidate, n = base, 2
     while (root / candidate).exists():
@@ -423,12 +474,7 @@ async def _update(
         raise ImportFailed(f"{release_id} is not a draft any more: it is not rewritten")
     if started is not None and await started(release_id):
         raise ImportFailed(f"{release_id} has started sending: it is not rewritten")
-    release, problems = writer.create_release(root, release_id, files, load, install=False)
+    release, problems = writer.rewrite_release(folder, files, load)
     _refused(release_id, release is None, problems)
-    for old in folder.glob("*.md"):
-        if old.name not in files:
-            old.unlink()
-    for name, text in files.items():
-        writer.write_atomically(folder / name, text)
     notes += [f"{p.field}: {p.message}" for p in problems]
     return Imported(release_id, folder, created=False, updated=True, notes=notes)

@@ -15,25 +15,22 @@ one `pressdispatch status` reports (``status.py``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.exc import SQLAlchemyError
 
-from pressdispatch import actions, pipeline
-from pressdispatch.content import writer
-from pressdispatch.content.releases import RELEASE_ID, load_release
+from pressdispatch import actions
+from pressdispatch.content import drafts, writer
+from pressdispatch.content.releases import RELEASE_ID
 from pressdispatch.errors import ContentError, Problem, Refused
 from pressdispatch.model import Release
 from pressdispatch.status import ReleaseReport, report
 from pressdispatch.store.catalog import ReleaseRecord
 from pressdispatch.store.ledger import DeliveryGroup
-from pressdispatch.textfiles import FILE, read_text
+from pressdispatch.textfiles import read_text
+from pressdispatch.web import releasefiles
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 from pressdispatch.web.api.release_models import (
     EXAMPLE_TIME,
@@ -62,8 +59,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/releases", tags=["releases"])
 
 _MAX_ID = 200  # the store's column; longer folder names cannot be recorded
-_LANGUAGE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,16}$")  # safe as a file name; the loader judges it
-_FRONT = ("title", "summary", "dateline")
 
 
 # --------------------------------------------------------------------------- #
@@ -125,7 +120,7 @@ async def create_release(
             settings.paths.releases,
             body.id if id_ok else "release",
             files,
-            _loader(state),
+            releasefiles.loader(state),
             install=not early,
         )
     except writer.ReleaseExists:
@@ -138,7 +133,7 @@ async def create_release(
     if release is None or early:
         raise ApiProblem(422, refused("the release was not created", items), items)
     reported = [_item(problem) for problem in found if not problem.is_error]
-    await _sync(state)
+    await releasefiles.sync(state, "API")
     root = str(request.scope.get("root_path", "")).rstrip("/")  # where the API is mounted
     response.headers["Location"] = f"{root}/releases/{release.id}"
     detail = await _detail(state, release.id, loaded=release)
@@ -172,17 +167,17 @@ async def schedule(release_id: str, body: ScheduleIn, state: Web) -> ReleaseOut:
         raise ApiProblem(422, detail, [item]) from None
     after = writer.with_times(before, publish, embargo)
     release, found = await asyncio.to_thread(
-        writer.replace_release_file, folder, "release.toml", after, _loader(state)
+        writer.replace_release_file, folder, "release.toml", after, releasefiles.loader(state)
     )
     if release is None:
         items = [_item(problem) for problem in found if problem.is_error]
         raise ApiProblem(422, refused("the times were not changed", items), items)
-    await _sync(state)
+    await releasefiles.sync(state, "API")
     rows = await rt.catalog.rows(release_id)
     if rows and _started(rows[0]) and _times(rows[0]) != _times(release):
         # The dispatch started while the file was being rewritten: it keeps the old times.
         await asyncio.to_thread(writer.write_atomically, path, before)
-        await _sync(state)
+        await releasefiles.sync(state, "API")
         raise ApiProblem(409, _frozen(release_id))
     moved = await _detail(state, release_id, loaded=release)
     return ReleaseOut(**moved.model_dump(include=set(ReleaseOut.model_fields)))
@@ -373,25 +368,6 @@ def _iso(moment: datetime) -> str:
 # --------------------------------------------------------------------------- #
 
 
-async def _sync(state: WebState) -> None:
-    """Read the release files into the store now, as the next scan would."""
-    try:
-        await pipeline.sync_files(state.runtime, state.clock(), pipeline.TickReport(), lists=False)
-    except SQLAlchemyError:  # the files are written: the next scan will bring them in
-        log.exception("API: syncing the release files into the store failed")
-
-
-def _loader(state: WebState) -> writer.Load:
-    newsroom = state.settings.newsroom
-    return functools.partial(
-        load_release,
-        regions=state.runtime.regions,
-        languages=newsroom.languages,
-        default_language=newsroom.default_language,
-        max_body_size=state.settings.content.max_body_size,
-    )
-
-
 def _early_problems(body: ReleaseIn) -> list[ProblemItem]:
     """What is refused before anything is written: the parts that become file names."""
     items: list[ProblemItem] = []
@@ -401,7 +377,7 @@ def _early_problems(body: ReleaseIn) -> list[ProblemItem]:
     elif len(body.id) > _MAX_ID:
         items.append(ProblemItem(field="id", message=f"longer than {_MAX_ID} characters"))
     for key in body.translations:
-        if not _LANGUAGE_KEY.match(key):
+        if not drafts.LANGUAGE_KEY.match(key):
             message = f"unknown language {key!r} (use an ISO 639-1 code such as 'fr')"
             items.append(ProblemItem(field=f"translations.{key}", message=message))
     return items
@@ -423,42 +399,23 @@ def _files(
     body: ReleaseIn, publish_at: datetime | None, embargo_send_at: datetime | None
 ) -> dict[str, str]:
     """release.toml and each ``<lang>.md``, as a press officer would write them."""
-    meta: dict[str, writer.TomlValue | None] = {
-        "publish_at": publish_at,
-        "embargo_send_at": embargo_send_at,
-        "status": body.status,
-        "original_language": body.original_language,
-        "regions": body.regions,
-        "topics": body.topics,
-    }
-    contacts = [contact.model_dump(exclude_none=True) for contact in body.contacts]
-    files = {"release.toml": writer.release_toml(meta, contacts)}
-    for key, version in body.translations.items():
-        if _LANGUAGE_KEY.match(key):
-            front = {name: getattr(version, name) for name in _FRONT}
-            files[f"{key}.md"] = writer.language_file(front, version.body_markdown)
-    return files
+    draft = drafts.Draft(
+        publish_at=publish_at,
+        embargo_send_at=embargo_send_at,
+        status=body.status,
+        original_language=body.original_language,
+        regions=body.regions,
+        topics=body.topics,
+        contacts=[contact.model_dump(exclude_none=True) for contact in body.contacts],
+        translations={
+            key: drafts.Version(v.title, v.summary, v.dateline, v.body_markdown)
+            for key, v in body.translations.items()
+        },
+    )
+    return drafts.draft_files(draft)
 
 
 def _item(problem: Problem) -> ProblemItem:
     """A loader problem, with the JSON field it is about."""
-    path = Path(problem.path)
-    if path.name == "release.toml":
-        return ProblemItem(
-            file=path.name,
-            line=problem.line,
-            field=problem.field if problem.field not in ("", FILE) else "release.toml",
-            message=problem.message,
-        )
-    if path.suffix == ".md":
-        base = f"translations.{path.stem}"
-        renamed = {"": "", FILE: "", "language": "", "body": "body_markdown"}
-        name = renamed.get(problem.field, problem.field)
-        return ProblemItem(
-            file=path.name,
-            line=problem.line,
-            field=f"{base}.{name}" if name else base,
-            message=problem.message,
-        )
-    field = problem.field or "translations"  # the folder: its id, or no language version
-    return ProblemItem(field=field, message=problem.message)
+    found = drafts.locate(problem)
+    return ProblemItem(file=found.file, line=found.line, field=found.field, message=found.message)
