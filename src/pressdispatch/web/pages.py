@@ -62,6 +62,7 @@ __all__ = [
     "not_found_handler",
     "not_found_page",
     "page_environment",
+    "public_release_parts",
     "release_parts",
     "render_page",
     "router",
@@ -195,8 +196,15 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
         versions = [] if release is None else _release_order(request, state, release)
         return _not_found(state, snapshot, fallback, release_id, versions)
 
-    base = newsroom.base_url
-    context = release_parts(state, release, lang) | {
+    context = public_release_parts(state, release, lang)
+    return _page(state, snapshot, lang, "release.html.j2", context, vary=False)
+
+
+def public_release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
+    """What the public page of ``release`` in ``lang`` shows: the newsroom's page, and the
+    console's preview of a release being written."""
+    base = state.settings.newsroom.base_url
+    return release_parts(state, release, lang) | {
         "canonical": release_url(base, release.id, lang),
         "alternates": [
             _version_link(release.id, other) | {"absolute": release_url(base, release.id, other)}
@@ -207,7 +215,6 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
             switch(other, lang, f"/releases/{release.id}/{other}") for other in release.translations
         ],
     }
-    return _page(state, snapshot, lang, "release.html.j2", context, vary=False)
 
 
 def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:

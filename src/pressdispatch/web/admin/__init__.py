@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pressdispatch.web.admin import auth, copies, imports, releases, returns, subscribers
+from pressdispatch.web.admin import (
+    auth,
+    copies,
+    editor,
+    imports,
+    releases,
+    returns,
+    review,
+    subscribers,
+)
 
 __all__ = ["router"]
 
 router = APIRouter()
-for _part in (auth, releases, copies, subscribers, returns, imports):
+# The editor's and the import's fixed paths (/admin/releases/new) before /admin/releases/{id}.
+for _part in (auth, editor, review, releases, copies, subscribers, returns, imports):
     router.include_router(_part.router)

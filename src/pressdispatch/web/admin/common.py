@@ -56,6 +56,14 @@ DONE = {
     "lifted": "Bounced status lifted: this journalist gets the next matching releases. "
     "Their soft bounce score starts over; the count and the last diagnostic are kept.",
     "logged-out": "You are logged out.",
+    "created": "Saved: the release is written to its folder, checked as `pressdispatch check` "
+    "checks it, and in the store.",
+    "saved": "Saved: the release's files are rewritten and checked, and the store has "
+    "the new text.",
+    "approved": "Approved: the release is ready, and goes out by itself at its publication time.",
+    "imported": "Imported as a draft: check it against what the importer says below, save it, "
+    "then approve it on the releases page (a draft is never sent).",
+    "imported-before": "This page was imported before: here is its release, unchanged.",
 }
 ERRORS = {
     "not-found": "No such release in the store.",
@@ -77,6 +85,11 @@ ERRORS = {
     "not-bounced": "This journalist is not bounced: there is no bounce to lift.",
     "complained": "This journalist reported a release as spam: the console cannot bring "
     "them back. Only a new subscription they confirm through /subscribe does.",
+    "bad-time": "Not approved: give the publication time as a date and a time.",
+    "past-time": "Not approved: that publication time has passed, and a ready release would go "
+    "out at once. Choose a later time.",
+    "past-embargo": "Not approved: its embargo time has passed, and the embargoed copies would go "
+    "out at once. Change or remove the embargo in the editor first.",
 }
 
 

@@ -34,7 +34,9 @@ from pressdispatch.web.admin.common import (
     page,
 )
 from pressdispatch.web.admin.copies import sent_tests
+from pressdispatch.web.admin.editor import release_folder
 from pressdispatch.web.admin.levers import levers
+from pressdispatch.web.admin.review import to_review
 from pressdispatch.web.deps import web_state
 
 __all__ = ["progress", "router"]
@@ -84,6 +86,7 @@ async def releases(request: Request, session: PageSession) -> Response:
         "zone": state.settings.newsroom.timezone,
         "stopped": await _stopped(rt, state.settings),
         "deliverability": Deliverability(since, *await rt.returns.alerts(since)),
+        "review": await to_review(state),
     }
     return page(request, "releases.html.j2", context, csrf=session.csrf)
 
@@ -123,6 +126,8 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
         "paused_since": local_time(r.paused_at, settings),
         "returns": _returns(await rt.returns.counts(release_id)),
         "reading_returns": rt.return_path is not None,
+        "editable": not await rt.catalog.started(release_id)
+        and release_folder(state, release_id) is not None,
     }
     return page(request, "release.html.j2", context, csrf=session.csrf)
 
