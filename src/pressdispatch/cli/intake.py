@@ -22,7 +22,7 @@ from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
 from pressdispatch.durations import parse_duration
 from pressdispatch.intake.fetch import client
-from pressdispatch.intake.importer import ImportFailed, Options, import_source
+from pressdispatch.intake.importer import ImportFailed, Options, import_source, imported_urls
 from pressdispatch.regions import load_regions
 
 __all__ = ["import_"]
@@ -93,6 +93,7 @@ async def _import_all(
     settings: Settings, sources: list[str], options: Options, stdin: bytes | None
 ) -> int:
     regions = load_regions()
+    known = imported_urls(settings.paths.releases)  # read once for every source
     failed = 0
     async with client() as http:
         for source in sources:
@@ -111,7 +112,14 @@ async def _import_all(
                         )
                 else:
                     done = await import_source(
-                        source, settings, regions, utc_now(), options, client=http, stdin=stdin
+                        source,
+                        settings,
+                        regions,
+                        utc_now(),
+                        options,
+                        client=http,
+                        stdin=stdin,
+                        known=known,
                     )
             except ImportFailed as exc:
                 err.print(f"[bold red]error:[/] {escape(str(exc))}")

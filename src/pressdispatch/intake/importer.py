@@ -147,11 +147,17 @@ async def import_source(
     client: httpx.AsyncClient,
     stdin: bytes | None = None,
     started: Started | None = None,
+    known: dict[str, str] | None = None,
 ) -> Imported:
-    """Import one source into ``settings.paths.releases``; ImportFailed when it cannot be."""
+    """Import one source into ``settings.paths.releases``; ImportFailed when it cannot be.
+
+    ``known`` is :func:`imported_urls` of the releases, for a caller importing many
+    sources in a row: read once, and kept up to date here."""
     root = settings.paths.releases
     is_url = source.startswith(("http://", "https://"))
-    existing = imported_urls(root).get(source) if is_url else None
+    if known is None:
+        known = imported_urls(root) if is_url else {}
+    existing = known.get(source) if is_url else None
     if existing is not None and not options.update:
         return Imported(existing, root / existing, created=False, notes=["imported before"])
     read = await _read(source, client, now, stdin)
@@ -163,14 +169,14 @@ async def import_source(
         versions += await _translations(read, language, offered, client, now, notes)
     contacts, versions = _contacts(versions)
     found = find_countries(_about(read.page), language)
-    known = [c for c in found if c.code.lower() in regions]
+    countries = [c for c in found if c.code.lower() in regions]  # the region list's own
     publish_at = options.publish_at or _minute(
         max(read.page.published_at or now, now + options.hold)
     )
     publish_at = publish_at.astimezone(settings.newsroom.zone)
     dated = (read.page.published_at or publish_at).astimezone(settings.newsroom.zone)
     release_id = options.release_id or existing or _unique_id(root, dated, versions)
-    files = _files(read, versions, contacts, known, publish_at, options, notes)
+    files = _files(read, versions, contacts, countries, publish_at, options, notes)
     load = functools.partial(
         load_release,
         regions=regions,
@@ -186,6 +192,8 @@ async def import_source(
         raise ImportFailed(f"{source}: a release {release_id!r} already exists") from None
     _refused(source, release is None, problems)
     notes += [f"{p.field}: {p.message}" for p in problems]
+    if read.url:
+        known[source] = known[read.url] = release_id
     return Imported(release_id, root / release_id, notes=notes)
 
 
