@@ -209,3 +209,62 @@ def test_a_page_on_standard_input(newsroom: Newsroom) -> None:
     assert result.exit_code == 0, result.output
     meta = read_toml(folder_of(result.output))
     assert meta["status"] == "ready" and meta["original_language"] == "en"
+
+
+RU = [
+    "Агентство доставило сегодня питьевую воду 12 000 семьям в Беларуси, где наводнения "
+    "повредили водопроводные сети на юге страны.",
+    "Бригады работают вместе с местными властями, чтобы отремонтировать колодцы до зимы.",
+]
+
+
+def test_a_russian_page_gets_a_readable_id_and_its_country(newsroom: Newsroom) -> None:
+    with website() as site:
+        url = site.page(
+            "/ru/news/water",
+            cms_page(lang="ru", title="Питьевая вода для 12 000 семей в Беларуси", paragraphs=RU),
+        )
+        folder = folder_of(cli(newsroom, "import", url).output)
+    assert folder.name == "2026-11-20-pitevaya-voda-dlya-12-000-semei-v-belarusi"
+    meta = read_toml(folder)
+    assert meta["regions"] == ["BY"] and meta["original_language"] == "ru"
+    assert '"Беларуси"' in (folder / "release.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("html", "said"),
+    [
+        (
+            cms_page(
+                lang="de",
+                title="Trinkwasser für 40 000 Menschen in Haiti",
+                paragraphs=[
+                    "Die Agentur hat heute Trinkwasser an 40 000 Menschen in Haiti "
+                    "geliefert, wo der Regen die Leitungen zerstört hat."
+                ],
+            ),
+            "does not offer",
+        ),
+        ("<!doctype html><html lang='en'><body><nav>Home</nav></body></html>", "no article"),
+    ],
+)
+def test_a_page_that_cannot_be_a_release_writes_nothing(
+    newsroom: Newsroom, html: str, said: str
+) -> None:
+    with website() as site:
+        url = site.page("/page", html)
+        result = cli(newsroom, "import", url, code=1)
+    assert said in result.output
+    assert not [p for p in (newsroom.root / "releases").iterdir() if not p.name.startswith(".")]
+
+
+def test_a_page_whose_text_is_not_in_its_declared_language_is_reported(
+    newsroom: Newsroom,
+) -> None:
+    with website() as site:
+        url = site.page(
+            "/en/news/water",
+            cms_page(lang="en", title="De l'eau potable pour 40 000 personnes", paragraphs=FR),
+        )
+        output = cli(newsroom, "import", url).output
+    assert "check: language: the page says 'en'" in output and "'fr'" in output

@@ -221,7 +221,7 @@ async def _read(
             got = await fetch(client, source, now)
         except FetchError as exc:
             raise ImportFailed(str(exc)) from None
-        return _Read(read_html(got.text, got.url), got.url, "", got.raw, now)
+        return _Read(_article(read_html(got.text, got.url), source), got.url, "", got.raw, now)
     if source == "-":
         raw = stdin or b""
         label = ""
@@ -239,9 +239,14 @@ async def _read(
         )
     text = raw.decode("utf-8", "replace")
     page = read_html(text) if html else read_text(text)
+    return _Read(_article(page, source), "", label, raw, now)
+
+
+def _article(page: Page, source: str) -> Page:
     if not page.title or not page.body_markdown.strip():
-        raise ImportFailed(f"{source or 'standard input'}: no article found in it")
-    return _Read(page, "", label, raw, now)
+        shown = "standard input" if source == "-" else source
+        raise ImportFailed(f"{shown}: no article found in it (a title and some text)")
+    return page
 
 
 def _language(page: Page, offered: Sequence[str], chosen: str | None, notes: list[str]) -> str:
