@@ -4,6 +4,7 @@ release folders that `check` passes, field by field."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -268,3 +269,21 @@ def test_a_page_whose_text_is_not_in_its_declared_language_is_reported(
         )
         output = cli(newsroom, "import", url).output
     assert "check: language: the page says 'en'" in output and "'fr'" in output
+
+
+def test_a_title_without_latin_letters_still_gives_a_readable_unique_id(
+    newsroom: Newsroom,
+) -> None:
+    zh = ["联合国机构今天向海地的四万人提供了安全饮用水，那里的降雨摧毁了该国南部的供水网络。"]
+    with website() as site:
+        named = site.page(
+            "/zh/news/haiti-water.html",
+            cms_page(lang="zh", title="为海地四万人提供安全饮用水", paragraphs=zh),
+        )
+        numbered = site.page(
+            "/zh/news/1", cms_page(lang="zh", title="海地的安全饮用水", paragraphs=zh)
+        )
+        output = cli(newsroom, "import", named, numbered).output
+    first, second = (Path(line) for line in output.splitlines() if line.startswith("/"))
+    assert first.name == "2026-11-20-haiti-water"
+    assert re.fullmatch(r"2026-11-20-zh-[0-9a-f]{8}", second.name)

@@ -175,7 +175,7 @@ async def import_source(
     )
     publish_at = publish_at.astimezone(settings.newsroom.zone)
     dated = (read.page.published_at or publish_at).astimezone(settings.newsroom.zone)
-    release_id = options.release_id or existing or _unique_id(root, dated, versions)
+    release_id = options.release_id or existing or _unique_id(root, dated, versions, read.url)
     files = _files(read, versions, contacts, countries, publish_at, options, notes)
     load = functools.partial(
         load_release,
@@ -391,9 +391,15 @@ def _contact(contact: Contact) -> dict[str, str]:
     return {key: value for key, value in fields.items() if value}
 
 
-def _unique_id(root: Path, publish_at: datetime, versions: Sequence[_Version]) -> str:
-    """``<date>-<title slug>``, from the first version whose title gives one; made unique."""
-    slug = next((s for v in versions if (s := _slug(v.page.title))), "release")
+def _unique_id(root: Path, publish_at: datetime, versions: Sequence[_Version], url: str) -> str:
+    """``<date>-<title slug>``, from the first version whose title gives one (else the
+    page address's last part, else the language and a short digest of the title: an
+    Arabic or Chinese title has no Latin letters to make one); made unique."""
+    slug = next((s for v in versions if (s := _slug(v.page.title))), "")
+    if not slug:
+        last = _slug(url.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0]) if url else ""
+        digest = hashlib.sha256(versions[0].page.title.encode()).hexdigest()[:8]
+        slug = last if re.search(r"[a-z]{3}", last) else f"{versions[0].language}-{digest}"
     base = f"{publish_at:%Y-%m-%d}-{slug}"
     candidate, n = base, 2
     while (root / candidate).exists():
