@@ -35,7 +35,9 @@ EN = [
 CONTACT_FR = (
     "<p>Pour plus d'informations, veuillez contacter :</p>"
     "<p>Marie Dupont, Service de presse, Genève<br>Tél. : +41 22 917 12 34<br>"
-    'Courriel : <a href="mailto:marie.dupont@example.org">marie.dupont@example.org</a></p>'
+    # obfuscated as CMSs do: entities in the link, "[at]" in its text
+    'Courriel : <a href="mailto:marie&#46;dupont&#64;example&#46;org">'
+    "marie.dupont [at] example.org</a></p>"
 )
 CONTACT_EN = (
     "<p>For more information, please contact:</p>"
