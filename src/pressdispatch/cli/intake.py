@@ -10,6 +10,7 @@ fails writes nothing and is reported; the others are still imported. Exit status
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from datetime import datetime
 from typing import Annotated
@@ -26,6 +27,8 @@ from pressdispatch.intake.importer import ImportFailed, Options, import_source, 
 from pressdispatch.regions import load_regions
 
 __all__ = ["import_"]
+
+log = logging.getLogger(__name__)
 
 
 @app.command("import")
@@ -123,6 +126,11 @@ async def _import_all(
                     )
             except ImportFailed as exc:
                 err.print(f"[bold red]error:[/] {escape(str(exc))}")
+                failed += 1
+                continue
+            except Exception as exc:  # a reader tripping on odd input: the others go on
+                log.debug("importing %s", source, exc_info=True)
+                err.print(f"[bold red]error:[/] {escape(source)}: could not be read ({exc!r})")
                 failed += 1
                 continue
             out.print(str(done.folder), markup=False)
