@@ -138,6 +138,7 @@ def test_a_feed_that_has_not_changed_is_not_read_again(newsroom: Newsroom) -> No
     assert len(releases(newsroom)) == 1
 
 
+@pytest.mark.databases("sqlite", "postgresql")
 def test_a_restart_neither_imports_nor_fetches_a_page_again(newsroom: Newsroom) -> None:
     with website() as site:
         site.page("/fr/news/1", article(1))
@@ -240,6 +241,7 @@ def test_a_first_poll_takes_a_feeds_old_entries_as_known(newsroom: Newsroom) -> 
     assert sources_of(newsroom) == [site.url("/fr/news/2")]
 
 
+@pytest.mark.databases("sqlite", "postgresql")
 def test_an_entry_that_fails_is_tried_again_and_said_once(
     newsroom: Newsroom, caplog: pytest.LogCaptureFixture
 ) -> None:
