@@ -29,11 +29,12 @@ from pydantic import (
 from pressdispatch.characters import bad_character
 from pressdispatch.durations import parse_duration
 from pressdispatch.errors import ConfigError, ContentError, UnknownLanguage
+from pressdispatch.regions import load_regions
 from pressdispatch.sizes import MiB, parse_size
 from pressdispatch.textfiles import parse_toml, read_text
 from pressdispatch.validation import validation_problems
 from pressdispatch.verp import MAX_TOKEN
-from pressdispatch.vocabulary import normalize_address, normalize_language
+from pressdispatch.vocabulary import check_topic, normalize_address, normalize_language
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -382,6 +383,42 @@ class ReportsSection(_Section):
         return _check_address(value, display_name_allowed=True) if value else value
 
 
+class SourceSection(_Section):
+    """A feed or sitemap of the press office's website, polled for new releases
+    (``[[sources]]``, docs/sources.md)."""
+
+    url: str
+    status: Literal["draft", "ready"] = "draft"
+    hold: Duration = timedelta(hours=1)  # publish_at is at least this long after the import
+    regions: tuple[str, ...] = ()  # when the text names no country
+    topics: tuple[str, ...] = ()
+    interval: Duration | None = None  # unset: every scheduler.scan_interval
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+\S*$", value):
+            raise ValueError("expected the http:// or https:// URL of a feed or a sitemap")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(load_regions().resolve(token) for token in value)  # UnknownRegion says why
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_topic(topic) for topic in value)
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+
 def _host_port(value: str) -> tuple[str, int] | None:
     found = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^\s:\[\]]+):(\d{1,5})", value.strip())
     if found is None:
@@ -428,9 +465,18 @@ class Settings(_Section):
     content: ContentSection = ContentSection()
     bounces: BouncesSection = BouncesSection()
     reports: ReportsSection = ReportsSection()
+    sources: tuple[SourceSection, ...] = ()
     config_path: Path = Path("config.toml")
     # Whether config.toml sets newsroom.base_url; if not, it follows [web] (served_at).
     _base_url_set: bool = PrivateAttr(default=False)
+
+    @field_validator("sources")
+    @classmethod
+    def _once_each(cls, value: tuple[SourceSection, ...]) -> tuple[SourceSection, ...]:
+        urls = [source.url for source in value]
+        if twice := sorted({url for url in urls if urls.count(url) > 1}):
+            raise ValueError(f"listed twice: {', '.join(twice)}")
+        return value
 
     def served_at(self, host: str, port: int) -> Settings:
         """These settings for a web app listening on ``host``:``port``: the links follow
