@@ -10,6 +10,7 @@ fails writes nothing and is reported; the others are still imported. Exit status
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from datetime import datetime
@@ -98,32 +99,25 @@ async def _import_all(
     regions = load_regions()
     known = imported_urls(settings.paths.releases)  # read once for every source
     failed = 0
-    async with client() as http:
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(client())
+        started = None
+        if options.update:  # only a draft not yet sent is rewritten: the store says
+            service = await stack.enter_async_context(open_service(settings))
+            started = service.rt.catalog.started
         for source in sources:
             try:
-                if options.update:
-                    async with open_service(settings) as service:
-                        done = await import_source(
-                            source,
-                            settings,
-                            regions,
-                            utc_now(),
-                            options,
-                            client=http,
-                            stdin=stdin,
-                            started=service.rt.catalog.started,
-                        )
-                else:
-                    done = await import_source(
-                        source,
-                        settings,
-                        regions,
-                        utc_now(),
-                        options,
-                        client=http,
-                        stdin=stdin,
-                        known=known,
-                    )
+                done = await import_source(
+                    source,
+                    settings,
+                    regions,
+                    utc_now(),
+                    options,
+                    client=http,
+                    stdin=stdin,
+                    started=started,
+                    known=known,
+                )
             except ImportFailed as exc:
                 err.print(f"[bold red]error:[/] {escape(str(exc))}")
                 failed += 1
