@@ -4,6 +4,7 @@ release folders that `check` passes, field by field."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -34,7 +35,9 @@ EN = [
 CONTACT_FR = (
     "<p>Pour plus d'informations, veuillez contacter :</p>"
     "<p>Marie Dupont, Service de presse, Genève<br>Tél. : +41 22 917 12 34<br>"
-    'Courriel : <a href="mailto:marie.dupont@example.org">marie.dupont@example.org</a></p>'
+    # obfuscated as CMSs do: entities in the link, "[at]" in its text
+    'Courriel : <a href="mailto:marie&#46;dupont&#64;example&#46;org">'
+    "marie.dupont [at] example.org</a></p>"
 )
 CONTACT_EN = (
     "<p>For more information, please contact:</p>"
@@ -209,3 +212,80 @@ def test_a_page_on_standard_input(newsroom: Newsroom) -> None:
     assert result.exit_code == 0, result.output
     meta = read_toml(folder_of(result.output))
     assert meta["status"] == "ready" and meta["original_language"] == "en"
+
+
+RU = [
+    "Агентство доставило сегодня питьевую воду 12 000 семьям в Беларуси, где наводнения "
+    "повредили водопроводные сети на юге страны.",
+    "Бригады работают вместе с местными властями, чтобы отремонтировать колодцы до зимы.",
+]
+
+
+def test_a_russian_page_gets_a_readable_id_and_its_country(newsroom: Newsroom) -> None:
+    with website() as site:
+        url = site.page(
+            "/ru/news/water",
+            cms_page(lang="ru", title="Питьевая вода для 12 000 семей в Беларуси", paragraphs=RU),
+        )
+        folder = folder_of(cli(newsroom, "import", url).output)
+    assert folder.name == "2026-11-20-pitevaya-voda-dlya-12-000-semei-v-belarusi"
+    meta = read_toml(folder)
+    assert meta["regions"] == ["BY"] and meta["original_language"] == "ru"
+    assert '"Беларуси"' in (folder / "release.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("html", "said"),
+    [
+        (
+            cms_page(
+                lang="de",
+                title="Trinkwasser für 40 000 Menschen in Haiti",
+                paragraphs=[
+                    "Die Agentur hat heute Trinkwasser an 40 000 Menschen in Haiti "
+                    "geliefert, wo der Regen die Leitungen zerstört hat."
+                ],
+            ),
+            "does not offer",
+        ),
+        ("<!doctype html><html lang='en'><body><nav>Home</nav></body></html>", "no article"),
+    ],
+)
+def test_a_page_that_cannot_be_a_release_writes_nothing(
+    newsroom: Newsroom, html: str, said: str
+) -> None:
+    with website() as site:
+        url = site.page("/page", html)
+        result = cli(newsroom, "import", url, code=1)
+    assert said in result.output
+    assert not [p for p in (newsroom.root / "releases").iterdir() if not p.name.startswith(".")]
+
+
+def test_a_page_whose_text_is_not_in_its_declared_language_is_reported(
+    newsroom: Newsroom,
+) -> None:
+    with website() as site:
+        url = site.page(
+            "/en/news/water",
+            cms_page(lang="en", title="De l'eau potable pour 40 000 personnes", paragraphs=FR),
+        )
+        output = cli(newsroom, "import", url).output
+    assert "check: language: the page says 'en'" in output and "'fr'" in output
+
+
+def test_a_title_without_latin_letters_still_gives_a_readable_unique_id(
+    newsroom: Newsroom,
+) -> None:
+    zh = ["联合国机构今天向海地的四万人提供了安全饮用水，那里的降雨摧毁了该国南部的供水网络。"]
+    with website() as site:
+        named = site.page(
+            "/zh/news/haiti-water.html",
+            cms_page(lang="zh", title="为海地四万人提供安全饮用水", paragraphs=zh),
+        )
+        numbered = site.page(
+            "/zh/news/1", cms_page(lang="zh", title="海地的安全饮用水", paragraphs=zh)
+        )
+        output = cli(newsroom, "import", named, numbered).output
+    first, second = (Path(line) for line in output.splitlines() if line.startswith("/"))
+    assert first.name == "2026-11-20-haiti-water"
+    assert re.fullmatch(r"2026-11-20-zh-[0-9a-f]{8}", second.name)

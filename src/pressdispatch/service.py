@@ -11,6 +11,9 @@ builds the renderer and the transport (runtime.py). Then one of:
 - ``run_once``: one scan, then send what is due now, and stop.
 - ``serve_web``: the web app alone, with a scan of the files now and then.
 
+A scan of ``run`` and ``run_once`` first polls the press office's feeds and
+sitemaps that are due (polling.py), so that what they bring is taken in at once.
+
 The command line calls these and prints; the web app and the press office's
 levers get the parts (``Runtime``) from here, never building their own.
 """
@@ -27,7 +30,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from pressdispatch import imap, pipeline, reports
+from pressdispatch import imap, pipeline, polling, reports
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings, local_url
 from pressdispatch.dispatch.engine import RunStats
@@ -90,6 +93,7 @@ class Service:
             return await engine.run(stop)
 
         async def scan() -> datetime | None:
+            await polling.poll_due(rt, self.clock)  # a new folder is taken in by this scan
             report = await pipeline.tick(rt, self.clock(), stop)
             await self._forget_returned()
             pipeline.log_problems(report)
@@ -136,6 +140,7 @@ class Service:
         """One scan (``on_scan`` sees its report before sending starts, and says its
         problems; without it they are logged), then send what is due now;
         ``on_result`` hears of each delivery once, at its first outcome."""
+        await polling.poll_due(self.rt, self.clock)
         report = await pipeline.tick(self.rt, self.clock(), stop)
         await self._forget_returned()
         if on_scan is not None:

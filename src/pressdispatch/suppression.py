@@ -2,7 +2,7 @@
 
 Pure: the store (store/returns.py) reads a journalist's record, calls :func:`judge`,
 and writes what it returns in the same transaction. The defaults are [bounces]'s
-(config.py), after what mailing-list software learned the hard way:
+(config/bounces.py), after what mailing-list software learned the hard way:
 
 - a hard bounce (the mailbox does not exist) suppresses an address that never took
   a delivery at once; one that did only after hard bounces on ``hard_days``

@@ -2,7 +2,7 @@
 
 Each submodule registers its commands on ``app``: content (check), intake (import), plan (plan,
 preview), dispatch (run, worker, send, cancel, retry, send-test), status,
-report, db, bounces (ingest, poll, list).
+report, db, bounces (ingest, poll, list), sources (poll).
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ from pressdispatch.cli import (  # noqa: E402
     intake,
     plan,
     report,
+    sources,
     status,
     subscribers,
     web,
@@ -105,6 +106,7 @@ __all__ = [
     "open_service",
     "plan",
     "report",
+    "sources",
     "status",
     "subscribers",
     "web",

@@ -10,6 +10,8 @@ fails writes nothing and is reported; the others are still imported. Exit status
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sys
 from datetime import datetime
 from typing import Annotated
@@ -22,10 +24,12 @@ from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
 from pressdispatch.durations import parse_duration
 from pressdispatch.intake.fetch import client
-from pressdispatch.intake.importer import ImportFailed, Options, import_source
+from pressdispatch.intake.importer import ImportFailed, Options, import_source, imported_urls
 from pressdispatch.regions import load_regions
 
 __all__ = ["import_"]
+
+log = logging.getLogger(__name__)
 
 
 @app.command("import")
@@ -93,28 +97,34 @@ async def _import_all(
     settings: Settings, sources: list[str], options: Options, stdin: bytes | None
 ) -> int:
     regions = load_regions()
+    known = imported_urls(settings.paths.releases)  # read once for every source
     failed = 0
-    async with client() as http:
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(client())
+        started = None
+        if options.update:  # only a draft not yet sent is rewritten: the store says
+            service = await stack.enter_async_context(open_service(settings))
+            started = service.rt.catalog.started
         for source in sources:
             try:
-                if options.update:
-                    async with open_service(settings) as service:
-                        done = await import_source(
-                            source,
-                            settings,
-                            regions,
-                            utc_now(),
-                            options,
-                            client=http,
-                            stdin=stdin,
-                            started=service.rt.catalog.started,
-                        )
-                else:
-                    done = await import_source(
-                        source, settings, regions, utc_now(), options, client=http, stdin=stdin
-                    )
+                done = await import_source(
+                    source,
+                    settings,
+                    regions,
+                    utc_now(),
+                    options,
+                    client=http,
+                    stdin=stdin,
+                    started=started,
+                    known=known,
+                )
             except ImportFailed as exc:
                 err.print(f"[bold red]error:[/] {escape(str(exc))}")
+                failed += 1
+                continue
+            except Exception as exc:  # a reader tripping on odd input: the others go on
+                log.debug("importing %s", source, exc_info=True)
+                err.print(f"[bold red]error:[/] {escape(source)}: could not be read ({exc!r})")
                 failed += 1
                 continue
             out.print(str(done.folder), markup=False)

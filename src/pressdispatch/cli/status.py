@@ -24,6 +24,7 @@ from pressdispatch.pipeline import TickReport, sync_files
 from pressdispatch.runtime import database_error
 from pressdispatch.service import Service
 from pressdispatch.status import ALERT_WINDOW, Deliverability, ReleaseReport, report
+from pressdispatch.store import sources as source_store
 from pressdispatch.store.workers import Stoppage, Worker
 
 
@@ -46,6 +47,7 @@ def status(
         document = {
             "sending": _sending_json(sending),
             "deliverability": sending.deliverability.as_json(),
+            "sources": [_source_json(s) for s in sending.sources],
             "releases": [_as_json(r, settings) for r in reports],
             "problems": problems,
         }
@@ -54,6 +56,11 @@ def status(
     _print_sending(sending, settings)
     if (alert := sending.deliverability.line()) is not None:
         out.print(alert, markup=False)
+    for source in sending.sources:
+        if source.last_error:
+            since = _when(source.failing_since, settings)
+            said = f"source {source.url}: failing since {since}: {source.last_error}"
+            out.print(said, markup=False)
     for problem in problems:
         out.print(problem, markup=False)
     for r in reports:
@@ -69,6 +76,7 @@ class Sending:
     stopped: Stoppage | None
     now: datetime
     deliverability: Deliverability
+    sources: list[source_store.SourceState]  # [[sources]], as polled last
 
 
 def _print_sending(sending: Sending, settings: Settings) -> None:
@@ -122,10 +130,22 @@ async def _collect(
             reports.append(report(row, counts, errors, now, settings.scheduler.max_lateness))
         since = now - ALERT_WINDOW
         alert = Deliverability(since, *await rt.returns.alerts(since))
-        sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now, alert)
+        polled = await source_store.states(rt.db)
+        feeds = [polled.get(s.url) or source_store.SourceState(s.url) for s in settings.sources]
+        sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now, alert, feeds)
         return reports, [p.labelled() for p in tick.problems], sending
     finally:
         await service.close()
+
+
+def _source_json(source: source_store.SourceState) -> dict[str, Any]:
+    return {
+        "url": source.url,
+        "last_poll": source.last_poll_at.isoformat() if source.last_poll_at else None,
+        "last_error": source.last_error or None,
+        "failing_since": source.failing_since.isoformat() if source.failing_since else None,
+        "imported": source.imported,
+    }
 
 
 def _when(moment: datetime | None, settings: Settings) -> str:

@@ -24,7 +24,7 @@ from functools import cache
 import pycountry
 from babel import Locale
 
-__all__ = ["NameInfo", "fold", "fold_with_origin", "names", "words"]
+__all__ = ["NameInfo", "fold", "fold_with_origin", "key", "names", "words"]
 
 _WORD = re.compile(r"\w+")
 _APOSTROPHES = frozenset("'’‘ʼ`´′‛")

@@ -78,7 +78,7 @@ async def fetch(
     for _ in range(MAX_REDIRECTS + 1):
         try:
             async with client.stream("GET", current, headers=headers) as response:
-                if response.is_redirect:
+                if response.has_redirect_location:  # not a 304
                     target = urljoin(current, response.headers.get("location", ""))
                     if not same_site(url, target):
                         raise FetchError(f"{url}: redirected to another site ({target})")

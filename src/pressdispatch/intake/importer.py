@@ -22,7 +22,7 @@ import tomllib
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +157,17 @@ async def import_source(
     client: httpx.AsyncClient,
     stdin: bytes | None = None,
     started: Started | None = None,
+    known: dict[str, str] | None = None,
 ) -> Imported:
-    """Import one source into ``settings.paths.releases``; ImportFailed when it cannot be."""
+    """Import one source into ``settings.paths.releases``; ImportFailed when it cannot be.
+
+    ``known`` is :func:`imported_urls` of the releases, for a caller importing many
+    sources in a row: read once, and kept up to date here."""
     root = settings.paths.releases
     is_url = source.startswith(("http://", "https://"))
-    existing = imported_urls(root).get(source) if is_url else None
+    if known is None:
+        known = imported_urls(root) if is_url else {}
+    existing = known.get(source) if is_url else None
     if existing is not None and not options.update:
         return Imported(existing, root / existing, created=False, notes=["imported before"])
     read = await _read(source, client, now, stdin)
@@ -173,14 +179,14 @@ async def import_source(
         versions += await _translations(read, language, offered, client, now, notes)
     contacts, versions = _contacts(versions)
     found = find_countries(_about(read.page), language)
-    known = [c for c in found if c.code.lower() in regions]
+    countries = [c for c in found if c.code.lower() in regions]  # the region list's own
     publish_at = options.publish_at or _minute(
         max(read.page.published_at or now, now + options.hold)
     )
     publish_at = publish_at.astimezone(settings.newsroom.zone)
     dated = (read.page.published_at or publish_at).astimezone(settings.newsroom.zone)
-    release_id = options.release_id or existing or _unique_id(root, dated, versions)
-    files = _files(read, versions, contacts, known, publish_at, options, notes)
+    release_id = options.release_id or existing or _unique_id(root, dated, versions, read.url)
+    files = _files(read, versions, contacts, countries, publish_at, options, notes)
     load = functools.partial(
         load_release,
         regions=regions,
@@ -196,6 +202,8 @@ async def import_source(
         raise ImportFailed(f"{source}: a release {release_id!r} already exists") from None
     _refused(source, release is None, problems)
     notes += [f"{p.field}: {p.message}" for p in problems]
+    if read.url:
+        known[source] = known[read.url] = release_id
     return Imported(release_id, root / release_id, notes=notes)
 
 
@@ -235,7 +243,8 @@ def imported_drafts(root: Path) -> list[ImportedDraft]:
                 publish if isinstance(publish, datetime) and publish.tzinfo else None,
             )
         )
-    return sorted(found, key=lambda d: (d.fetched_at is None, d.fetched_at), reverse=True)
+    undated = datetime.min.replace(tzinfo=UTC)
+    return sorted(found, key=lambda d: d.fetched_at or undated, reverse=True)
 
 
 def _imported(root: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -260,7 +269,7 @@ async def _read(
             got = await fetch(client, source, now)
         except FetchError as exc:
             raise ImportFailed(str(exc)) from None
-        return _Read(read_html(got.text, got.url), got.url, "", got.raw, now)
+        return _Read(_article(read_html(got.text, got.url), source), got.url, "", got.raw, now)
     if source == "-":
         raw = stdin or b""
         label = ""
@@ -278,9 +287,14 @@ async def _read(
         )
     text = raw.decode("utf-8", "replace")
     page = read_html(text) if html else read_text(text)
+    return _Read(_article(page, source), "", label, raw, now)
+
+
+def _article(page: Page, source: str) -> Page:
     if not page.title or not page.body_markdown.strip():
-        raise ImportFailed(f"{source or 'standard input'}: no article found in it")
-    return _Read(page, "", label, raw, now)
+        shown = "standard input" if source == "-" else source
+        raise ImportFailed(f"{shown}: no article found in it (a title and some text)")
+    return page
 
 
 def _language(page: Page, offered: Sequence[str], chosen: str | None, notes: list[str]) -> str:
@@ -425,13 +439,23 @@ def _contact(contact: Contact) -> dict[str, str]:
     return {key: value for key, value in fields.items() if value}
 
 
-def _unique_id(root: Path, publish_at: datetime, versions: Sequence[_Version]) -> str:
-    return release_id_for(root, publish_at, [v.page.title for v in versions])
+def _unique_id(root: Path, publish_at: datetime, versions: Sequence[_Version], url: str) -> str:
+    titles = [v.page.title for v in versions]
+    return release_id_for(root, publish_at, titles, language=versions[0].language, url=url)
 
 
-def release_id_for(root: Path, publish_at: datetime, titles: Sequence[str]) -> str:
-    """``<date>-<title slug>``, from the first title that gives one; made unique in ``root``."""
-    slug = next((s for title in titles if (s := _slug(title))), "release")
+def release_id_for(
+    root: Path, publish_at: datetime, titles: Sequence[str], *, language: str = "", url: str = ""
+) -> str:
+    """``<date>-<title slug>``, from the first title that gives one (else the page
+    address's last part, else the language and a short digest of the first title: an
+    Arabic or Chinese title has no Latin letters to make one); made unique in ``root``."""
+    slug = next((s for title in titles if (s := _slug(title))), "")
+    if not slug:
+        last = _slug(url.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0]) if url else ""
+        first = titles[0] if titles else ""
+        digest = hashlib.sha256(first.encode()).hexdigest()[:8]
+        slug = last if re.search(r"[a-z]{3}", last) else f"{language or 'release'}-{digest}"
     base = f"{publish_at:%Y-%m-%d}-{slug}"
     candidate, n = base, 2
     while (root / candidate).exists():

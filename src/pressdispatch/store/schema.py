@@ -284,3 +284,40 @@ reports = Table(
     Column("claim_token", String(32)),
     Column("sent_at", UtcDateTime),
 )
+
+# The feeds and sitemaps of ``[[sources]]`` (polling.py): how each answered last, so
+# that the next poll asks only for what changed (ETag, Last-Modified) and `status`
+# can say which one fails. ``baselined_at``: its first listing was read, and what it
+# listed then was taken as known (docs/sources.md).
+sources = Table(
+    "sources",
+    metadata,
+    Column("url", String(2000), primary_key=True),
+    Column("etag", Text, nullable=False, default=""),
+    Column("last_modified", Text, nullable=False, default=""),
+    Column("baselined_at", UtcDateTime),
+    Column("last_poll_at", UtcDateTime),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("failing_since", UtcDateTime),
+)
+
+# Every entry a source listed, so none is imported twice, across restarts: by its
+# URL, by its GUID within the source, or by the sha256 of its article's text.
+# ``state``: imported, skipped (known before, a duplicate, older than the first
+# poll) or failed (tried again at the next poll; ``error`` says why).
+source_entries = Table(
+    "source_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source_url", String(2000), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("guid", String(2000), nullable=False, default=""),
+    Column("sha256", String(64), nullable=False, default=""),
+    Column("release_id", String(200)),
+    Column("state", String(10), nullable=False),
+    Column("error", Text, nullable=False, default=""),
+    Column("seen_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source_url", "url"),
+    Index(None, "url"),
+    Index(None, "sha256"),
+)

@@ -119,6 +119,7 @@ async def create(request: Request, done: EditChecked) -> Response:
         settings.paths.releases,
         (parsed.draft.publish_at or now).astimezone(settings.newsroom.zone),
         [v.title or "" for v in parsed.draft.translations.values()],
+        language=parsed.draft.original_language or "",
     )
     id_ok = _id_problem(release_id) is None
     if not id_ok:
