@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
-from pressdispatch.content import drafts
+from pressdispatch.content import drafts, writer
 
 from . import test_admin
 from .dispatching import run_once, utc
@@ -454,3 +454,15 @@ def test_the_api_and_the_editor_write_the_same_files() -> None:
         'email = "mia@example.org"\n'
     )
     assert files["en.md"] == '+++\ntitle = "Water week"\ndateline = "GENEVA"\n+++\nText.\n'
+
+
+def test_with_status_rewrites_or_adds_only_the_status_line() -> None:
+    text = 'publish_at = 2026-12-01T10:00:00+01:00  # ten\nstatus = "draft" # imported\n'
+    assert writer.with_status(text, "ready") == (
+        'publish_at = 2026-12-01T10:00:00+01:00  # ten\nstatus = "ready" # imported\n'
+    )
+    bare = "# top\r\npublish_at = 2026-12-01T10:00:00+01:00\r\n\r\n[source]\r\nstatus = 1\r\n"
+    assert writer.with_status(bare, "ready") == (
+        "# top\r\npublish_at = 2026-12-01T10:00:00+01:00\r\n"
+        'status = "ready"\r\n\r\n[source]\r\nstatus = 1\r\n'
+    )
