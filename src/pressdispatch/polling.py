@@ -190,7 +190,7 @@ class _Poll:
         entries = list(listed.values())
         db = self.rt.db
         known = await store.known(db, self.url, [e.url for e in entries], [e.guid for e in entries])
-        by_hand = imported_urls(self.rt.settings.paths.releases)
+        by_hand = await asyncio.to_thread(imported_urls, self.rt.settings.paths.releases)
         first = self.state.baselined_at is None
         passed: list[Seen] = []
         todo: list[Entry] = []
@@ -234,7 +234,7 @@ class _Poll:
             page = await fetch(self.http, url, now)
         except FetchError as exc:
             return Seen(url, FAILED, guid, error=str(exc))
-        digest = _text_digest(page)
+        digest = await asyncio.to_thread(_text_digest, page)
         same = await store.release_with_text(self.rt.db, digest) if digest else None
         if same is not None:
             log.info("source %s: %s has the text of %s: not imported again", self.url, url, same)

@@ -15,6 +15,7 @@ sending has not started.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import re
@@ -173,12 +174,14 @@ async def import_source(
     read = await _read(source, client, now, stdin)
     offered = settings.newsroom.languages
     notes: list[str] = []
-    language = _language(read.page, offered, options.language, notes)
+    # Reading, checking and writing take CPU and the disk: off the event loop, which
+    # may be the service's (the poller, the console) and must keep sending and serving.
+    language = await asyncio.to_thread(_language, read.page, offered, options.language, notes)
     versions = [_Version(language, read.page)]
     if is_url and options.translations:
         versions += await _translations(read, language, offered, client, now, notes)
-    contacts, versions = _contacts(versions)
-    found = find_countries(_about(read.page), language)
+    contacts, versions = await asyncio.to_thread(_contacts, versions)
+    found = await asyncio.to_thread(find_countries, _about(read.page), language)
     countries = [c for c in found if c.code.lower() in regions]  # the region list's own
     publish_at = options.publish_at or _minute(
         max(read.page.published_at or now, now + options.hold)
@@ -197,7 +200,9 @@ async def import_source(
     if existing is not None:
         return await _update(root, existing, files, load, started, notes)
     try:
-        release, problems = writer.create_release(root, release_id, files, load)
+        release, problems = await asyncio.to_thread(
+            writer.create_release, root, release_id, files, load
+        )
     except writer.ReleaseExists:
         raise ImportFailed(f"{source}: a release {release_id!r} already exists") from None
     _refused(source, release is None, problems)
@@ -269,7 +274,8 @@ async def _read(
             got = await fetch(client, source, now)
         except FetchError as exc:
             raise ImportFailed(str(exc)) from None
-        return _Read(_article(read_html(got.text, got.url), source), got.url, "", got.raw, now)
+        page = await asyncio.to_thread(read_html, got.text, got.url)
+        return _Read(_article(page, source), got.url, "", got.raw, now)
     if source == "-":
         raw = stdin or b""
         label = ""
@@ -286,7 +292,7 @@ async def _read(
             suffix not in (".txt", ".text") and bool(_HTML.search(raw[:4096]))
         )
     text = raw.decode("utf-8", "replace")
-    page = read_html(text) if html else read_text(text)
+    page = await asyncio.to_thread(read_html if html else read_text, text)
     return _Read(_article(page, source), "", label, raw, now)
 
 
@@ -343,7 +349,7 @@ async def _translations(
         except FetchError as exc:
             notes.append(f"translations: {other} not imported: {exc}")
             continue
-        page = read_html(got.text, got.url)
+        page = await asyncio.to_thread(read_html, got.text, got.url)
         if page.title and page.body_markdown.strip():
             versions.append(_Version(other, page))
         else:
@@ -498,7 +504,7 @@ async def _update(
         raise ImportFailed(f"{release_id} is not a draft any more: it is not rewritten")
     if started is not None and await started(release_id):
         raise ImportFailed(f"{release_id} has started sending: it is not rewritten")
-    release, problems = writer.rewrite_release(folder, files, load)
+    release, problems = await asyncio.to_thread(writer.rewrite_release, folder, files, load)
     _refused(release_id, release is None, problems)
     notes += [f"{p.field}: {p.message}" for p in problems]
     return Imported(release_id, folder, created=False, updated=True, notes=notes)
