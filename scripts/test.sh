@@ -3,6 +3,7 @@
 # Arguments go to pytest: `sh scripts/test.sh -m "not e2e"` is the quick loop, without the
 # tests that start real processes or a browser. The tests run on pytest-xdist workers;
 # `-n 0` runs them in this process, one after the other.
+PRESSDISPATCH_EXTRAS=test
 . "$(dirname "$0")/_venv.sh"
 # Each worker imports the package and the tests: with their bytecode and pytest's
 # rewritten asserts cached in __pycache__ (ignored by git), one starts in 2 s, not 7.
