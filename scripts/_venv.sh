@@ -29,8 +29,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     if [ "$installer" = uv ]; then
         uv pip install --quiet --python .venv/bin/python -e "$spec"
     else
-        # A virtual environment made by uv has no pip of its own.
+        # A virtual environment made by uv has no pip of its own; the one Python bundles
+        # may be too old to resolve extras spelled with "_" (lxml[html_clean]).
         .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --quiet
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
         .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
     fi
     touch "$stamp"
