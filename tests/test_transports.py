@@ -250,6 +250,7 @@ async def test_a_hang_up_during_data_is_deferred() -> None:
         await transport.close()
     assert outcome.status is Status.DEFERRED
     assert "connection lost at DATA" in outcome.reply
+    assert not outcome.unreached  # the message was on the wire: never for another relay
     assert after.status is Status.SENT
     assert server.connections == 2  # not retried: the server may have kept the message
 
@@ -279,6 +280,7 @@ async def test_an_unreachable_server_is_deferred() -> None:
     assert outcome.status is Status.DEFERRED
     assert outcome.code is None
     assert "port" in outcome.reply
+    assert outcome.unreached  # nothing left: another relay may take it (relays.py)
 
 
 @pytest.mark.asyncio
@@ -481,7 +483,7 @@ async def test_connection_refused_at_the_greeting_shrinks_the_pool() -> None:
         first = await transport.send(envelope(n=0))
         second = await transport.send(envelope(n=1))
         await transport.close()
-    assert (first.status, first.code) == (Status.DEFERRED, 421)
+    assert (first.status, first.code, first.unreached) == (Status.DEFERRED, 421, True)
     assert second.status is Status.SENT
     assert transport.window.size == 2
 

@@ -3,9 +3,9 @@
 config.toml never holds a secret: each ``*_env`` key names the environment
 variable that does. The composition root reads them here, once: the key that
 signs journalists' links (or the one generated in the data folder) and the SMTP
-password. The console's password and the API's token are read again at each
-login or request, as docs/console.md and docs/api.md promise: changing them in
-the environment takes effect without a restart.
+password (each relay's, with several). The console's password and the API's token
+are read again at each login or request, as docs/console.md and docs/api.md
+promise: changing them in the environment takes effect without a restart.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class Credentials:
     smtp_password: str | None
     admin_token_env: str
     api_token_env: str
+    relay_passwords: tuple[str | None, ...] = ()  # one for each of [[smtp.relays]], in order
 
     @classmethod
     def read(cls, settings: Settings) -> Credentials:
@@ -34,6 +35,7 @@ class Credentials:
             smtp_password=_env(settings.smtp.password_env),
             admin_token_env=web.admin_token_env,
             api_token_env=web.api_token_env,
+            relay_passwords=tuple(_env(r.password_env) for r in settings.smtp.relays),
         )
 
     def admin_token(self) -> str | None:

@@ -21,6 +21,7 @@ from pressdispatch.credentials import Credentials
 from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
 from pressdispatch.dispatch.engine import Engine, EngineSettings
 from pressdispatch.dispatch.outbox import OutboxTransport
+from pressdispatch.dispatch.relays import relay_transport
 from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport
 from pressdispatch.errors import PressDispatchError
@@ -117,13 +118,13 @@ class Runtime:
         s = self.settings
         return EngineSettings(
             sender=s.newsroom.from_address,
-            concurrency=s.smtp.concurrency,
+            concurrency=s.smtp.connections,
             batch_size=s.scheduler.batch_size,
             lease=s.scheduler.lease,
             retry_initial=s.scheduler.retry_initial,
             retry_max=s.scheduler.retry_max,
             max_retry_age=s.smtp.max_retry_age,
-            rate=s.smtp.rate if s.transport.kind == "smtp" else 0,
+            rate=s.smtp.overall_rate if s.transport.kind == "smtp" else 0,
             heartbeat=s.scheduler.heartbeat,
             return_path=self.return_path,
         )
@@ -194,7 +195,9 @@ def driver_reason(exc: BaseException) -> str:
 
 def make_transport(settings: Settings, credentials: Credentials) -> Transport:
     transport: Transport
-    if settings.transport.kind == "smtp":
+    if settings.transport.kind == "smtp" and settings.smtp.relays:
+        transport = relay_transport(settings.smtp, credentials.relay_passwords)
+    elif settings.transport.kind == "smtp":
         transport = SmtpTransport(settings.smtp, credentials.smtp_password)
     else:
         transport = OutboxTransport(settings.paths.data / "outbox")

@@ -32,8 +32,15 @@ def key_line(text: str, loc: Sequence[str | int]) -> int | None:
             return key + 1 if key is not None else best
         table = _nth_table(lines, part, 0, start, end)
         if table is not None and nxt is not None:
-            best, start, end = table + 1, table + 1, _table_end(lines, table + 1, end)
+            # A table holds its sub-tables too: [smtp] holds [[smtp.relays]].
+            header = _TABLE.match(lines[table])
+            name = header.group(1) if header else ""
+            best, start = table + 1, table + 1
+            end = _table_end(lines, table + 1, end, within=name)
             i += 1
+            continue
+        if table is None and nxt is not None and _key(lines, part, start, end) is None:
+            i += 1  # [[smtp.relays]] without an [smtp] of its own: look for the sub-table
             continue
         key = _key(lines, part, start, end)
         if key is not None:
@@ -63,8 +70,9 @@ def _nth_table(lines: list[str], name: str, index: int, start: int, end: int) ->
     return None
 
 
-def _table_end(lines: list[str], start: int, end: int) -> int:
+def _table_end(lines: list[str], start: int, end: int, *, within: str = "") -> int:
     for n in range(start, end):
-        if _TABLE.match(lines[n]):
+        match = _TABLE.match(lines[n])
+        if match and not (within and match.group(1).startswith(within + ".")):
             return n
     return end

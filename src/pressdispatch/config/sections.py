@@ -122,10 +122,45 @@ class TransportSection(Section):
     kind: Literal["outbox", "smtp"] = "outbox"
 
 
+Security = Literal["starttls", "tls", "none"]
+
+
+class RelaySection(Section):
+    """One of several relays (``[[smtp.relays]]``): where, how safely, as whom, how much."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Security = "starttls"
+    username: str = ""
+    password_env: str = "PRESSDISPATCH_SMTP_PASSWORD"  # noqa: S105 - a variable's name
+    concurrency: int = Field(default=4, ge=1, le=256)
+    rate: float = Field(default=0, ge=0, description="messages per second; 0 = unlimited")
+    #: Its share of the messages against the others'; unset, its concurrency.
+    weight: int | None = Field(default=None, ge=1, le=10_000)
+
+    @field_validator("password_env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        return env_name(value)
+
+    @property
+    def name(self) -> str:
+        """host:port, as messages about this relay name it."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def share(self) -> int:
+        return self.weight or self.concurrency
+
+
+# The keys of [smtp] that describe one relay; with [[smtp.relays]], each relay has its own.
+_ONE_RELAY = ("host", "port", "security", "username", "password_env", "concurrency")
+
+
 class SmtpSection(Section):
     host: str = "localhost"
     port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
+    security: Security = "starttls"
     username: str = ""
     password_env: str = "PRESSDISPATCH_SMTP_PASSWORD"  # noqa: S105 - a variable's name
     concurrency: int = Field(default=4, ge=1, le=256)
@@ -135,6 +170,8 @@ class SmtpSection(Section):
     )
     timeout: Duration = timedelta(seconds=60)
     max_retry_age: Duration = timedelta(days=3)
+    #: Several relays, shared by weight (dispatch/relays.py); empty: the one above.
+    relays: tuple[RelaySection, ...] = ()
 
     @field_validator("timeout", "max_retry_age")
     @classmethod
@@ -147,6 +184,67 @@ class SmtpSection(Section):
     @classmethod
     def _env(cls, value: str) -> str:
         return env_name(value)
+
+    @field_validator("relays")
+    @classmethod
+    def _once_each(cls, value: tuple[RelaySection, ...]) -> tuple[RelaySection, ...]:
+        # The same relay and account twice would only double its share: say so instead.
+        seen: set[tuple[str, int, str]] = set()
+        for relay in value:
+            key = (relay.host.lower(), relay.port, relay.username)
+            if key in seen:
+                account = f" as {relay.username!r}" if relay.username else ""
+                raise ValueError(f"{relay.name}{account} is listed twice (raise its weight)")
+            seen.add(key)
+        return value
+
+    @model_validator(mode="after")
+    def _one_or_several(self) -> SmtpSection:
+        both = [key for key in _ONE_RELAY if key in self.model_fields_set]
+        if self.relays and both:
+            keys = ", ".join(f"smtp.{key}" for key in both)
+            raise ValueError(
+                f"{keys} and [[smtp.relays]] both describe the relay: "
+                "with [[smtp.relays]], set these in each relay and leave them out of [smtp]"
+            )
+        return self
+
+    @property
+    def connections(self) -> int:
+        """The most messages on their way at once: every relay's concurrency together."""
+        return sum(r.concurrency for r in self.relays) if self.relays else self.concurrency
+
+    @property
+    def overall_rate(self) -> float:
+        """Messages per second the relays allow together; 0 = unlimited."""
+        if not self.relays:
+            return self.rate
+        rates = [r.rate for r in self.relays]
+        together = sum(rates) if all(rates) else 0.0  # one unlimited relay: no limit
+        return min(self.rate, together) if self.rate and together else self.rate or together
+
+    def relay_settings(self) -> tuple[SmtpSection, ...]:
+        """One [smtp] per relay, with the shared keys (timeout, ...) from this one.
+
+        Overall limits stay with the caller: each relay's ``rate`` is its own, and
+        ``per_domain_rate`` is not repeated for each (it is the domain's, whatever relay).
+        """
+        return tuple(
+            self.model_copy(
+                update={
+                    "host": r.host,
+                    "port": r.port,
+                    "security": r.security,
+                    "username": r.username,
+                    "password_env": r.password_env,
+                    "concurrency": r.concurrency,
+                    "rate": r.rate,
+                    "per_domain_rate": 0,
+                    "relays": (),
+                }
+            )
+            for r in self.relays
+        )
 
 
 class WebSection(Section):

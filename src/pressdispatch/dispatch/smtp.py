@@ -48,8 +48,8 @@ class SmtpTransport:
         self.window = Window(settings.concurrency, clock)
         self._idle: list[aiosmtplib.SMTP] = []
         rate = settings.rate or None
-        self._global = _Bucket(lambda: rate, clock)
-        self._domains: dict[str, _Bucket] = {}
+        self._global = Bucket(lambda: rate, clock)
+        self._domains: dict[str, Bucket] = {}
         self._local_hostname: str | None = None
         self._stopped: TransportStopped | None = None
         self._stopped_at = 0.0
@@ -84,11 +84,11 @@ class SmtpTransport:
         idle, self._idle = self._idle, []
         await asyncio.gather(*(_quit(conn) for conn in idle))
 
-    def _domain_bucket(self, recipient: str) -> _Bucket:
+    def _domain_bucket(self, recipient: str) -> Bucket:
         domain = recipient.rpartition("@")[2].lower()
         if domain not in self._domains:
             rate = self._settings.per_domain_rate
-            self._domains[domain] = _Bucket(lambda: rate, self._clock)
+            self._domains[domain] = Bucket(lambda: rate, self._clock)
         return self._domains[domain]
 
     async def _deliver(self, envelope: Envelope) -> Outcome:
@@ -116,7 +116,8 @@ class SmtpTransport:
                         f"{self._settings.username!r}: {exc.code} {exc.message} "
                         f"(check ${self._settings.password_env})"
                     ) from None
-                return _Result(Outcome(Status.DEFERRED, exc.code, exc.message), False), False
+                outcome = Outcome(Status.DEFERRED, exc.code, exc.message, unreached=True)
+                return _Result(outcome, keep=False), False
             except (aiosmtplib.SMTPException, OSError) as exc:
                 if (tls := _tls_failure(exc)) is not None:
                     raise self._stop(
@@ -124,7 +125,7 @@ class SmtpTransport:
                         f"{self._settings.security!r})"
                     ) from None
                 reply = str(exc) or type(exc).__name__
-                return _Result(Outcome(Status.DEFERRED, reply=reply), False), False
+                return _Result(Outcome(Status.DEFERRED, reply=reply, unreached=True), False), False
         result = _Result(Outcome(Status.DEFERRED), keep=False)
         try:
             result = await _transact(conn, envelope)
@@ -329,7 +330,7 @@ async def _quit(conn: aiosmtplib.SMTP) -> None:
         conn.close()
 
 
-class _Bucket:
+class Bucket:
     """Async token bucket: one token per message, at most one second's worth saved up.
 
     It starts with a single token, so a fresh start is as smooth as a steady one.

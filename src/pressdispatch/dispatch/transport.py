@@ -37,6 +37,10 @@ class Outcome:
     code: int | None = None  # SMTP reply code, when there was one
     reply: str = ""  # the server's words, or what went wrong
     bounce: bool = False  # the recipient address itself was refused for good (550/551/553)
+    #: The server could not be reached, or refused the connection or the login: nothing
+    #: of the message left, so another relay may take it at once without any risk of a
+    #: second copy (relays.py).
+    unreached: bool = False
 
 
 class Transport(Protocol):
