@@ -3,6 +3,7 @@
 Usage: python bench/dispatch.py [--recipients 20000] [--concurrency 4]
                                 [--phase both|engine|raw] [--database postgresql://...]
        python bench/dispatch.py --fault tempfail [--recipients 2000] [--database ...]
+       python bench/dispatch.py --workers 3 [--recipients 20000] [--database ...]
 
 What it builds, in a temporary folder: a newsroom whose config sends over SMTP
 (``security = "none"``, ``rate = 0``, ``concurrency`` connections) to an
@@ -40,6 +41,15 @@ accepting everything and once answering 451 to every recipient's first attempt,
 with ``retry_initial = "2s"``. It reports both times and the copies the server
 accepted more than once. Target: no duplicate, and the tempfail run within three
 times the no-fault time plus two retry intervals.
+
+``--workers N`` measures several sending processes sharing one store: the
+release is synced and planned in this process, then N ``pressdispatch worker``
+processes (each with ``--concurrency`` connections) send it into one smtp-sink
+until nothing is left. It reports each worker's share (from the ``stopped:``
+line each logs as it stops) and rate, the total rate from the first worker's
+start to the last delivery recorded, the duplicates (the sink's count of messages
+less the deliveries the ledger records as sent: must be 0), and, as the baseline,
+raw aiosmtplib with N x ``--concurrency`` connections in one process.
 
 Requirements: Postfix's ``smtp-sink`` (Debian: ``apt-get install postfix``; only
 the binary is used, the Postfix daemon need not run). ``--database`` takes a
@@ -389,7 +399,9 @@ def run_phase(phase: str, config: Path, args: argparse.Namespace) -> dict[str, A
     return asyncio.run(raw_phase(config, args.recipients, args.concurrency))
 
 
-def run_child(phase: str, root: Path, args: argparse.Namespace) -> dict[str, Any]:
+def run_child(
+    phase: str, root: Path, args: argparse.Namespace, *, concurrency: int | None = None
+) -> dict[str, Any]:
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -400,7 +412,7 @@ def run_child(phase: str, root: Path, args: argparse.Namespace) -> dict[str, Any
         "--recipients",
         str(args.recipients),
         "--concurrency",
-        str(args.concurrency),
+        str(concurrency or args.concurrency),
     ]
     child = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     lines = [line for line in child.stdout.splitlines() if line.startswith(RESULT)]
@@ -517,6 +529,105 @@ def fault_bench(args: argparse.Namespace) -> None:
     )
 
 
+# --- several workers (--workers) ---------------------------------------------------------
+
+STARTED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*worker started", re.M)
+STOPPED = re.compile(r"stopped: (\{.*\})")
+
+
+async def plan_only(config: Path) -> int:
+    """Sync the files and plan every delivery, as the leading `run` process would."""
+    settings = load_settings(config)
+    rt = await open_runtime(settings)
+    try:
+        report = await pipeline.tick(rt, datetime.now(UTC))
+    finally:
+        await rt.close()
+    for problem in report.problems:
+        print(f"  problem: {problem}", file=sys.stderr)
+    return sum(count for _, count in report.started)
+
+
+async def ledger_counts(config: Path) -> dict[str, int]:
+    rt = await open_runtime(load_settings(config))
+    try:
+        counts = await rt.ledger.counts()
+    finally:
+        await rt.close()
+    totals: dict[str, int] = {}
+    for group, n in counts.items():
+        totals[group.status.value] = totals.get(group.status.value, 0) + n
+    return totals
+
+
+def logged_at(line_start: str) -> float:
+    """A log line's time (the service logs local time, to the millisecond)."""
+    return datetime.strptime(line_start, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def workers_bench(args: argparse.Namespace, sink: Sink, root: Path, config: Path) -> None:
+    queued = asyncio.run(plan_only(config))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    logs = [root / f"worker-{n}.log" for n in range(1, args.workers + 1)]
+    procs = []
+    for path in logs:
+        with path.open("wb") as log:
+            command = [sys.executable, "-m", "pressdispatch", "--config", str(config), "worker"]
+            procs.append(subprocess.Popen(command, stderr=log, stdout=log, cwd=root, env=env))
+    try:
+        while True:  # a cheap check of the sink first, the ledger once it has everything
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit("a worker exited early: see its log\n" + logs[0].read_text())
+            if sink.messages() >= queued:
+                counts = asyncio.run(ledger_counts(config))
+                if not any(counts.get(s.value, 0) for s in UNFINISHED):
+                    break
+            time.sleep(0.05)
+        done = time.time()
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+    time.sleep(0.2)  # the sink prints its counters as sessions end
+    texts = [path.read_text(errors="replace") for path in logs]
+    started = [logged_at(m.group(1)) for t in texts if (m := STARTED_AT.search(t))]
+    shares = []
+    for text in texts:
+        found = STOPPED.findall(text)
+        outcomes = json.loads(found[-1].replace("'", '"')) if found else {}
+        shares.append(int(outcomes.get("sent", 0)))
+    first = min(started)
+    elapsed = done - first
+    sent = counts.get("sent", 0)
+    received = sink.messages()
+
+    raw = run_child("raw", root, args, concurrency=args.workers * args.concurrency)
+    print(
+        f"{args.workers} workers x {args.concurrency} connections: {queued:,} queued; "
+        f"ledger {counts}; sink received {received:,}"
+    )
+    print(f"  workers started within {max(started) - first:.2f} s of each other")
+    for n, (share, start) in enumerate(zip(shares, started, strict=True), start=1):
+        print(
+            f"  worker {n}: {share:,} sent ({100 * share / max(sum(shares), 1):.0f}%), "
+            f"{share / (done - start):,.0f} messages/s from its start"
+        )
+    print(
+        f"  total: {sent:,} in {elapsed:.2f} s from the first worker's start: "
+        f"{sent / elapsed:,.0f} messages/s"
+    )
+    duplicates = received - sent
+    print(f"  duplicates: {duplicates} (the sink's count less the ledger's sent; must be 0)")
+    rate = raw["messages"] / raw["send_s"]
+    print(
+        f"raw aiosmtplib, one process, {args.workers * args.concurrency} connections: "
+        f"{rate:,.0f} messages/s; ratio workers/raw {sent / elapsed / rate:.2f}"
+    )
+    if duplicates or sum(shares) != sent:
+        raise SystemExit(f"duplicates or a miscount: {shares} against {sent} sent")
+
+
 # --- the report --------------------------------------------------------------------------
 
 
@@ -578,6 +689,9 @@ def main() -> None:
         choices=("tempfail",),
         help="measure delivery under pushback (default recipients: 2,000)",
     )
+    parser.add_argument(
+        "--workers", type=int, help="N `pressdispatch worker` processes share the sending"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -628,6 +742,9 @@ def main() -> None:
             + ", ".join(f"{lang} {size:,} bytes" for lang, size in sizes.items())
             + f" (set-up {time.perf_counter() - started:.1f} s)"
         )
+        if args.workers:
+            workers_bench(args, sink, root, config)
+            return
         results: dict[str, dict[str, Any]] = {}
         for phase in phases:
             before = sink.messages()

@@ -577,3 +577,78 @@ async def test_workers_started_together_on_a_fresh_postgresql_database_all_come_
         await wait_until(logged(worker, "worker started"), "the worker", 15, *workers)
     for worker in workers:
         worker.stop()
+
+
+# -- 7. one scheduler among several `run` processes ------------------------------------------
+
+LEADS = "now leads the scheduler"
+
+
+def planned(proc: Proc, release_id: str) -> int:
+    """How many times ``proc`` planned ``release_id``'s public copy."""
+    return proc.log().count(f"{release_id}: public copy queued")
+
+
+async def two_services(newsroom: Newsroom, spawn: Spawn) -> tuple[Proc, Proc]:
+    """Two `run` processes on one store, once the one that leads planned a due release
+    and the other had time to try for the lead several times: (leader, other)."""
+    newsroom.release("launch", publish_at=utc(-60), languages=("en",))
+    newsroom.subscribers("press", crowd(3))
+    # Outbox; a scan every second, and a try for the lead every half second (a lease of
+    # three beats, 1.5 s, where a leader's session does not end with it: SQLite, a hang).
+    config = newsroom.write_config(scheduler={"scan_interval": "1s", "heartbeat": "0.5s"})
+    services = [spawn(config, "run", name=f"run-{n}") for n in (1, 2)]
+
+    def one_planned() -> bool:
+        return sum(planned(s, "launch") for s in services) >= 1
+
+    await wait_until(one_planned, "the release planned", 30, *services)
+    await asyncio.sleep(1.5)  # a scan of the leader, three tries of the other
+    leaders = [s for s in services if LEADS in s.log()]
+    assert len(leaders) == 1, "".join(s.tail() for s in services)
+    (leader,) = leaders
+    (other,) = (s for s in services if s is not leader)
+    assert planned(leader, "launch") == 1 and planned(other, "launch") == 0
+    assert statuses(ledger(newsroom.db_url)) == Counter(sent=3)
+    return leader, other
+
+
+@pytest.mark.databases("sqlite", "postgresql")
+async def test_one_of_two_services_scans_and_the_other_takes_over_when_it_is_killed(
+    newsroom: Newsroom, spawn: Spawn
+) -> None:
+    leader, other = await two_services(newsroom, spawn)
+    status = spawn(newsroom.root / "config.toml", "status", "--json")
+    assert status.wait(30) == 0, status.tail()
+    workers = json.loads(status.output())["sending"]["workers"]
+    assert {w["pid"]: w["leader"] for w in workers} == {leader.pid: True, other.pid: False}
+    leader.send(signal.SIGKILL)
+    leader.wait(5)
+    killed = time.monotonic()
+    newsroom.release("second", publish_at=utc(-1), languages=("en",))
+    await wait_until(lambda: planned(other, "second") == 1, "the takeover", 30, other)
+    took = time.monotonic() - killed
+    other.stop()
+    assert LEADS in other.log()
+    assert took < 30, f"{took:.1f}s to take over"
+
+
+@pytest.mark.databases("postgresql")
+async def test_a_hung_leader_is_replaced_and_stands_down_when_it_wakes(
+    newsroom: Newsroom, spawn: Spawn
+) -> None:
+    """A frozen leader keeps its session, and so PostgreSQL's advisory lock: the other
+    ends that session once the leader's lease ran out, and leads."""
+    leader, other = await two_services(newsroom, spawn)
+    leader.send(signal.SIGSTOP)
+    try:
+        newsroom.release("second", publish_at=utc(-1), languages=("en",))
+        await wait_until(lambda: planned(other, "second") == 1, "the takeover", 30, other)
+    finally:
+        leader.send(signal.SIGCONT)
+    await wait_until(logged(leader, "lost the lead"), "the old leader to stand down", 10, leader)
+    await asyncio.sleep(1.5)  # a scan interval: the old leader does not scan
+    for proc in (leader, other):
+        proc.stop()
+    assert planned(leader, "second") == 0
+    assert planned(leader, "launch") == 1 and planned(other, "launch") == 0

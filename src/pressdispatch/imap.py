@@ -33,7 +33,7 @@ import logging
 import os
 import re
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -143,23 +143,31 @@ async def poll(rt: Runtime, clock: Clock) -> AsyncIterator[Polled]:
         await asyncio.to_thread(box.close)
 
 
-async def keep_polling(rt: Runtime, stop: asyncio.Event, clock: Clock) -> None:
-    """Until ``stop``: a poll every ``[bounces] imap_interval`` while imap_url is set. A
-    mailbox that cannot be read is logged at each poll; the service goes on."""
+async def keep_polling(
+    rt: Runtime, stop: asyncio.Event, clock: Clock, leading: Callable[[], bool] = lambda: True
+) -> None:
+    """Until ``stop``: a poll every ``[bounces] imap_interval`` while imap_url is set and
+    this process is ``leading`` (one process reads the mailbox). A mailbox that cannot
+    be read is logged at each poll; the service goes on."""
     settings = rt.settings.bounces
     if not settings.imap_url:
         return
     while not stop.is_set():
-        try:
-            async for polled in poll(rt, clock):
-                if polled.processed is None:
-                    log.warning("returned mail via imap: %s", polled.line())
-        except MailboxError as exc:
-            log.error("returned mail via imap: %s", exc)
-        except Exception:
-            log.exception("returned mail via imap: the poll failed")
+        if leading():
+            await _poll_logged(rt, clock)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.imap_interval.total_seconds())
+
+
+async def _poll_logged(rt: Runtime, clock: Clock) -> None:
+    try:
+        async for polled in poll(rt, clock):
+            if polled.processed is None:
+                log.warning("returned mail via imap: %s", polled.line())
+    except MailboxError as exc:
+        log.error("returned mail via imap: %s", exc)
+    except Exception:
+        log.exception("returned mail via imap: the poll failed")
 
 
 class _RawMailMessage(MailMessage):

@@ -43,6 +43,18 @@ class Scheduler:
         )
         self._scheduler.start()
 
+    def scan_now(self) -> None:
+        """A scan at once, besides the regular ones (this process just took the lead)."""
+        if self._scheduler.running:
+            self._scheduler.add_job(
+                self.run_tick,
+                "date",
+                run_date=self._clock(),
+                id="scan-now",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
     async def run_tick(self) -> None:
         async with self._lock:  # the scan and the one-off job never overlap
             try:

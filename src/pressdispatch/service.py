@@ -6,8 +6,10 @@ builds the renderer and the transport (runtime.py). Then one of:
 - ``run``: the service. The scheduler scans the files (pipeline.tick) and wakes
   up at each send time; the engine sends; the newsroom web app serves, the
   inbound endpoint takes returned mail (``[bounces] listen``) and the mailbox of
-  returned mail is polled (imap.py). Without the scheduler, the web app, the
-  endpoint and the poller, it is a ``worker``.
+  returned mail is polled (imap.py). Among several ``run`` processes on one
+  database, only the one that leads (leadership.py) scans and polls; all send and
+  serve. Without the scheduler, the web app, the endpoint and the poller, it is
+  a ``worker``.
 - ``run_once``: one scan, then send what is due now, and stop.
 - ``serve_web``: the web app alone, with a scan of the files now and then.
 
@@ -33,8 +35,9 @@ from fastapi import FastAPI
 from pressdispatch import imap, pipeline, polling, reports
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings, local_url
-from pressdispatch.dispatch.engine import RunStats
+from pressdispatch.dispatch.engine import Engine, RunStats
 from pressdispatch.dispatch.transport import Transport
+from pressdispatch.leadership import Leadership
 from pressdispatch.model import DeliveryStatus
 from pressdispatch.runtime import Runtime, open_runtime
 from pressdispatch.schedule import Scheduler
@@ -93,6 +96,8 @@ class Service:
             return await engine.run(stop)
 
         async def scan() -> datetime | None:
+            if not leadership.leading:
+                return None  # another `run` process scans; no timers kept here
             await polling.poll_due(rt, self.clock)  # a new folder is taken in by this scan
             report = await pipeline.tick(rt, self.clock(), stop)
             await self._forget_returned()
@@ -109,8 +114,14 @@ class Service:
             return await rt.catalog.next_time(self.clock())
 
         scheduler = Scheduler(scan, settings.scheduler.scan_interval, self.clock)
+        leadership = Leadership(
+            rt.db, every=settings.scheduler.heartbeat, on_lead=scheduler.scan_now
+        )
         scheduler.start()
-        mailbox = asyncio.create_task(imap.keep_polling(rt, stop, self.clock))
+        mailbox = asyncio.create_task(
+            imap.keep_polling(rt, stop, self.clock, lambda: leadership.leading)
+        )
+        leading = asyncio.create_task(self._lead(leadership, engine, stop))
         log.info("pressdispatch service started (%s transport)", settings.transport.kind)
         returns: asyncio.Task[None] | None = None
         try:
@@ -128,7 +139,21 @@ class Service:
             mailbox.cancel()  # a poll cut short is read again at the next start
             await asyncio.gather(mailbox, return_exceptions=True)
             await scheduler.shutdown()
+            leading.cancel()  # the engine failed, or stopped: the lead goes too
+            await asyncio.gather(leading, return_exceptions=True)
         return stats
+
+    @staticmethod
+    async def _lead(leadership: Leadership, engine: Engine, stop: asyncio.Event) -> None:
+        """Compete for the scheduler's lock under the engine's worker id, so that
+        `status` names the process that leads among the workers."""
+        joined = asyncio.create_task(engine.holdings.joined.wait())
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait((joined, stopped), return_when=asyncio.FIRST_COMPLETED)
+        for task in (joined, stopped):
+            task.cancel()
+        if engine.holdings.joined.is_set():
+            await leadership.keep(engine.holdings.worker_id, stop)
 
     async def run_once(
         self,

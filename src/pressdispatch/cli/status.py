@@ -24,6 +24,7 @@ from pressdispatch.pipeline import TickReport, sync_files
 from pressdispatch.runtime import database_error
 from pressdispatch.service import Service
 from pressdispatch.status import ALERT_WINDOW, Deliverability, ReleaseReport, report
+from pressdispatch.store import leader
 from pressdispatch.store import sources as source_store
 from pressdispatch.store.workers import Stoppage, Worker
 
@@ -77,6 +78,7 @@ class Sending:
     now: datetime
     deliverability: Deliverability
     sources: list[source_store.SourceState]  # [[sources]], as polled last
+    leader: str | None = None  # the worker id of the `run` process that scans, if any
 
 
 def _print_sending(sending: Sending, settings: Settings) -> None:
@@ -88,9 +90,10 @@ def _print_sending(sending: Sending, settings: Settings) -> None:
         )
     for w in sending.workers:
         ago = max(0, round((sending.now - w.heartbeat_at).total_seconds()))
+        leads = ", leads the scheduler" if w.id == sending.leader else ""
         out.print(
             f"{w.kind} running on {w.host} (pid {w.pid}) since "
-            f"{_when(w.started_at, settings)}, last heartbeat {ago}s ago",
+            f"{_when(w.started_at, settings)}, last heartbeat {ago}s ago{leads}",
             markup=False,
         )
 
@@ -108,6 +111,7 @@ def _sending_json(sending: Sending) -> dict[str, Any]:
                 "pid": w.pid,
                 "started_at": w.started_at.isoformat(),
                 "heartbeat_at": w.heartbeat_at.isoformat(),
+                "leader": w.id == sending.leader,
             }
             for w in sending.workers
         ],
@@ -133,6 +137,8 @@ async def _collect(
         polled = await source_store.states(rt.db)
         feeds = [polled.get(s.url) or source_store.SourceState(s.url) for s in settings.sources]
         sending = Sending(await rt.workers.alive(), await rt.workers.stoppage(), now, alert, feeds)
+        lead = await leader.current(rt.db)
+        sending.leader = None if lead is None else lead.owner
         return reports, [p.labelled() for p in tick.problems], sending
     finally:
         await service.close()

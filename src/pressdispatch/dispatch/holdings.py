@@ -40,12 +40,14 @@ class Holdings:
         self.beat_every = min(heartbeat, lease / 3).total_seconds()
         self.clock = clock
         self.worker_id = ""
+        self.joined = asyncio.Event()  # set once ``worker_id`` names this process
         self._held: dict[int, Claim] = {}  # claimed, not yet recorded or given back
         self._waiting: set[int] = set()  # held and in the queue, not started
         self._lost: set[int] = set()  # waiting, but taken over by another process
 
     async def join(self) -> None:
         self.worker_id = await self.workers.join(self.kind, self.clock())
+        self.joined.set()
 
     async def leave(self) -> None:
         try:

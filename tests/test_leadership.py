@@ -1,0 +1,124 @@
+"""The scheduler's lock: one `run` process leads at a time; another takes over when it
+stops, dies or hangs. Both databases (an advisory lock on PostgreSQL, a lease on SQLite).
+
+The processes here are Database objects of this test, each with its own connections, as
+separate processes would have; tests/test_service.py kills real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import pytest
+
+from pressdispatch.leadership import Leadership
+from pressdispatch.store.db import Database, open_database
+from pressdispatch.store.leader import SchedulerLock, current
+
+from .dispatching import Newsroom
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
+TTL = timedelta(seconds=1)
+
+
+@asynccontextmanager
+async def databases(newsroom: Newsroom, n: int) -> AsyncIterator[list[Database]]:
+    """``n`` processes' connections to the newsroom's store."""
+    dbs = [open_database(newsroom.db_url) for _ in range(n)]
+    try:
+        yield dbs
+    finally:
+        for db in dbs:
+            await db.dispose()
+
+
+async def test_one_holds_the_lock_and_the_next_takes_it_when_given_up(
+    newsroom: Newsroom,
+) -> None:
+    async with databases(newsroom, 2) as (one, two):
+        a, b = SchedulerLock(one), SchedulerLock(two)
+        try:
+            assert await a.take("a", TTL)
+            assert not await b.take("b", TTL)
+            assert await a.keep("a", TTL)
+            lead = await current(one)
+            assert lead is not None and lead.owner == "a"
+            await a.give_up("a")
+            assert await current(one) is None
+            assert await b.take("b", TTL)
+            assert not await a.take("a", TTL)
+            await b.give_up("b")
+        finally:
+            await a.close()
+            await b.close()
+
+
+async def test_a_holder_that_stops_renewing_loses_the_lock(newsroom: Newsroom) -> None:
+    """A hung leader: its lease runs out; on PostgreSQL its session still holds the
+    advisory lock, so the candidate ends that session and takes the lock at its next try."""
+    async with databases(newsroom, 2) as (one, two):
+        a, b = SchedulerLock(one), SchedulerLock(two)
+        try:
+            assert await a.take("a", timedelta(milliseconds=200))
+            assert not await b.take("b", TTL)
+            await asyncio.sleep(0.3)  # a is silent past its lease
+            for _ in range(50):  # as at each beat; the session ends soon after it is told to
+                if await b.take("b", TTL):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("b never took the lock")
+            assert not await a.keep("a", TTL)  # a wakes up: it knows it no longer leads
+            lead = await current(two)
+            assert lead is not None and lead.owner == "b"
+            await b.give_up("b")
+        finally:
+            await a.close()
+            await b.close()
+
+
+async def test_the_survivor_leads_within_a_beat_when_the_leader_stops(
+    newsroom: Newsroom, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pressdispatch")
+    every = timedelta(milliseconds=100)
+    async with databases(newsroom, 2) as dbs:
+        led: list[str] = []
+        leaders = [
+            Leadership(db, every=every, on_lead=lambda name=name: led.append(name))
+            for db, name in zip(dbs, "ab", strict=True)
+        ]
+        stops = [asyncio.Event(), asyncio.Event()]
+        tasks = [
+            asyncio.create_task(leader.keep(name, stop))
+            for leader, name, stop in zip(leaders, "ab", stops, strict=True)
+        ]
+        try:
+            for _ in range(50):
+                if led:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)  # several tries of the other
+            assert len(led) == 1
+            first = "ab".index(led[0])
+            assert [x.leading for x in leaders] == [i == first for i in range(2)]
+
+            stops[first].set()
+            await tasks[first]
+            for _ in range(50):
+                if len(led) == 2:
+                    break
+                await asyncio.sleep(0.02)
+            assert led == [led[0], "ab"[1 - first]]
+            assert leaders[1 - first].leading and not leaders[first].leading
+        finally:
+            for stop in stops:
+                stop.set()
+            await asyncio.gather(*tasks)
+    assert caplog.text.count("now leads the scheduler") == 2
+    assert "no longer leads the scheduler" in caplog.text
