@@ -8,8 +8,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Connection, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from pressdispatch.content.subscribers import load_subscribers
@@ -23,7 +25,8 @@ from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.ports import Planned, Update
 from pressdispatch.store.schema import deliveries, releases, subscribers
 
-from .dispatching import Newsroom, runtime, utc
+from . import postgres
+from .dispatching import Newsroom, database_url, runtime, utc
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -179,6 +182,42 @@ async def test_times_written_straight_to_the_driver_read_back_exactly(tmp_path: 
         assert again.id == claim.id and again.attempts == 2
     finally:
         await db.dispose()
+
+
+async def test_sending_goes_on_after_postgresql_drops_the_engines_connections(
+    tmp_path: Path,
+) -> None:
+    """A server restart or failover between two batches: the engine's next claim and
+    outcome go through on new connections, and the outcome is still fenced."""
+    urls = database_url("postgresql", tmp_path)
+    url = next(urls)
+    db = open_database(url)
+    ledger = Ledger(db)
+    try:
+        await db.transaction(_seed)
+        await ledger.plan("launch", [Planned(1, "en", Tier.PUBLIC, "<m@example.org>")], NOW)
+        lease = timedelta(minutes=5)
+        [claim] = await ledger.claim("w1", NOW, 10, NOW + lease)
+        with psycopg.connect(postgres.ADMIN_URL, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [make_url(url).database],
+            ).fetchone()
+        assert ended is not None and ended[0] >= 1
+
+        stale = Update(claim.id, "not-the-token", DeliveryStatus.SENT, 250, "250 OK", NOW)
+        assert await ledger.record([stale]) == {claim.id}
+        done = Update(claim.id, claim.token, DeliveryStatus.SENT, 250, "250 OK", NOW)
+        assert await ledger.record([done]) == set()
+        assert await ledger.claim("w1", NOW + 2 * lease, 10, NOW + 3 * lease) == []
+        async with db.engine.connect() as conn:
+            row = (await conn.execute(select(deliveries))).mappings().one()
+        assert (row["status"], row["sent_at"], row["lease_until"]) == ("sent", NOW, None)
+    finally:
+        await db.dispose()
+        for _ in urls:  # drop the throwaway database
+            pass
 
 
 async def _stored(newsroom: Newsroom) -> dict[str, Subscriber]:

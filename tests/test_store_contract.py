@@ -173,6 +173,40 @@ async def test_only_the_claims_token_records_an_outcome_or_gives_it_back(store: 
     assert set((await store.rows()).values()) == {(DeliveryStatus.SENT, 2, "b")}
 
 
+async def test_a_claim_takes_the_earliest_due_whatever_their_status(store: Store) -> None:
+    await store.plan("launch", ("chen@example.org",), START)
+    [expiring] = await store.ledger.claim("x", START, 10, START + timedelta(seconds=30))
+    await store.plan("launch", ("ben@example.org",), START)
+    [ben] = await store.ledger.claim("a", START, 10, START + LEASE)
+    retry = START + timedelta(minutes=1)
+    deferral = Update(ben.id, ben.token, DeliveryStatus.DEFERRED, 451, "451 later", START, retry)
+    assert await store.ledger.record([deferral]) == set()
+    await store.plan("launch", ("ana@example.org",), START + timedelta(minutes=2))
+    await store.plan("launch", ("dai@example.org",), START + timedelta(minutes=3))
+
+    later = START + timedelta(minutes=5)
+    first = await store.ledger.claim("b", later, 2, later + LEASE)
+    # Due at START (its lease ran out), then at START + 1 min (deferred): not the queued.
+    assert sorted(c.address for c in first) == ["ben@example.org", "chen@example.org"]
+    assert {c.id for c in first} == {expiring.id, ben.id}
+    rest = await store.ledger.claim("b", later, 10, later + LEASE)
+    assert [c.address for c in rest] == ["ana@example.org", "dai@example.org"]
+
+
+async def test_a_batch_writes_every_outcome_but_those_taken_over(store: Store) -> None:
+    await store.plan("launch", PEOPLE[:3], START)
+    mine = await store.ledger.claim("a", START, 3, START + timedelta(seconds=1))
+    later = START + timedelta(seconds=2)
+    await store.ledger.unclaim(mine[:1])  # given back, then taken by another process
+    [theirs] = await store.ledger.claim("b", later, 1, later + LEASE)
+    assert theirs.id == mine[0].id
+
+    assert await store.ledger.record([sent(c, later) for c in mine]) == {mine[0].id}
+    rows = await store.rows()
+    assert rows[theirs.id] == (DeliveryStatus.SENDING, 1, "b")
+    assert [rows[c.id] for c in mine[1:]] == [(DeliveryStatus.SENT, 1, "a")] * 2
+
+
 async def test_a_claim_given_back_is_as_it_was_and_a_deferral_waits(store: Store) -> None:
     await store.plan("launch", PEOPLE[:1], START)
     [claim] = await store.ledger.claim("a", START, 10, START + LEASE)

@@ -139,6 +139,7 @@ class Engine:
         self._results: asyncio.Queue[tuple[Update, asyncio.Future[bool]]] = asyncio.Queue()
         self._busy = 0
         self._pace = _Pace(max(settings.batch_size, settings.concurrency))
+        self._low_water = max(settings.concurrency, 1)  # queued claims: below, claim more
         self._stopped_until = 0.0  # monotonic: the transport is stopped until then
         self._unproven = True  # no message has gone through since the start or a stoppage
 
@@ -176,8 +177,16 @@ class Engine:
             soon = min(soon, math.ceil(s.rate * horizon))
         return max(1, min(s.batch_size, max(soon, s.concurrency)))
 
+    def _refill_ahead(self, took: float) -> None:
+        """Claim again while the queue still holds twice what the senders finish during
+        a claim that takes as long as the last one: a claim on a server across the
+        network, or busy, takes tens of milliseconds, and senders must not wait for it."""
+        s = self.settings
+        pace = self._pace.per_second() or 0.0
+        ahead = math.ceil(2 * pace * took)
+        self._low_water = max(s.concurrency, 1, min(ahead, self._claim_size() // 2))
+
     async def _claimer(self, stop: asyncio.Event, until_idle: bool) -> None:
-        low_water = max(self.settings.concurrency, 1)
         while not stop.is_set():
             stopped_for = self._stopped_until - time.monotonic()
             if stopped_for > 0:
@@ -185,11 +194,12 @@ class Engine:
                     return
                 await _wait_any(stop, self.wakeup, min(stopped_for, 1.0))
                 continue
-            if self._queue.qsize() < low_water:
-                now = self.clock()
+            if self._queue.qsize() < self._low_water:
+                now, started = self.clock(), time.monotonic()
                 claims = await self.ledger.claim(
                     self.holdings.worker_id, now, self._claim_size(), now + self.settings.lease
                 )
+                self._refill_ahead(time.monotonic() - started)
                 self.holdings.hold(claims)
                 for claim in claims:
                     self._queue.put_nowait(claim)
@@ -221,7 +231,7 @@ class Engine:
         while True:
             claim = await self._queue.get()
             self._busy += 1
-            if self._queue.qsize() < self.settings.concurrency:
+            if self._queue.qsize() < self._low_water:
                 self._low.set()
             try:
                 if self.holdings.start(claim):  # not taken over while it waited here
@@ -232,7 +242,7 @@ class Engine:
                     await self._give_back([claim])
             finally:
                 self._busy -= 1
-                if self._busy == 0 or self._queue.qsize() < self.settings.concurrency:
+                if self._busy == 0 or self._queue.qsize() < self._low_water:
                     self._low.set()  # the claimer may refill, or notice that all is done
                 self._queue.task_done()
 

@@ -3,7 +3,9 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and every
 transaction starts with ``BEGIN IMMEDIATE`` so a writer takes the lock up front
 instead of failing half-way with "database is locked". PostgreSQL is reached
-through psycopg 3, the same driver for the async service and sync migrations.
+through psycopg 3, the same driver for the async service and sync migrations; the
+engine's hottest statements (a claim, a batch of outcomes) skip SQLAlchemy and go
+to psycopg directly, each one prepared statement in its own transaction.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -65,6 +68,7 @@ class Database:
         )
         self._commits = 0
         self._checkpoint: asyncio.Future[None] | None = None
+        self._statements = None if local else _Statements(url)
 
     @property
     def dialect(self) -> str:
@@ -109,6 +113,20 @@ class Database:
             raise TypeError("driver_transaction is for SQLite")
         return await self._run_local(_in_driver_transaction, work)
 
+    async def statement(
+        self, query: LiteralString, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """PostgreSQL only: one statement in its own transaction, straight to psycopg.
+
+        For the engine's statements, run for every batch: through SQLAlchemy's async
+        layer a pool checkout, its liveness ping, BEGIN and COMMIT are a round trip
+        each, and building the call costs more CPU than the statement. Here it is
+        one round trip to a prepared statement. Returns the rows it returns, if any.
+        """
+        if self._statements is None:
+            raise TypeError("statement is for PostgreSQL")
+        return await self._statements.run(query, params)
+
     async def _run_local(self, run: Callable[[Any, Callable[[Any], T]], T], work: Any) -> T:
         assert self._local is not None
         local = self._local
@@ -133,6 +151,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._statements is not None:
+            await self._statements.close()
         if self.reader is not self.engine:
             await self.reader.dispose()
         if self._local is not None and self._thread is not None:
@@ -151,6 +171,72 @@ class _Local:
     at_once: Engine  # never waits for the lock; used on the event loop's thread
     waiting: Engine  # waits up to the busy timeout; used on the worker thread
     driver: sqlite3.Connection  # like at_once, for driver_transaction
+
+
+class _Statements:
+    """A few psycopg connections kept open for ``Database.statement``, in autocommit
+    mode: a single statement is its own transaction, with no BEGIN or COMMIT to send.
+
+    Each caller (the claimer, the recorder) takes an idle connection or opens one. A
+    connection left mid-statement (its caller cancelled) or broken is closed; one that
+    broke while it sat idle (the server restarted) is replaced and the statement sent
+    again, as the pool's liveness ping would have done.
+
+    Commits do not wait for the WAL to reach the disk (``synchronous_commit = off``):
+    each sender waits for its outcome's commit, and waiting for a flush as well would
+    add it to every message. A crash of this process loses nothing committed; a crash
+    of the database server's machine may lose its last fraction of a second of
+    commits, and those messages are then sent again (never lost): SQLite's
+    ``synchronous=NORMAL`` in WAL mode makes the same trade.
+    """
+
+    _KEEP = 4  # idle connections kept: the engine's claimer, recorder and a spare
+
+    def __init__(self, url: str) -> None:
+        self._conninfo = (
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        self._idle: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
+        self._closed = False
+
+    async def run(
+        self, query: LiteralString, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        if self._idle:
+            conn = self._idle.pop()
+            try:
+                return await self._execute(conn, query, params)
+            except psycopg.OperationalError:
+                if not conn.broken:
+                    raise
+        return await self._execute(await self._connect(), query, params)
+
+    async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        await conn.execute("SET synchronous_commit = off")
+        return conn
+
+    async def _execute(
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        query: LiteralString,
+        params: Sequence[Any] | Mapping[str, Any],
+    ) -> list[tuple[Any, ...]]:
+        try:
+            cursor = await conn.execute(query, params, prepare=True)
+            return await cursor.fetchall() if cursor.description is not None else []
+        finally:
+            idle = conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
+            if idle and not self._closed and len(self._idle) < self._KEEP:
+                self._idle.append(conn)
+            else:
+                await conn.close()
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()
 
 
 def _in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:

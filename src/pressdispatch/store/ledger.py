@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
 from pressdispatch.model import WAITING, DeliveryStatus, SubscriberStatus, Tier
+from pressdispatch.store import pgledger
 from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
@@ -115,12 +116,14 @@ class Ledger:
         self, worker_id: str, now: datetime, limit: int, lease_until: datetime
     ) -> list[Claim]:
         """Take up to ``limit`` due deliveries for ``worker_id``, committed before returning."""
-        pick = _PICK_LOCKED if self.db.dialect == "postgresql" else _PICK
         token = secrets.token_hex(8)
+        if self.db.dialect == "postgresql":  # one round trip: store/pgledger.py
+            params = pgledger.claim_params(worker_id, now, limit, lease_until, token)
+            return pgledger.claims(await self.db.statement(pgledger.CLAIM, params), token)
         marks = {"now": now, "lease_until": lease_until, "worker_id": worker_id, "token": token}
 
         def work(conn: Connection) -> list[Claim]:
-            ids = list(conn.scalars(pick, {"now": now, "limit": limit}).all())
+            ids = list(conn.scalars(_PICK, {"now": now, "limit": limit}).all())
             if not ids:
                 return []
             conn.execute(_MARK_SENDING, {"ids": ids, **marks})
@@ -152,6 +155,11 @@ class Ledger:
         """
         if not updates:
             return set()
+        if self.db.dialect == "postgresql" and not any(u.bounce for u in updates):
+            # The hottest statement (once per message): one round trip, see pgledger.py.
+            rows = await self.db.statement(pgledger.RECORD, pgledger.record_params(updates))
+            written = {row[0] for row in rows}
+            return {u.id for u in updates if u.id not in written}
         if self.db.dialect == "sqlite" and not any(u.bounce for u in updates):
             # The hottest statement (once per message): straight to the driver.
             values = [_sqlite_record(u) for u in updates]
@@ -162,7 +170,7 @@ class Ledger:
 
             return await self.db.driver_transaction(fast)
 
-        rows = [
+        outcomes = [
             {
                 "u_id": u.id,
                 "u_token": u.token,
@@ -176,8 +184,8 @@ class Ledger:
         ]
 
         def work(conn: Connection) -> set[int]:
-            written = conn.execute(_RECORD, rows).rowcount  # one statement for every outcome
-            lost = set() if written == len(rows) else _fenced(conn, updates)
+            written = conn.execute(_RECORD, outcomes).rowcount  # one statement for every outcome
+            lost = set() if written == len(outcomes) else _fenced(conn, updates)
             for u in updates:
                 if u.bounce and u.id not in lost:
                     address = conn.scalar(_EMAIL_OF, {"id": u.id})
@@ -392,7 +400,6 @@ _PICK = (
     .order_by(_d.due_at, _d.id)
     .limit(bindparam("limit"))
 )
-_PICK_LOCKED = _PICK.with_for_update(of=deliveries, skip_locked=True)
 _MARK_SENDING = (
     update(deliveries)
     .where(_d.id.in_(bindparam("ids", expanding=True)))
