@@ -177,9 +177,9 @@ class _FeedCache:
 class _Feeds:
     """The app's feed state: the site, its fingerprint, the index of the current version."""
 
-    def __init__(self, site: FeedSite) -> None:
+    def __init__(self, site: FeedSite, fingerprint: str | None = None) -> None:
         self.site = site
-        self.fingerprint = site_fingerprint(site)
+        self.fingerprint = site_fingerprint(site) if fingerprint is None else fingerprint
         self.cache = _FeedCache()
         self._index: FeedIndex | None = None
         self._version = ""
