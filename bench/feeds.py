@@ -895,6 +895,15 @@ def measure(
         f"304 from the ETag index / static 304 from the same uvicorn set-up: one feed (b/f) "
         f"{b.rps / f.rps:.2f}x, every feed in turn (e/f) {e.rps / f.rps:.2f}x (target 0.9)"
     )
+
+    def per_cpu(run: Run) -> float:  # requests per second of server CPU: steadier when busy
+        return run.rps / run.server_cpu if run.server_cpu else 0.0
+
+    print(
+        f"the same per second of server CPU: b/f {per_cpu(b) / per_cpu(f):.2f}x, "
+        f"e/f {per_cpu(e) / per_cpu(f):.2f}x ({per_cpu(b):,.0f}, {per_cpu(e):,.0f} and "
+        f"{per_cpu(f):,.0f} requests per CPU-second)"
+    )
     print("commands (each run; the Lua script only prints the report; (e)'s also picks the path):")
     for scenario in scenarios:
         print(f"  ({scenario.key}) {commands[scenario.key]}")
