@@ -32,7 +32,7 @@ from typer.testing import CliRunner
 import pressdispatch.web.feeds as web_feeds
 from pressdispatch import pipeline
 from pressdispatch.cli import app as cli_app
-from pressdispatch.cli.feeds import export
+from pressdispatch.cli.feeds import MANIFEST, export
 from pressdispatch.config import Settings
 from pressdispatch.dispatch.websub import PING_BATCH, ping_hub
 from pressdispatch.errors import ConfigError
@@ -45,10 +45,11 @@ from pressdispatch.render.feeds import (
     build_feed,
     feed_specs,
     feed_urls_for,
+    listed_specs,
 )
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.app import create_app
-from pressdispatch.web.feeds import FEED_NOT_MODIFIED, FEED_REQUESTS
+from pressdispatch.web.feeds import FEED_BUILDS, FEED_NOT_MODIFIED, FEED_REQUESTS
 
 from .conftest import md
 from .dispatching import Clock, copy_sample, database_url, make_newsroom, runtime, sqlite_url
@@ -72,6 +73,7 @@ class Site:
     clock: Clock
     rt: Runtime
     client: httpx.AsyncClient
+    app: Any
 
     def release(
         self,
@@ -132,7 +134,7 @@ async def open_site(
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-                site = Site(tmp_path, settings, clock, rt, client)
+                site = Site(tmp_path, settings, clock, rt, client, app)
                 if sample:
                     await site.sync()
                 yield site
@@ -457,9 +459,11 @@ async def test_newest_first_and_at_most_max_entries(tmp_path: Path) -> None:
             root.findtext(f"{ATOM}updated")
             == (NOW - HOUR).astimezone(site.settings.newsroom.zone).isoformat()
         )
-        # an empty feed has a fixed time, never the clock's
+        # an empty feed: the newsroom's first publication, never the clock's nor 1970
         root = ET.fromstring((await site.get("/feeds/zh/all.atom")).content)
-        assert root.findtext(f"{ATOM}updated") == "1970-01-01T01:00:00+01:00"
+        assert root.findtext(f"{ATOM}updated") == "2026-12-10T05:00:00+01:00"  # NOW - 5 h
+        rss = ET.fromstring((await site.get("/feeds/zh/all.rss")).content)
+        assert rss.findtext("channel/lastBuildDate") == "Thu, 10 Dec 2026 05:00:00 +0100"
 
 
 async def test_topic_filter(site: Site) -> None:
@@ -540,15 +544,19 @@ async def test_embargo_edge_feeds_and_opml(site: Site) -> None:
     assert not any((await visible()).values())
     opml_before = (await site.get("/feeds.opml")).content
     assert b"embargoed" not in opml_before and b"Secret" not in opml_before
+    # the OPML lists a country once a public release is about it: not a day early
+    assert b"/by.atom" not in opml_before and b"/europe.atom" in opml_before
 
     site.clock.now = at  # no scan in between: the view is keyed to the next publication
     assert all((await visible()).values())
     opml_at = (await site.get("/feeds.opml")).content
-    assert opml_at == opml_before  # the list of feeds never depends on what is public
+    assert b"embargoed" not in opml_at and b"Secret" not in opml_at
+    assert f"{BASE}/feeds/fr/by.atom".encode() in opml_at
+    assert f"{BASE}/feeds/ru/by.atom".encode() not in opml_at  # no Russian version
 
     site.clock.now = at + SECOND
     assert all((await visible()).values())
-    assert (await site.get("/feeds.opml")).content == opml_before
+    assert (await site.get("/feeds.opml")).content == opml_at
     # newest first: the release that just went public leads
     parsed = parse((await site.get("/feeds/all/all.atom")).content)
     assert [e.title for e in parsed.entries] == ["Secret until noon", "Old news"]
@@ -568,8 +576,8 @@ async def test_cache_control_never_outlives_the_next_publication(tmp_path: Path)
         assert response.headers["cache-control"] == "public, max-age=35"
         response = await site.get("/feeds/zh/all.rss")  # even a feed it will not be in
         assert response.headers["cache-control"] == "public, max-age=35"
-        # the OPML does not change with publications: the ceiling alone
-        assert (await site.get("/feeds.opml")).headers["cache-control"] == "public, max-age=120"
+        # the OPML too: a publication can add a country to it
+        assert (await site.get("/feeds.opml")).headers["cache-control"] == "public, max-age=35"
 
         site.clock.now = NOW + 45 * SECOND
         response = await site.get("/feeds/all/all.atom")
@@ -690,20 +698,15 @@ async def test_head_and_gzip(site: Site) -> None:
     assert (await site.get(url, accept_encoding="*")).headers["content-encoding"] == "gzip"
 
 
-async def test_building_is_cached_per_public_version(
-    site: Site, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    built: list[FeedSpec] = []
-    real = web_feeds.build_feed
-
-    def counting(spec: FeedSpec, releases: Any, feed_site: FeedSite) -> bytes:
-        built.append(spec)
-        return real(spec, releases, feed_site)
-
-    monkeypatch.setattr(web_feeds, "build_feed", counting)
+async def test_building_is_cached_per_public_version(site: Site) -> None:
     site.release("one", {"en": md("One")}, publish_at=NOW - HOUR)
     site.release("two", {"en": md("Two")}, publish_at=NOW + HOUR)
+    site.release("three", {"fr": md("Trois")}, publish_at=NOW + 2 * HOUR)
     await site.sync()
+    start = FEED_BUILDS["atom"] + FEED_BUILDS["rss"]
+
+    def built() -> int:
+        return FEED_BUILDS["atom"] + FEED_BUILDS["rss"] - start
 
     url = "/feeds/en/all.atom"
     await site.get(url)
@@ -712,13 +715,52 @@ async def test_building_is_cached_per_public_version(
     await site.client.head(url)
     site.later(30)  # the view is taken again; same version
     await site.get(url)
-    assert built == [FeedSpec("en", "all", "atom")]
+    assert built() == 1
 
     await site.get("/feeds/en/all.rss")
-    assert len(built) == 2
+    assert built() == 2
     site.clock.now = NOW + HOUR  # a publication: a new version
     await site.get(url)
-    assert len(built) == 3
+    assert built() == 3
+    site.clock.now = NOW + 2 * HOUR  # another, in French only: the English feed is the same
+    same = await site.get(url)
+    assert built() == 3
+    assert (await site.get(url, if_none_match=same.headers["etag"])).status_code == 304
+    assert built() == 3
+
+
+async def test_a_304_is_answered_without_building_even_out_of_the_cache(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polling every feed of the OPML: the ETags stay known when the bytes do not fit."""
+    for n, region in enumerate(("BY", "PE", "TD", "KZ")):
+        site.release(
+            f"r{n}",
+            {"en": md(f"R{n}"), "fr": md(f"F{n}")},
+            publish_at=NOW - n * HOUR,
+            regions=(region,),
+        )
+    await site.sync()
+    opml = ET.fromstring((await site.get("/feeds.opml")).content)
+    urls = [
+        str(o.get("xmlUrl")).removeprefix(BASE) for o in opml.iter("outline") if o.get("xmlUrl")
+    ]
+    etags = {url: (await site.get(url)).headers["etag"] for url in urls}
+    feeds = site.app.state.feeds
+    feeds.cache.budget = 1  # as if only one feed fitted: every other one's bytes are gone
+    feeds.cache.body(_ONE, "x", lambda: b"x")
+    assert len(feeds.cache) == 1
+    site.later(30)  # the view is taken again; same version
+    before = dict(FEED_BUILDS), FEED_NOT_MODIFIED["atom"] + FEED_NOT_MODIFIED["rss"]
+    for url, etag in etags.items():
+        response = await site.get(url, if_none_match=etag)
+        assert response.status_code == 304, url
+        assert response.headers["etag"] == etag
+    assert dict(FEED_BUILDS) == before[0]
+    assert FEED_NOT_MODIFIED["atom"] + FEED_NOT_MODIFIED["rss"] - before[1] == len(urls)
+
+
+_ONE = FeedSpec("en", "all", "atom", "filler")
 
 
 async def test_a_change_of_regions_after_publication_reaches_the_feeds(site: Site) -> None:
@@ -744,7 +786,10 @@ async def test_counters_for_metrics(site: Site) -> None:
 # -- OPML ---------------------------------------------------------------------------
 
 
-async def test_opml_lists_every_feed(site: Site) -> None:
+async def test_opml_lists_region_feeds_and_the_countries_written_about(site: Site) -> None:
+    site.release("minsk", MINSK, publish_at=NOW - HOUR, regions=("BY",))
+    site.release("lima", {"es": md("Lima")}, publish_at=NOW - HOUR, regions=("PE", "world"))
+    await site.sync()
     response = await site.get("/feeds.opml")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/x-opml; charset=utf-8"
@@ -753,13 +798,23 @@ async def test_opml_lists_every_feed(site: Site) -> None:
     assert root.get("version") == "2.0"
     assert root.findtext("head/title") == "Test Press Office"
     feeds = [o for o in root.iter("outline") if o.get("xmlUrl")]
-    regions = len(site.rt.regions) + 1
-    assert len(feeds) == (len(LANGUAGES) + 1) * regions * 2
+    # Every region feed, for every language and format, whether it has entries or not
+    # (zh has none): the ones a reader picks from. Countries only where a release names
+    # them in that language: by in all, ru, en, fr; pe in all, es. Not the 250 others,
+    # whose feeds only repeat their region's.
+    areas = len(site.rt.regions) - len(list(site.rt.regions.countries())) + 1
+    countries = 4 + 2
+    assert len(feeds) == ((len(LANGUAGES) + 1) * areas + countries) * 2
     urls = [o.get("xmlUrl") for o in feeds]
     assert len(set(urls)) == len(urls)
     assert f"{BASE}/feeds/all/all.atom" in urls
     assert f"{BASE}/feeds/fr/europe.atom" in urls
+    assert f"{BASE}/feeds/zh/oceania.atom" in urls
     assert f"{BASE}/feeds/ru/by.rss" in urls
+    assert f"{BASE}/feeds/all/pe.rss" in urls and f"{BASE}/feeds/es/pe.atom" in urls
+    assert f"{BASE}/feeds/en/pe.atom" not in urls  # no English version of that one
+    assert f"{BASE}/feeds/all/fr.atom" not in urls  # carries the world release, names nothing
+    assert (await site.get("/feeds/all/fr.atom")).status_code == 200  # served all the same
     for outline in feeds:
         assert outline.get("type") == "rss"
         assert outline.get("text")
@@ -785,12 +840,33 @@ async def test_opml_lists_every_feed(site: Site) -> None:
 # -- the static export -----------------------------------------------------------------
 
 
+def exported(out: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``out`` (the manifest included): inode and mtime, to see rewrites."""
+    found = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            found[str(path.relative_to(out))] = (stat.st_ino, stat.st_mtime_ns)
+    return found
+
+
 async def test_export_is_byte_identical_to_http(sample: Site, tmp_path: Path) -> None:
     out = tmp_path / "public"
-    written, unchanged, problems = await export(sample.settings, out, sample.clock)
-    files = (len(LANGUAGES) + 1) * (len(sample.rt.regions) + 1) * 2 + 1
-    assert (written, unchanged, problems) == (files, 0, [])
-    assert len([p for p in out.rglob("*") if p.is_file()]) == files
+    done = await export(sample.settings, out, sample.clock)
+    releases = tuple(await sample.rt.catalog.public(NOW))
+    listed = list(listed_specs(sample.feed_site(), releases))
+    files = len(listed) + 1  # and the OPML
+    assert (done.written, done.unchanged, done.removed, done.problems) == (files, 0, 0, [])
+    assert set(exported(out)) == {
+        *(spec.path.lstrip("/") for spec in listed),
+        "feeds.opml",
+        MANIFEST,
+    }
+    # no file for a country nobody wrote about, nor for a language it was not written in
+    assert (out / "feeds/ru/by.atom").is_file()
+    assert not (out / "feeds/all/fr.atom").exists()
+    assert not (out / "feeds/zh/by.atom").exists()
+    assert (out / "feeds/zh/oceania.atom").is_file()  # region feeds: always
 
     for path in [
         "/feeds.opml",
@@ -806,23 +882,87 @@ async def test_export_is_byte_identical_to_http(sample: Site, tmp_path: Path) ->
         assert response.status_code == 200
         assert (out / path.lstrip("/")).read_bytes() == response.content, path
 
-    # nothing changed: nothing is rewritten
-    again = await export(sample.settings, out, sample.clock)
-    assert again == (0, files, [])
+
+async def test_export_twice_writes_nothing_then_only_what_changed(
+    site: Site, tmp_path: Path
+) -> None:
+    site.release("minsk", MINSK, publish_at=NOW - 2 * HOUR, regions=("BY",))
+    site.release("lima", {"es": md("Lima")}, publish_at=NOW - HOUR, regions=("PE",))
+    out = tmp_path / "public"
+    first = await export(site.settings, out, site.clock)
+    files = exported(out)
+    assert first.written == len(files) - 1  # all but the manifest
+
+    site.later(60)
+    again = await export(site.settings, out, site.clock)
+    assert (again.written, again.unchanged, again.removed) == (0, len(files) - 1, 0)
+    assert exported(out) == files  # not one file touched, the manifest neither
+
+    # A French version of the Lima release: the French feeds of Peru and around it
+    # change; so do the Spanish and all-languages Atom feeds there, whose entry now
+    # links to the French version. Not the RSS ones (one link per item), not Belarus.
+    site.release(
+        "lima", {"es": md("Lima"), "fr": md("Lima (fr)")}, publish_at=NOW - HOUR, regions=("PE",)
+    )
+    site.later(60)
+    changed = await export(site.settings, out, site.clock)
+    now = exported(out)
+    touched = {path for path in now if now[path] != files.get(path)}
+    around = ("all", "world", "americas", "latin-america-and-the-caribbean", "south-america")
+    assert touched == {
+        MANIFEST,
+        "feeds.opml",  # lists fr/pe now
+        *(f"feeds/fr/{region}.{kind}" for region in (*around, "pe") for kind in ("atom", "rss")),
+        *(f"feeds/{language}/{region}.atom" for language in ("es", "all") for region in around),
+        "feeds/es/pe.atom",
+        "feeds/all/pe.atom",
+    }
+    assert changed.written == len(touched) - 1
+
+    # The only release about Belarus moves to Peru: the Belarus feeds had entries, so
+    # their files stay, emptied, rather than go stale or vanish under a subscriber.
+    site.release("minsk", MINSK, publish_at=NOW - 2 * HOUR, regions=("PE",))
+    site.later(60)
+    await export(site.settings, out, site.clock)
+    assert parse((out / "feeds/ru/by.atom").read_bytes()).entries == []
+    assert b"feeds/ru/by.atom" not in (out / "feeds.opml").read_bytes()
+    assert (out / "feeds/ru/by.atom").read_bytes() == (await site.get("/feeds/ru/by.atom")).content
+
+
+async def test_export_deletes_only_its_own_files_of_feeds_that_are_gone(tmp_path: Path) -> None:
+    texts = {"en": md("Minsk"), "fr": md("Minsk (fr)")}
+    out = tmp_path / "public"
+    async with open_site(tmp_path / "a", newsroom={"languages": ["en", "fr"]}) as site:
+        site.release("minsk", texts, publish_at=NOW - HOUR, regions=("BY",))
+        await export(site.settings, out, site.clock)
+    french = list((out / "feeds/fr").iterdir())
+    assert out / "feeds/fr/by.atom" in french
+    (out / "feeds/de").mkdir()
+    (out / "feeds/de/all.atom").write_text("someone else's")
+    async with open_site(tmp_path / "a", newsroom={"languages": ["en"]}) as site:
+        done = await export(site.settings, out, site.clock)
+        assert (await site.get("/feeds/fr/all.atom")).status_code == 404
+    assert done.removed == len(french)
+    assert list((out / "feeds/fr").iterdir()) == []
+    assert (out / "feeds/de/all.atom").read_text() == "someone else's"
+    assert (out / "feeds/en/by.atom").is_file()
 
 
 def test_feeds_command(tmp_path: Path) -> None:
     newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
     config = newsroom.write_config(newsroom={"languages": ["en", "fr"]})
     newsroom.release("old", publish_at=datetime(2020, 1, 1, tzinfo=UTC))
-    result = CliRunner().invoke(
-        cli_app, ["--config", str(config), "feeds", "--out", str(tmp_path / "site")]
-    )
+    argv = ["--config", str(config), "feeds", "--out", str(tmp_path / "site")]
+    result = CliRunner().invoke(cli_app, argv)
     assert result.exit_code == 0, result.output
-    files = 3 * (len(load_regions()) + 1) * 2 + 1  # (en, fr, all) x (regions + all) x 2, OPML
+    regions = load_regions()
+    areas = len(regions) - len(list(regions.countries())) + 1
+    files = 3 * areas * 2 + 1  # (en, fr, all) x (regions and all) x 2, the OPML
     assert f"{files} files written, 0 unchanged" in result.output
     parsed = parse((tmp_path / "site" / "feeds" / "fr" / "all.atom").read_bytes())
     assert [e.title for e in parsed.entries] == ["Title (fr)"]
+    again = CliRunner().invoke(cli_app, argv)
+    assert f"0 files written, {files} unchanged" in again.output
 
 
 # -- WebSub ---------------------------------------------------------------------------
@@ -944,37 +1084,39 @@ def test_feeds_settings(tmp_path: Path) -> None:
 
 
 def test_the_cache_stays_within_its_byte_budget() -> None:
-    cache = web_feeds._FeedCache(FeedSite.of(_settings(), load_regions()), budget=10_000)
-    t0 = NOW
+    cache = web_feeds._FeedCache(budget=10_000)
     for n in range(20):
-        cache.get(FeedSpec("en", f"r{n}", "atom"), "v1", lambda: b"x" * 1000, t0)
+        cache.body(FeedSpec("en", f"r{n}", "atom"), "e1", lambda: b"x" * 1000)
     assert cache.used <= 10_000
     assert len(cache) < 20
-    # evicted, then built again with the same bytes: Last-Modified can only move forward
-    again = cache.get(FeedSpec("en", "r0", "atom"), "v1", lambda: b"x" * 1000, t0 + HOUR)
-    assert again.last_modified == t0 + HOUR
-    # kept, a new public version with the same bytes: Last-Modified stays
-    kept = cache.get(FeedSpec("en", "r0", "atom"), "v2", lambda: b"x" * 1000, t0 + 2 * HOUR)
-    assert kept.last_modified == t0 + HOUR
-    assert kept.etag == again.etag
+    kept = cache.body(FeedSpec("en", "r19", "atom"), "e1", lambda: b"other")
+    assert kept.body == b"x" * 1000  # the same ETag: the same bytes, not built again
+    fresh = cache.body(FeedSpec("en", "r19", "atom"), "e2", lambda: b"new")
+    assert fresh.body == b"new"
 
 
-def _settings() -> Settings:
-    return Settings.model_validate(
-        {"newsroom": {"name": "Test Press Office", "from": "press@example.org"}}
-    )
+def test_last_modified_moves_with_the_etag_only() -> None:
+    cache = web_feeds._FeedCache(keys=3)
+    t0 = NOW
+    key = FeedSpec("en", "r0", "atom")
+    first = cache.validators(key, "v1", lambda: "e1", t0)
+    assert first.last_modified == t0
+    # a new public version with the same ETag: Last-Modified stays
+    assert cache.validators(key, "v2", lambda: "e1", t0 + HOUR).last_modified == t0
+    # dropped from the index (more keys than it holds), then asked again: it can only move on
+    for n in range(1, 4):
+        cache.validators(FeedSpec("en", f"r{n}", "atom"), "v2", lambda: "e", t0)
+    again = cache.validators(key, "v2", lambda: "e1", t0 + 2 * HOUR)
+    assert again.last_modified == t0 + 2 * HOUR
 
 
 def test_a_change_within_the_same_second_gets_a_later_last_modified() -> None:
     """A reader sending only If-Modified-Since must not get 304 for changed bytes."""
-    from pressdispatch.web.feeds import _FeedCache  # noqa: PLC0415 - internal, tested directly
-
-    cache = _FeedCache(site=None)  # type: ignore[arg-type]
+    cache = web_feeds._FeedCache()
     moment = datetime(2026, 11, 28, 9, 0, 0, 300_000, tzinfo=UTC)
-    first = cache.get("feed", "v1", lambda: b"<feed>one</feed>", moment)
+    first = cache.validators("feed", "v1", lambda: "one", moment)
     later = moment.replace(microsecond=900_000)
-    second = cache.get("feed", "v2", lambda: b"<feed>two</feed>", later)
-    assert second.etag != first.etag
+    second = cache.validators("feed", "v2", lambda: "two", later)
     assert second.last_modified > first.last_modified
-    same = cache.get("feed", "v3", lambda: b"<feed>two</feed>", later.replace(second=5))
-    assert same.last_modified == second.last_modified  # same bytes: still not modified
+    same = cache.validators("feed", "v3", lambda: "two", later.replace(second=5))
+    assert same.last_modified == second.last_modified  # same ETag: still not modified

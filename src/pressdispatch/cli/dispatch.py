@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from pressdispatch import actions, pipeline
+from pressdispatch import actions, eventloop, pipeline
 from pressdispatch.cli import app, err, fail, open_service, out
 from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
 from pressdispatch.clock import utc_now
@@ -62,7 +62,7 @@ def run(
             sock.close()
         raise
     raise typer.Exit(
-        asyncio.run(_serve(settings, scheduler=True, listening=sockets, inbound=inbound))
+        eventloop.run(_serve(settings, scheduler=True, listening=sockets, inbound=inbound))
     )
 
 

@@ -8,6 +8,7 @@ import socket
 
 import typer
 
+from pressdispatch import eventloop
 from pressdispatch.cli import app, open_service
 from pressdispatch.cli.dispatch import (
     Host,
@@ -34,7 +35,7 @@ def serve(
     settings = ctx.obj.settings()
     setup_logging(verbose, debug_sql)
     settings, sockets = bind_web(settings, host, port)
-    asyncio.run(_serve(settings, sockets))
+    eventloop.run(_serve(settings, sockets))
 
 
 async def _serve(settings: Settings, sockets: list[socket.socket]) -> None:

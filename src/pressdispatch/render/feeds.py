@@ -20,10 +20,20 @@ What goes in:
 
 The bytes depend only on the arguments, never on the wall clock, so the
 static export (``pressdispatch feeds --out``) is byte-identical to what the web
-app serves: the feed's ``updated`` is the newest entry's publication time, and
-:data:`EPOCH` for an empty feed. Entries have no separate edit time: the text
-a release is published with is frozen when its dispatch starts, so ``updated``
-is ``published``.
+app serves: the feed's ``updated`` is the newest entry's publication time. An
+empty feed takes the newsroom's first publication (the oldest public release):
+it has had nothing since then at least, and a publication elsewhere does not
+change it; only a newsroom with nothing public at all falls back to
+:data:`EPOCH`. Entries have no separate edit time: the text a release is
+published with is frozen when its dispatch starts, so ``updated`` is
+``published``.
+
+**Validators without building.** :class:`FeedIndex` gives a feed's ETag from
+what its bytes are made of (the settings and builder, see
+:func:`site_fingerprint`; the feed's name; its ``updated``; each entry's fields
+as the builder uses them), so a conditional request or the static export can
+tell "unchanged" without rendering. The web app and the export use it for every
+feed they build, so the ETag a 304 confirms is the one the bytes were sent with.
 
 An entry carries: a tag URI id (:func:`entry_id`, the same in every feed that
 carries that version), title, summary (the title when the version has none),
@@ -49,11 +59,14 @@ the bytes do not change with feedgen's.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from html import escape
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
@@ -75,21 +88,23 @@ __all__ = [
     "KINDS",
     "MEDIA_TYPES",
     "OPML_PATH",
+    "FeedIndex",
     "FeedKind",
     "FeedSite",
     "FeedSpec",
     "build_feed",
     "build_opml",
     "entry_id",
-    "feed_files",
     "feed_language",
     "feed_specs",
     "feed_title",
     "feed_updated",
     "feed_urls_for",
+    "listed_specs",
     "page_url",
     "region_name",
     "select_entries",
+    "site_fingerprint",
 ]
 
 ALL = "all"
@@ -100,8 +115,11 @@ MEDIA_TYPES: Mapping[str, str] = {
     "rss": "application/rss+xml; charset=utf-8",
     "opml": "text/x-opml; charset=utf-8",
 }
-#: ``updated`` of a feed with no entries: fixed, so an empty feed's bytes never change.
+#: ``updated`` of an empty feed while nothing at all is public (there is no better instant).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Part of every ETag: raise it when the builder writes other bytes for the same inputs in
+#: a way the probe feeds of :func:`site_fingerprint` would not show.
+FEED_FORMAT = 2
 GENERATOR = "pressdispatch"
 OPML_PATH = "feeds.opml"
 
@@ -166,11 +184,34 @@ class FeedSite:
 
 
 def feed_specs(site: FeedSite) -> Iterator[FeedSpec]:
-    """Every feed of the newsroom (without topic filters), in OPML order."""
+    """Every feed of the newsroom (without topic filters): each one the app answers."""
     for kind in KINDS:
         for language in site.languages():
             for region in site.region_slugs():
                 yield FeedSpec(language, region, kind)
+
+
+def listed_specs(site: FeedSite, releases: Iterable[Release]) -> Iterator[FeedSpec]:
+    """The feeds the OPML lists and the export writes, in OPML order.
+
+    Every region feed (``all`` and the M49 regions), and a country's feed in a
+    language once a public release names that country and has a version in that
+    language (``all``: any version). A country nobody wrote about would list
+    hundreds of feeds that only repeat their region's.
+    """
+    named: dict[str, set[str]] = {language: set() for language in site.languages()}
+    for release in releases:
+        for slug in release.regions:
+            named[ALL].add(slug)
+            for language in release.translations:
+                if language in named:
+                    named[language].add(slug)
+    for kind in KINDS:
+        for language in site.languages():
+            yield FeedSpec(language, ALL, kind)
+            for region in site.regions:
+                if not region.is_country or region.slug in named[language]:
+                    yield FeedSpec(language, region.slug, kind)
 
 
 # --------------------------------------------------------------------------- #
@@ -201,9 +242,18 @@ def select_entries(
     return chosen
 
 
-def feed_updated(entries: Sequence[tuple[Release, Translation]]) -> datetime:
-    """The newest entry's publication time; :data:`EPOCH` for an empty feed."""
-    return max((release.publish_at for release, _ in entries), default=EPOCH)
+def feed_updated(
+    entries: Sequence[tuple[Release, Translation]], releases: Sequence[Release]
+) -> datetime:
+    """The newest entry's publication time.
+
+    An empty feed: the newsroom's first publication (``releases`` are the public
+    ones, newest first), so the feed does not change when a release appears in
+    another; :data:`EPOCH` only when nothing is public.
+    """
+    if entries:
+        return max(release.publish_at for release, _ in entries)
+    return releases[-1].publish_at if releases else EPOCH
 
 
 def feed_urls_for(release: Release, site: FeedSite) -> list[str]:
@@ -415,25 +465,136 @@ def _content_html(release: Release, t: Translation, newsroom: NewsroomSection) -
     return head + t.body_html
 
 
-def build_feed(spec: FeedSpec, releases: Iterable[Release], site: FeedSite) -> bytes:
+def build_feed(spec: FeedSpec, releases: Sequence[Release], site: FeedSite) -> bytes:
     """The complete feed document (UTF-8 XML with declaration).
 
     ``releases`` are the public releases, newest first: pass nothing else, the
     feed does not check publication times.
     """
     entries = select_entries(spec, releases, site)
-    fg = _generator(spec, site, feed_updated(entries))
+    fg = _generator(spec, site, feed_updated(entries, releases))
     for release, translation in entries:
         _add_entry(fg, spec, release, translation, site)
     data: bytes = fg.atom_str() if spec.kind == "atom" else fg.rss_str()
     return data
 
 
-def feed_files(site: FeedSite, releases: Sequence[Release]) -> Iterator[tuple[str, bytes]]:
-    """Every feed and the OPML as ``(relative path, bytes)``: the static export."""
-    for spec in feed_specs(site):
-        yield spec.path.lstrip("/"), build_feed(spec, releases, site)
-    yield OPML_PATH, build_opml(site)
+# --------------------------------------------------------------------------- #
+# ETags from what a feed is made of
+# --------------------------------------------------------------------------- #
+
+
+def _digest(*parts: object) -> str:
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _installed(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:  # running from a source tree
+        return ""
+
+
+def site_fingerprint(site: FeedSite) -> str:
+    """What every feed's bytes depend on besides its entries, as one hash.
+
+    The settings (newsroom, entry limit, hub, topic names, the region tree), the
+    versions of the code that writes the bytes, and the bytes of probe feeds
+    built now: one release in every language, in each kind and language, and
+    the OPML. A change in the builder, in feedgen or lxml, or in the locale data
+    (a month's name, a region's) changes a probe, so no ETag outlives the bytes
+    it stood for across an upgrade.
+    """
+    newsroom = site.newsroom
+    text = {
+        lang: Translation(lang, f"T {lang}", f"S {lang}", "Geneva", "", "<p>b</p>")
+        for lang in newsroom.languages
+    }
+    country = next(iter(site.regions.countries()), None)
+    probe = Release(
+        id="probe",
+        publish_at=datetime(2026, 12, 2, 7, 0, tzinfo=UTC),
+        original_language=newsroom.default_language,
+        translations=text,
+        regions=("world",) if country is None else ("world", country.slug),
+        topics=tuple(sorted(site.topics.names))[:3] or ("probe",),
+    )
+    probes = hashlib.sha256()
+    for kind in KINDS:
+        for language in site.languages():
+            probes.update(build_feed(FeedSpec(language, ALL, kind), (probe,), site))
+    probes.update(build_opml(site, (probe,)))
+    return _digest(
+        FEED_FORMAT,
+        newsroom.model_dump(mode="json"),
+        site.max_entries,
+        site.hub,
+        {slug: dict(names) for slug, names in site.topics.names.items()},
+        site.topics.default_language,
+        [(r.slug, r.parent) for r in site.regions],
+        [_installed(name) for name in ("pressdispatch", "feedgen", "lxml", "babel")],
+        probes.hexdigest(),
+    )
+
+
+class FeedIndex:
+    """ETags (and bytes, on demand) of the feeds over one set of public releases.
+
+    Built once per public version; an ETag costs choosing the entries and
+    hashing them, never rendering. Each entry's hash is kept, as a release is
+    in many feeds.
+    """
+
+    def __init__(
+        self, site: FeedSite, releases: Sequence[Release], fingerprint: str | None = None
+    ) -> None:
+        self.site = site
+        self.releases = releases
+        self.fingerprint = site_fingerprint(site) if fingerprint is None else fingerprint
+        self._entries: dict[tuple[str, str, FeedKind], str] = {}
+
+    def etag(self, spec: FeedSpec) -> str:
+        """The feed's ETag (unquoted): equal ETags mean equal bytes."""
+        entries = select_entries(spec, self.releases, self.site)
+        updated = feed_updated(entries, self.releases).astimezone(UTC).isoformat()
+        prints = [self._entry(release, t, spec.kind) for release, t in entries]
+        return _digest(
+            self.fingerprint, spec.language, spec.region, spec.kind, spec.topic, updated, prints
+        )
+
+    def build(self, spec: FeedSpec) -> bytes:
+        return build_feed(spec, self.releases, self.site)
+
+    def listed(self) -> list[FeedSpec]:
+        return list(listed_specs(self.site, self.releases))
+
+    def opml_etag(self) -> str:
+        return _digest(self.fingerprint, OPML_PATH, [s.path for s in self.listed()])
+
+    def opml(self) -> bytes:
+        return build_opml(self.site, self.releases)
+
+    def _entry(self, release: Release, t: Translation, kind: FeedKind) -> str:
+        """The hash of what the builder reads of one entry, and nothing else."""
+        key = (release.id, t.language, kind)
+        found = self._entries.get(key)
+        if found is None:
+            # RSS has one link per item; Atom links every other version, in order.
+            others = [lang for lang in release.translations if lang != t.language]
+            found = self._entries[key] = _digest(
+                release.id,
+                release.publish_at.astimezone(UTC).isoformat(),
+                t.language,
+                t.title,
+                t.summary or t.title,
+                t.dateline,
+                t.body_html,
+                others if kind == "atom" else [],
+                release.regions,
+                release.topics,
+            )
+        return found
 
 
 # --------------------------------------------------------------------------- #
@@ -443,13 +604,13 @@ def feed_files(site: FeedSite, releases: Sequence[Release]) -> Iterator[tuple[st
 _KIND_NAMES: Mapping[str, str] = {"atom": "Atom", "rss": "RSS 2.0"}
 
 
-def build_opml(site: FeedSite) -> bytes:
-    """Every feed in one OPML 2.0 file, so a reader imports them all at once.
+def build_opml(site: FeedSite, releases: Iterable[Release]) -> bytes:
+    """The feeds worth subscribing to in one OPML 2.0 file (:func:`listed_specs`).
 
     Folders by format, then by language (each named in its own language; the
-    all-languages folder lists every language name); one outline per region
-    feed, titled as the feed is. It depends only on the settings, not on the
-    releases.
+    all-languages folder lists every language name); one outline per feed,
+    titled as the feed is. ``releases`` are the public ones: a country appears
+    once a release about it is public, never before.
     """
     newsroom = site.newsroom
     opml = ET.Element("opml", version="2.0")
@@ -460,21 +621,26 @@ def build_opml(site: FeedSite) -> bytes:
     ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ET.SubElement(opml, "body")
     names = [i18n.language_name(lang) for lang in newsroom.languages]
-    for kind in KINDS:
-        kind_folder = ET.SubElement(body, "outline", text=_KIND_NAMES[kind])
-        for language in site.languages():
+    folders: dict[tuple[FeedKind, str], ET.Element] = {}
+    kinds: dict[FeedKind, ET.Element] = {}
+    for spec in listed_specs(site, releases):
+        language = spec.language
+        folder = folders.get((spec.kind, language))
+        if folder is None:
+            if spec.kind not in kinds:
+                kinds[spec.kind] = ET.SubElement(body, "outline", text=_KIND_NAMES[spec.kind])
             label = " / ".join(names) if language == ALL else i18n.language_name(language)
-            folder = ET.SubElement(kind_folder, "outline", text=label)
+            folder = folders[spec.kind, language] = ET.SubElement(
+                kinds[spec.kind], "outline", text=label
+            )
             if language != ALL:
                 folder.set("language", language)
-            for region in site.region_slugs():
-                spec = FeedSpec(language, region, kind)
-                title = feed_title(spec, site)
-                outline = ET.SubElement(folder, "outline", text=title, title=title)
-                outline.set("type", "rss")  # OPML 2.0: "rss" for any subscription
-                outline.set("xmlUrl", spec.url(site.base_url))
-                outline.set("htmlUrl", page_url(spec, site.base_url))
-                outline.set("language", feed_language(spec, newsroom))
+        title = feed_title(spec, site)
+        outline = ET.SubElement(folder, "outline", text=title, title=title)
+        outline.set("type", "rss")  # OPML 2.0: "rss" for any subscription
+        outline.set("xmlUrl", spec.url(site.base_url))
+        outline.set("htmlUrl", page_url(spec, site.base_url))
+        outline.set("language", feed_language(spec, newsroom))
     ET.indent(opml)
     data: bytes = ET.tostring(opml, encoding="UTF-8", xml_declaration=True)
     return data + b"\n"

@@ -5,17 +5,21 @@ release appears at its ``publish_at`` and never before. The bytes come from
 :func:`pressdispatch.render.feeds.build_feed`, the same builder the static
 export uses, and are built once per feed and public version:
 
-- ``ETag`` is a hash of the bytes (strong; ``"<hash>-gzip"`` for the gzipped
-  representation), so it changes exactly when the document does.
+- ``ETag`` comes from :class:`FeedIndex`: a hash of what the feed is made of
+  (strong; ``"<hash>-gzip"`` for the gzipped representation), so it changes
+  exactly when the document does, and is known **without building the feed**.
+  Every feed key's ETag is kept in an index (small: a key and a hash each), so a
+  conditional request is answered from it even when the bytes left the cache.
   ``If-None-Match`` takes precedence over ``If-Modified-Since``; either can
   answer ``304 Not Modified`` with no body.
-- ``Last-Modified`` is when this process first served these exact bytes. The
+- ``Last-Modified`` is when this process first saw the feed's current ETag. The
   feed's newest entry would not do: a release published with an earlier
   ``publish_at`` (a file added late) or withdrawn must still change it. After
   a restart it starts again from the restart, so a reader holding an older
   date gets the feed once more, never a wrong 304.
 - ``Cache-Control: public, max-age=N`` never reaches past the next
-  publication (``feeds.max_age`` is the ceiling).
+  publication (``feeds.max_age`` is the ceiling); the OPML too, as a
+  publication can add a country to it.
 - gzip when the client accepts it (``Vary: Accept-Encoding``); ``HEAD``.
 
 Unknown languages and regions are 404. A topic is a free keyword: a topic no
@@ -23,34 +27,35 @@ release uses yet gives an empty feed (subscribe now, receive later); a topic
 that is not a slug is 404.
 
 ``FEED_REQUESTS`` (200 and 304, not 404) and ``FEED_NOT_MODIFIED`` count
-responses per kind (``atom``, ``rss``, ``opml``) for ``/metrics``.
+responses per kind (``atom``, ``rss``, ``opml``) for ``/metrics``;
+``FEED_BUILDS`` counts the documents built.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from functools import partial
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from pressdispatch.render.feeds import (
     MEDIA_TYPES,
+    FeedIndex,
     FeedKind,
     FeedSite,
     FeedSpec,
-    build_feed,
-    build_opml,
+    site_fingerprint,
 )
 from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState, web_state
+from pressdispatch.web.public import Snapshot
 
 __all__ = [
+    "FEED_BUILDS",
     "FEED_NOT_MODIFIED",
     "FEED_REQUESTS",
     "FEED_STATS",
@@ -62,88 +67,137 @@ __all__ = [
 router = APIRouter()
 
 CACHE_BYTES = 64 * 1024 * 1024  # built feeds kept (identity + gzip), least recently used out
-_OPML = "opml"  # the OPML's cache key
+#: Feed keys whose ETag is kept: every feed of a newsroom many times over, as topics are
+#: free keywords (about 200 bytes each, least recently used out).
+INDEX_KEYS = 50_000
+_OPML = "opml"  # the OPML's key
 
 
 class FeedStats:
-    """Responses per kind (``atom``, ``rss``, ``opml``): all of them (200 and 304), and the 304s."""
+    """Responses per kind (``atom``, ``rss``, ``opml``): all of them (200 and 304), the 304s,
+    and the documents built."""
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
+        self.built: Counter[str] = Counter()
 
 
 FEED_STATS = FeedStats()
 FEED_REQUESTS = FEED_STATS.requests
 FEED_NOT_MODIFIED = FEED_STATS.not_modified
+FEED_BUILDS = FEED_STATS.built
+
+
+@dataclass(frozen=True, slots=True)
+class _Validators:
+    """One feed key's validators at one public version."""
+
+    version: str
+    etag: str  # unquoted
+    last_modified: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class _Built:
-    """One feed's bytes for one public version, with its validators."""
+    """One feed's bytes, for the ETag they were built under."""
 
-    version: str
+    etag: str
     body: bytes
     gzipped: bytes
-    etag: str  # the hash of ``body``, unquoted
-    last_modified: datetime
 
     @property
     def size(self) -> int:
         return len(self.body) + len(self.gzipped)
 
 
-class _FeedCache:
-    """Built feeds by spec, up to ``budget`` bytes, least recently used dropped first."""
+Key = FeedSpec | str
 
-    def __init__(self, site: FeedSite, budget: int = CACHE_BYTES) -> None:
-        self.site = site
+
+class _FeedCache:
+    """ETags of feed keys (up to ``keys``), and built feeds (up to ``budget`` bytes).
+
+    Both drop the least recently used first. The ETag of a key is computed once
+    per public version without building (``etag_of``); the bytes only for a 200.
+    """
+
+    def __init__(self, budget: int = CACHE_BYTES, keys: int = INDEX_KEYS) -> None:
         self.budget = budget
+        self.keys = keys
         self.used = 0
-        self._items: OrderedDict[FeedSpec | str, _Built] = OrderedDict()
+        self._index: OrderedDict[Key, _Validators] = OrderedDict()
+        self._bytes: OrderedDict[Key, _Built] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._bytes)
 
-    def get(
-        self, key: FeedSpec | str, version: str, build: Callable[[], bytes], now: datetime
-    ) -> _Built:
-        """The cached bytes of ``key`` at ``version``, built now if they are not there."""
-        built = self._items.get(key)
-        if built is not None and built.version == version:
-            self._items.move_to_end(key)
-            return built
-        body = build()  # synchronous: no other request runs until it is stored
-        etag = hashlib.sha256(body).hexdigest()[:32]
-        if built is not None and built.etag == etag:
-            last_modified = built.last_modified  # a new public version, the same feed
+    def validators(
+        self, key: Key, version: str, etag_of: Callable[[], str], now: datetime
+    ) -> _Validators:
+        """The ETag and Last-Modified of ``key`` at ``version``."""
+        known = self._index.get(key)
+        if known is not None and known.version == version:
+            self._index.move_to_end(key)
+            return known
+        etag = etag_of()
+        if known is not None and known.etag == etag:
+            last_modified = known.last_modified  # a new public version, the same feed
         else:
             last_modified = now.astimezone(UTC).replace(microsecond=0)
-            if built is not None and last_modified <= built.last_modified:
-                # Changed within the second the old bytes were first served: a reader that
+            if known is not None and last_modified <= known.last_modified:
+                # Changed within the second the old ETag was first served: a reader that
                 # sends only If-Modified-Since must still see the change.
-                last_modified = built.last_modified + timedelta(seconds=1)
+                last_modified = known.last_modified + timedelta(seconds=1)
+        fresh = self._index[key] = _Validators(version, etag, last_modified)
+        self._index.move_to_end(key)
+        while len(self._index) > self.keys:
+            self._index.popitem(last=False)
+        return fresh
+
+    def body(self, key: Key, etag: str, build: Callable[[], bytes]) -> _Built:
+        """The bytes of ``key`` for ``etag``, built now if they are not there."""
+        built = self._bytes.get(key)
+        if built is not None and built.etag == etag:
+            self._bytes.move_to_end(key)
+            return built
+        body = build()  # synchronous: no other request runs until it is stored
         # mtime=0: the same bytes always give the same gzip stream.
-        zipped = gzip.compress(body, compresslevel=6, mtime=0)
-        fresh = _Built(version, body, zipped, etag, last_modified)
+        fresh = _Built(etag, body, gzip.compress(body, compresslevel=6, mtime=0))
         if built is not None:
             self.used -= built.size
-        self._items[key] = fresh
-        self._items.move_to_end(key)
+        self._bytes[key] = fresh
+        self._bytes.move_to_end(key)
         self.used += fresh.size
-        while self.used > self.budget and len(self._items) > 1:
-            _, dropped = self._items.popitem(last=False)
+        while self.used > self.budget and len(self._bytes) > 1:
+            _, dropped = self._bytes.popitem(last=False)
             self.used -= dropped.size
         return fresh
 
 
-def _state(request: Request) -> tuple[WebState, _FeedCache]:
+class _Feeds:
+    """The app's feed state: the site, its fingerprint, the index of the current version."""
+
+    def __init__(self, site: FeedSite, fingerprint: str | None = None) -> None:
+        self.site = site
+        self.fingerprint = site_fingerprint(site) if fingerprint is None else fingerprint
+        self.cache = _FeedCache()
+        self._index: FeedIndex | None = None
+        self._version = ""
+
+    def index(self, snapshot: Snapshot) -> FeedIndex:
+        if self._index is None or self._version != snapshot.version:
+            self._index = FeedIndex(self.site, snapshot.releases, self.fingerprint)
+            self._version = snapshot.version
+        return self._index
+
+
+def _state(request: Request) -> tuple[WebState, _Feeds]:
     web = web_state(request)
-    cache: _FeedCache | None = getattr(request.app.state, "feed_cache", None)
-    if cache is None:
-        cache = _FeedCache(FeedSite.of(web.settings, web.runtime.regions, web.runtime.topics))
-        request.app.state.feed_cache = cache
-    return web, cache
+    feeds: _Feeds | None = getattr(request.app.state, "feeds", None)
+    if feeds is None:
+        feeds = _Feeds(FeedSite.of(web.settings, web.runtime.regions, web.runtime.topics))
+        request.app.state.feeds = feeds
+    return web, feeds
 
 
 @router.api_route(
@@ -166,18 +220,19 @@ async def rss_feed(
 
 @router.api_route("/feeds.opml", methods=["GET", "HEAD"], include_in_schema=False)
 async def opml(request: Request) -> Response:
-    web, cache = _state(request)
-    # The list of feeds depends on the settings only, never on the releases.
-    built = cache.get(_OPML, "", partial(build_opml, cache.site), web.clock())
-    max_age = int(web.settings.feeds.max_age.total_seconds())
-    return _respond(request, built, "opml", max_age)
+    web, feeds = _state(request)
+    snapshot = await web.public.current()
+    index = feeds.index(snapshot)
+    found = feeds.cache.validators(_OPML, snapshot.version, index.opml_etag, web.clock())
+    max_age = web.public.max_age(snapshot, web.settings.feeds.max_age)
+    return _respond(request, feeds.cache, _OPML, found, index.opml, "opml", max_age)
 
 
 async def _feed(
     request: Request, language: str, region: str, kind: FeedKind, topic: str | None
 ) -> Response:
-    web, cache = _state(request)
-    if not cache.site.knows(language, region):
+    web, feeds = _state(request)
+    if not feeds.site.knows(language, region):
         raise HTTPException(status_code=404, detail="no such feed")
     try:
         wanted = normalize_topic(topic)
@@ -185,25 +240,39 @@ async def _feed(
         raise HTTPException(status_code=404, detail="no such topic") from None
     spec = FeedSpec(language, region, kind, wanted)
     snapshot = await web.public.current()
-    build = partial(build_feed, spec, snapshot.releases, cache.site)
-    built = cache.get(spec, snapshot.version, build, web.clock())
+    index = feeds.index(snapshot)
+    found = feeds.cache.validators(spec, snapshot.version, lambda: index.etag(spec), web.clock())
     max_age = web.public.max_age(snapshot, web.settings.feeds.max_age)
-    return _respond(request, built, kind, max_age)
+    return _respond(request, feeds.cache, spec, found, lambda: index.build(spec), kind, max_age)
 
 
-def _respond(request: Request, built: _Built, kind: str, max_age: int) -> Response:
+def _respond(
+    request: Request,
+    cache: _FeedCache,
+    key: Key,
+    found: _Validators,
+    build: Callable[[], bytes],
+    kind: str,
+    max_age: int,
+) -> Response:
     FEED_REQUESTS[kind] += 1
     zipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
-    etag = f'"{built.etag}-gzip"' if zipped else f'"{built.etag}"'
+    etag = f'"{found.etag}-gzip"' if zipped else f'"{found.etag}"'
     headers = {
         "ETag": etag,
-        "Last-Modified": format_datetime(built.last_modified, usegmt=True),
+        "Last-Modified": format_datetime(found.last_modified, usegmt=True),
         "Cache-Control": f"public, max-age={max_age}",
         "Vary": "Accept-Encoding",
     }
-    if _not_modified(request, built):
+    if _not_modified(request, found):
         FEED_NOT_MODIFIED[kind] += 1
         return Response(status_code=304, headers=headers)
+
+    def counted() -> bytes:
+        FEED_BUILDS[kind] += 1
+        return build()
+
+    built = cache.body(key, found.etag, counted)
     body = built.gzipped if zipped else built.body
     headers["Content-Type"] = MEDIA_TYPES[kind]
     headers["Content-Length"] = str(len(body))
@@ -214,7 +283,7 @@ def _respond(request: Request, built: _Built, kind: str, max_age: int) -> Respon
     return Response(content=body, headers=headers)
 
 
-def _not_modified(request: Request, built: _Built) -> bool:
+def _not_modified(request: Request, built: _Validators) -> bool:
     """RFC 9110 §13.2.2: If-None-Match decides when present, else If-Modified-Since."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:

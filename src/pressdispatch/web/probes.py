@@ -78,6 +78,12 @@ async def metrics(request: Request) -> Response:
             _by_format(feeds.FEED_NOT_MODIFIED),
         ),
         *_family(
+            "pressdispatch_feed_builds_total",
+            "counter",
+            "Feed documents built since the process started, by format (a 304 builds none).",
+            _by_format(feeds.FEED_BUILDS),
+        ),
+        *_family(
             "pressdispatch_public_releases",
             "gauge",
             "Releases the public can see now.",
