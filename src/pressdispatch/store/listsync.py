@@ -30,9 +30,10 @@ from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.schema import list_rows, state, subscribers
 
-__all__ = ["FINGERPRINT", "LEASE", "ListSync", "Progress", "SyncProgress"]
+__all__ = ["CONTENT", "FINGERPRINT", "LEASE", "ListSync", "Progress", "SyncProgress"]
 
 FINGERPRINT = "subscribers.fingerprint"  # ``state`` key: the lists as last merged in full
+CONTENT = "subscribers.content"  # ``state`` key: the digest of those lists' bytes
 LEASE = "subscribers.sync"
 _CHUNK = 500  # journalists (or list rows) per transaction, at most
 _CLEAR = 2000  # staged rows deleted per transaction
@@ -76,6 +77,7 @@ class ListSync:
         fingerprint: str,
         now: datetime,
         *,
+        content: str = "",
         progress: Progress | None = None,
         stop: asyncio.Event | None = None,
     ) -> int | None:
@@ -85,7 +87,8 @@ class ListSync:
         ``list_rows`` and merged one journalist at a time in address order, so memory
         stays flat whatever the size of the lists. Returns how many journalists were
         added or changed; None when ``stop`` was set before the end (nothing is
-        recorded as done).
+        recorded as done). ``content`` is the digest of the lists' bytes, kept with the
+        fingerprint: a list written again unchanged then needs no merge (``unchanged``).
 
         Status (unsubscribed, bounced) is never touched here: an address that
         opted out stays out even when a spreadsheet lists it again.
@@ -116,14 +119,21 @@ class ListSync:
                 last, changed = await self._step(functools.partial(_delist, last, now))
                 state.changed += changed
                 await report()
-            dialect = self.db.dialect
-            await self._step(lambda conn: _set_state(conn, FINGERPRINT, fingerprint, dialect))
+            await self._step(functools.partial(self._done, fingerprint, content))
         except _Stopped:
             return None
         await report()
         self._stop = None  # done: what is left is tidying up
         await self._clear()
         return state.changed
+
+    async def unchanged(self, fingerprint: str, content: str) -> None:
+        """The lists were written again with the bytes last merged: only remember that."""
+        await self._step(functools.partial(self._done, fingerprint, content))
+
+    def _done(self, fingerprint: str, content: str, conn: Connection) -> None:
+        _set_state(conn, FINGERPRINT, fingerprint, self.db.dialect)
+        _set_state(conn, CONTENT, content, self.db.dialect)
 
     async def _clear(self) -> None:
         while await self._step(_clear_some):
