@@ -153,6 +153,36 @@ async def test_a_sync_cut_short_is_finished_by_the_next_scan(newsroom: Newsroom)
     assert stored["reporter000007@outlet7.example.org"].embargo
 
 
+async def test_a_list_written_again_with_the_same_bytes_is_not_merged_again(
+    newsroom: Newsroom,
+) -> None:
+    path = newsroom.subscribers("wire", crowd(50), header=HEADER)
+    settings = newsroom.settings()
+    folder = settings.paths.subscribers
+    async with runtime(settings) as rt:
+        first = await pipeline.tick(rt, utc())
+        assert first.subscribers_changed == 50
+        # Another writer renames one journalist; only a list that changed undoes that.
+        renamed = subscribers.c.email == "reporter000003@outlet3.example.org"
+        async with rt.db.engine.begin() as conn:
+            await conn.execute(
+                update(subscribers).where(renamed).values(name="Renamed", row_hash="")
+            )
+
+        path.write_bytes(path.read_bytes())  # the nightly export, copied over again
+        os.utime(path, ns=(1, 1))  # another time, for sure
+        again = await pipeline.tick(rt, utc())
+        assert again.subscribers_changed == 0
+        assert (await _stored(rt))["reporter000003@outlet3.example.org"].name == "Renamed"
+        # Remembered as merged: the next scan has nothing to read.
+        assert await rt.journalists.fingerprint() == pipeline.folder_fingerprint(folder)
+
+        newsroom.subscribers("wire", crowd(51), header=HEADER)  # one more row
+        changed = await pipeline.tick(rt, utc())
+        assert changed.subscribers_changed == 2  # the new row, and the name back as listed
+        assert (await _stored(rt))["reporter000003@outlet3.example.org"].name == "Reporter 3"
+
+
 async def test_a_scan_told_to_stop_leaves_the_merge_and_the_queue_to_the_next(
     newsroom: Newsroom,
 ) -> None:

@@ -135,6 +135,19 @@ def sent(claim: Claim, at: datetime) -> Update:
     return Update(claim.id, claim.token, DeliveryStatus.SENT, 250, "250 OK", at)
 
 
+async def test_planning_again_queues_only_who_is_not_queued_yet(store: Store) -> None:
+    await store.plan("launch", PEOPLE[:2], START)
+    rows = [Planned(store.people[a], "fr", Tier.PUBLIC, f"<{a}.again>") for a in PEOPLE[:3]]
+    assert await store.ledger.plan("launch", rows, START) == 1  # a crash re-planned
+    queued = await store.ledger.claim("a", START, 10, START + LEASE)
+    assert sorted((c.address, c.language, c.message_id) for c in queued) == [
+        ("ana@example.org", "en", "<ana@example.org.launch>"),
+        ("ben@example.org", "en", "<ben@example.org.launch>"),
+        ("chen@example.org", "fr", "<chen@example.org.again>"),
+    ]
+    assert {(c.attempts, c.first_attempt_at) for c in queued} == {(1, START)}
+
+
 async def test_a_claim_takes_what_is_due_by_due_time_under_one_token(store: Store) -> None:
     await store.plan("launch", PEOPLE[:3], START)
     first = await store.ledger.claim("a", START, 2, START + LEASE)

@@ -163,11 +163,13 @@ class ImportRunner:
                     if fingerprint == await journalists.fingerprint():
                         changed: int | None = 0  # merged already, before a restart
                     else:
+                        content = await asyncio.to_thread(pipeline.lists_digest, folder)
                         rows = pipeline.rows_only(read_lists(folder, self.rt.regions), None)
                         changed = await sync.run(
                             rows,
                             fingerprint,
                             self.clock(),
+                            content=content,
                             progress=self._progress(handle),
                             stop=stop,
                         )

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pressdispatch.characters import printable
-from pressdispatch.content.journalists import check_journalist, check_text
+from pressdispatch.characters import bad_character, printable
+from pressdispatch.content.journalists import MAX_LENGTH, check_journalist, check_text
 from pressdispatch.errors import Problem, Severity
 from pressdispatch.model import Subscriber
 from pressdispatch.regions import RegionTree
@@ -35,6 +35,7 @@ ROW = "(row)"  # the field of a problem with a row as a whole
 _SPLIT = re.compile(r"[\s;,]+")
 _YES = {"yes", "y", "true", "1", "x", "oui", "да", "sí", "si"}
 _NO = {"no", "n", "false", "0", "", "non", "нет"}
+_YES_OR_NO = _YES | _NO
 _EVERYTHING: frozenset[str] = frozenset()  # shared: 100,000 journalists need not own one each
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
 _MAX_SPAN = 20  # lines to look ahead for the end of a quoted cell
@@ -216,7 +217,9 @@ def _parse_row(
     record: dict[str, str], path: Path, line: int, list_name: str, regions: RegionTree
 ) -> Row | list[Problem]:
     problems: list[Problem] = []
-    for field, value in record.items():
+    cells = [value for field, value in record.items() if field in COLUMNS]
+    fine = max(map(len, cells), default=0) <= MAX_LENGTH and bad_character(" ".join(cells)) is None
+    for field, value in () if fine else record.items():  # fine: nothing to tell, skip the cells
         if field not in COLUMNS or not value:
             continue  # an unknown column is reported once, in the header
         if _NOT_UTF8.search(value):
@@ -239,7 +242,7 @@ def _parse_row(
     if isinstance(checked, list):
         problems = [Problem(path, line, w.field, w.message) for w in checked]
     embargo_text = record.get("embargo", "").strip().lower()
-    if embargo_text not in _YES | _NO:
+    if embargo_text not in _YES_OR_NO:
         problems.append(
             Problem(path, line, "embargo", f"{record.get('embargo', '')!r}: write yes or no")
         )

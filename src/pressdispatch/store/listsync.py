@@ -15,10 +15,11 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, case, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, case, delete, select, update
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from pressdispatch.content.subscribers import Row, merge
 from pressdispatch.errors import Busy
@@ -28,11 +29,12 @@ from pressdispatch.store import leases
 from pressdispatch.store.codec import subscriber_columns
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
-from pressdispatch.store.schema import list_rows, state, subscribers
+from pressdispatch.store.schema import UtcDateTime, list_rows, sqlite_time, state, subscribers
 
-__all__ = ["FINGERPRINT", "LEASE", "ListSync", "Progress", "SyncProgress"]
+__all__ = ["CONTENT", "FINGERPRINT", "LEASE", "ListSync", "Progress", "SyncProgress"]
 
 FINGERPRINT = "subscribers.fingerprint"  # ``state`` key: the lists as last merged in full
+CONTENT = "subscribers.content"  # ``state`` key: the digest of those lists' bytes
 LEASE = "subscribers.sync"
 _CHUNK = 500  # journalists (or list rows) per transaction, at most
 _CLEAR = 2000  # staged rows deleted per transaction
@@ -76,6 +78,7 @@ class ListSync:
         fingerprint: str,
         now: datetime,
         *,
+        content: str = "",
         progress: Progress | None = None,
         stop: asyncio.Event | None = None,
     ) -> int | None:
@@ -85,7 +88,8 @@ class ListSync:
         ``list_rows`` and merged one journalist at a time in address order, so memory
         stays flat whatever the size of the lists. Returns how many journalists were
         added or changed; None when ``stop`` was set before the end (nothing is
-        recorded as done).
+        recorded as done). ``content`` is the digest of the lists' bytes, kept with the
+        fingerprint: a list written again unchanged then needs no merge (``unchanged``).
 
         Status (unsubscribed, bounced) is never touched here: an address that
         opted out stays out even when a spreadsheet lists it again.
@@ -116,14 +120,21 @@ class ListSync:
                 last, changed = await self._step(functools.partial(_delist, last, now))
                 state.changed += changed
                 await report()
-            dialect = self.db.dialect
-            await self._step(lambda conn: _set_state(conn, FINGERPRINT, fingerprint, dialect))
+            await self._step(functools.partial(self._done, fingerprint, content))
         except _Stopped:
             return None
         await report()
         self._stop = None  # done: what is left is tidying up
         await self._clear()
         return state.changed
+
+    async def unchanged(self, fingerprint: str, content: str) -> None:
+        """The lists were written again with the bytes last merged: only remember that."""
+        await self._step(functools.partial(self._done, fingerprint, content))
+
+    def _done(self, fingerprint: str, content: str, conn: Connection) -> None:
+        _set_state(conn, FINGERPRINT, fingerprint, self.db.dialect)
+        _set_state(conn, CONTENT, content, self.db.dialect)
 
     async def _clear(self) -> None:
         while await self._step(_clear_some):
@@ -163,7 +174,39 @@ class ListSync:
 
 
 def _stage(staged: list[dict[str, Any]], conn: Connection) -> None:
-    conn.execute(list_rows.insert(), staged)
+    _insert_many(conn, list_rows, staged)
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``table.insert()`` of ``rows`` (same keys each), through the driver's executemany.
+
+    SQLAlchemy binds each value of each row through its type, which cost more than the
+    insert itself at a hundred thousand journalists. The columns' Python-side defaults
+    are filled in here, and times written as ``UtcDateTime`` writes them.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    names = list(rows[0])
+    defaults = {
+        column.name: column.default.arg
+        for column in table.columns
+        if column.name not in rows[0] and isinstance(column.default, ScalarElementColumnDefault)
+    }
+    columns = [*names, *defaults]
+    times = {n for n in names if isinstance(table.c[n].type, UtcDateTime)}
+    marks = ", ".join(["?" if sqlite else "%s"] * len(columns))
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    fixed = tuple(defaults.values())
+    values = [
+        tuple(_stored_time(row[n], sqlite) if n in times else row[n] for n in names) + fixed
+        for row in rows
+    ]
+    conn.exec_driver_sql(statement, values)
+
+
+def _stored_time(value: datetime | None, sqlite: bool) -> Any:
+    if value is None or sqlite:
+        return sqlite_time(value)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _clear_some(conn: Connection) -> int:
@@ -289,8 +332,8 @@ def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
     new = [
         c
         | {
-            "source": Source.CSV,
-            "status": SubscriberStatus.ACTIVE,
+            "source": Source.CSV.value,  # the driver takes the text, not the enum
+            "status": SubscriberStatus.ACTIVE.value,
             "status_reason": "",
             "created_at": now,
         }
@@ -301,7 +344,7 @@ def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
         c for c in columns if c["email"] in known and known[c["email"]].row_hash != c["row_hash"]
     ]
     if new:
-        conn.execute(subscribers.insert(), [c | {"updated_at": now} for c in new])
+        _insert_many(conn, subscribers, [c | {"updated_at": now} for c in new])
     for own_choices in (False, True):
         rows = [c for c in changed if (known[c["email"]].source in _OWN_CHOICES) == own_choices]
         if not rows:

@@ -24,7 +24,7 @@ from pressdispatch.store.db import Database
 from pressdispatch.store.journalists import reads, record, writes
 from pressdispatch.store.journalists.reads import PER_PAGE, Chunk, Found, SubscriberQuery
 from pressdispatch.store.journalists.record import Journalist
-from pressdispatch.store.listsync import FINGERPRINT, LEASE, ListSync, Progress
+from pressdispatch.store.listsync import CONTENT, FINGERPRINT, LEASE, ListSync, Progress
 from pressdispatch.store.schema import state
 
 __all__ = ["Journalists"]
@@ -95,9 +95,15 @@ class Journalists:
 
     async def fingerprint(self) -> str | None:
         """The lists as last merged in full (``ListSync``)."""
-        query = select(state.c.value).where(state.c.key == FINGERPRINT)
-        value = await self.db.read(lambda conn: conn.scalar(query))
-        return str(value) if value is not None else None
+        return (await self._state(FINGERPRINT)).get(FINGERPRINT)
+
+    async def content(self) -> str | None:
+        """The digest of the bytes of the lists as last merged in full, if known."""
+        return (await self._state(CONTENT)).get(CONTENT) or None
+
+    async def _state(self, *keys: str) -> dict[str, str]:
+        query = select(state.c.key, state.c.value).where(state.c.key.in_(keys))
+        return await self.db.read(lambda conn: {k: str(v) for k, v in conn.execute(query)})
 
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[ListSync]:
@@ -123,11 +129,12 @@ class Journalists:
         fingerprint: str,
         now: datetime,
         *,
+        content: str = "",
         progress: Progress | None = None,
     ) -> int:
         """``ListSync.run`` under the lease; ``Busy`` if another sync is running."""
         async with self.exclusive() as sync:
-            changed = await sync.run(rows, fingerprint, now, progress=progress)
+            changed = await sync.run(rows, fingerprint, now, content=content, progress=progress)
         assert changed is not None  # nothing can stop it
         return changed
 
