@@ -7,8 +7,6 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
 from pressdispatch.errors import UnknownLanguage
 from pressdispatch.vocabulary import normalize_language
 
@@ -73,5 +71,8 @@ class _Ranker(Protocol):
 def _identifier() -> _Ranker:
     # Probabilities (not raw scores), ranked over every language the model knows: the
     # share held by the offered ones is the restriction, and tells a foreign text apart.
+    # Imported here: py3langid brings numpy, and only the importer needs it.
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # noqa: PLC0415
+
     ranker: _Ranker = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return ranker

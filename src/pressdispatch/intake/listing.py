@@ -18,7 +18,6 @@ from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import Element, ParseError
 from xml.sax import SAXParseException
 
-import feedparser
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
@@ -64,6 +63,8 @@ def _feed(raw: bytes, url: str, content_type: str) -> Listing:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    import feedparser  # noqa: PLC0415 - here: only a poll needs it, every command would pay
+
     parsed: Any = feedparser.parse(io.BytesIO(raw), response_headers=headers)
     if not parsed.get("version") and not parsed.entries:
         exc = parsed.get("bozo_exception")

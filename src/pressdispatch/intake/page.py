@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-import trafilatura
-from lxml.html import HtmlElement
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 from pressdispatch.intake import html_meta, plaintext
 from pressdispatch.intake.language import detect_language
@@ -100,6 +101,10 @@ def _markdown_blocks(html: str, url: str | None) -> list[str]:
 
 
 def _extract(doc: HtmlElement, url: str | None, precise: bool) -> str | None:
+    # Imported here: trafilatura takes a third of a second to import, and every command
+    # of the command line would pay it (the service imports the importer).
+    import trafilatura  # noqa: PLC0415
+
     return trafilatura.extract(
         doc,
         url=url,
