@@ -29,8 +29,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from pressdispatch import imap, pipeline, polling, reports
 from pressdispatch.clock import Clock, utc_now
@@ -41,9 +40,9 @@ from pressdispatch.leadership import Leadership
 from pressdispatch.model import DeliveryStatus
 from pressdispatch.runtime import Runtime, open_runtime
 from pressdispatch.schedule import Scheduler
-from pressdispatch.web.app import create_app
-from pressdispatch.web.inbound import serve_returns
-from pressdispatch.web.server import serve_web
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["OnceReport", "Service"]
 
@@ -124,6 +123,9 @@ class Service:
         leading = asyncio.create_task(self._lead(leadership, engine, stop))
         log.info("pressdispatch service started (%s transport)", settings.transport.kind)
         returns: asyncio.Task[None] | None = None
+        from pressdispatch.web.inbound import serve_returns  # noqa: PLC0415 - see web_app
+        from pressdispatch.web.server import serve_web  # noqa: PLC0415
+
         try:
             if inbound:
                 returns = asyncio.create_task(serve_returns(rt, inbound, stop, clock=self.clock))
@@ -194,6 +196,8 @@ class Service:
                     interval = self.settings.scheduler.scan_interval.total_seconds()
                     await asyncio.wait_for(stop.wait(), interval)
 
+        from pressdispatch.web.server import serve_web  # noqa: PLC0415 - see web_app
+
         syncing = asyncio.create_task(keep_in_sync())
         self._announce()
         try:
@@ -220,4 +224,8 @@ class Service:
         log.info("newsroom at %s/%s", served, links)
 
     def web_app(self) -> FastAPI:
+        # Imported here, as the servers above: the web app (FastAPI, the pages, the console)
+        # is a fifth of a second to import, which the commands that serve nothing skip.
+        from pressdispatch.web.app import create_app  # noqa: PLC0415
+
         return create_app(self.rt, clock=self.clock)

@@ -12,21 +12,30 @@ import os
 import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import uvicorn
-from fastapi import FastAPI
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 __all__ = ["listen", "serve_web"]
 
 log = logging.getLogger(__name__)
 
 
-class _Server(uvicorn.Server):
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The service handles SIGINT/SIGTERM itself (stop claiming, finish in-flight sends);
-        # uvicorn must not take the signals over or re-raise them on exit.
-        yield
+def _server(config: uvicorn.Config) -> uvicorn.Server:
+    # uvicorn is imported here: the commands that only bind a port (``listen``) or serve
+    # nothing need not pay its import.
+    import uvicorn  # noqa: PLC0415
+
+    class Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # The service handles SIGINT/SIGTERM itself (stop claiming, finish in-flight
+            # sends); uvicorn must not take the signals over or re-raise them on exit.
+            yield
+
+    return Server(config)
 
 
 def listen(host: str, port: int) -> list[socket.socket]:
@@ -59,6 +68,8 @@ async def serve_web(app: FastAPI, sockets: Sequence[socket.socket], stop: asynci
     requests and close them; False if the app could not start."""
     if os.environ.get("FORWARDED_ALLOW_IPS"):
         log.warning("FORWARDED_ALLOW_IPS is ignored: list your proxies in web.trusted_proxies")
+    import uvicorn  # noqa: PLC0415 - see _server
+
     config = uvicorn.Config(
         app,
         lifespan="on",
@@ -68,7 +79,7 @@ async def serve_web(app: FastAPI, sockets: Sequence[socket.socket], stop: asynci
         access_log=False,
         log_config=None,
     )
-    server = _Server(config)
+    server = _server(config)
     task = asyncio.create_task(server.serve(sockets=list(sockets)))
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
