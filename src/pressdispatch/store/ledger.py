@@ -86,6 +86,9 @@ class Ledger:
         if not rows:
             return 0
         sqlite = self.db.dialect == "sqlite"
+        if not sqlite:  # one round trip: store/pgledger.py
+            params = pgledger.plan_params(release_id, rows, now)
+            return int((await self.db.statement(pgledger.PLAN, params))[0][0])
         at: Any = sqlite_time(now) if sqlite else now.astimezone(UTC).replace(tzinfo=None)
         kind, queued = Kind.RELEASE.value, DeliveryStatus.QUEUED.value
         values = [
@@ -105,9 +108,8 @@ class Ledger:
         # Thousands of rows a call: straight to the driver's executemany, which sums the
         # rows inserted (a conflict inserts none). Through SQLAlchemy, binding each row's
         # times cost more than inserting it.
-        statement = _PLAN_SQLITE if sqlite else _PLAN_POSTGRESQL
         return await self.db.transaction(
-            lambda conn: int(conn.exec_driver_sql(statement, values).rowcount)
+            lambda conn: int(conn.exec_driver_sql(_PLAN_SQLITE, values).rowcount)
         )
 
     async def claim(
@@ -446,7 +448,6 @@ _PLAN = (
     " {0}, 0, {0}, {0}, '') ON CONFLICT (release_id, subscriber_id, kind) DO NOTHING"
 )
 _PLAN_SQLITE = _PLAN.format("?")
-_PLAN_POSTGRESQL = _PLAN.format("%s")
 _RECORD_SQLITE = (
     "UPDATE deliveries SET status = ?, last_code = ?, last_reply = ?, lease_until = NULL,"
     " sent_at = coalesce(?, sent_at), due_at = coalesce(?, due_at)"

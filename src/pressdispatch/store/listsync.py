@@ -198,6 +198,9 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     are filled in here, and times written as ``UtcDateTime`` writes them.
     """
     sqlite = conn.dialect.name == "sqlite"
+    if not sqlite:
+        _insert_arrays(conn, table, rows)
+        return
     names = list(rows[0])
     defaults = {
         column.name: column.default.arg
@@ -214,6 +217,36 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         for row in rows
     ]
     conn.exec_driver_sql(statement, values)
+
+
+def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: ``table.insert()`` of ``rows`` as one statement, each column an array.
+
+    The driver's executemany sends one INSERT a row; the server then spends more on
+    each statement than on its row. The arrays go in binary (``%b``): psycopg writes a
+    text array in Python, quoting each element. Columns left out take their Python-side
+    default.
+    """
+    names = list(rows[0])
+    defaults = {
+        column.name: column.default.arg
+        for column in table.columns
+        if column.name not in rows[0] and isinstance(column.default, ScalarElementColumnDefault)
+    }
+    times = {n for n in names if isinstance(table.c[n].type, UtcDateTime)}
+    arrays = [f"%({n})b::{table.c[n].type.compile(dialect=conn.dialect)}[]" for n in names]
+    fixed = [f"%(d_{n})s" for n in defaults]
+    columns = ", ".join([*names, *defaults])
+    statement = (
+        f"INSERT INTO {table.name} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join([*(f'a.{n}' for n in names), *fixed])} "
+        f"FROM unnest({', '.join(arrays)}) AS a({', '.join(names)})"
+    )
+    params = {
+        n: [_stored_time(row[n], False) for row in rows] if n in times else [row[n] for row in rows]
+        for n in names
+    } | {f"d_{n}": value for n, value in defaults.items()}
+    conn.exec_driver_sql(statement, params)
 
 
 def _stored_time(value: datetime | None, sqlite: bool) -> Any:

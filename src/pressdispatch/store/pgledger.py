@@ -6,6 +6,8 @@ round trip and its own transaction (``Database.statement``):
 - a claim picks the due rows with ``FOR UPDATE SKIP LOCKED`` (two workers never
   wait for, nor take, each other's rows), marks them ``sending`` under one token and
   returns them with their journalist;
+- a chunk of planned deliveries is one INSERT from arrays, each kept only where the
+  journalist has none for the release yet;
 - a batch of outcomes is one UPDATE joined to the outcomes passed as arrays, so the
   statement's text, and its prepared plan, are the same for any batch size. Each is
   written only where its row still carries the claim's token; the statement returns
@@ -23,9 +25,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pressdispatch.model import DeliveryStatus, Tier
-from pressdispatch.store.ports import Claim, Kind, Update
+from pressdispatch.store.ports import Claim, Kind, Planned, Update
 
-__all__ = ["CLAIM", "RECORD", "claim_params", "claims", "record_params"]
+__all__ = ["CLAIM", "PLAN", "RECORD", "claim_params", "claims", "plan_params", "record_params"]
 
 # Each status is picked on its own, walking the (status, due_at) index in order, so a
 # claim reads about as many rows as it takes: one pick with ``status IN (...)`` and
@@ -79,6 +81,25 @@ FROM subscribers AS s
 WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) AND s.id = d.subscriber_id
 RETURNING d.id, d.release_id, d.language, d.tier, d.message_id, d.attempts,
     d.first_attempt_at, s.address, s.name, d.kind
+"""
+
+# The arrays go in binary (``%b``): psycopg writes a text array in Python, quoting each
+# element, which cost more than the insert. The rows go in the order planned (their ids
+# too): the claim sends rows due at the same time in id order. Returns how many were
+# inserted (a conflict inserts none).
+PLAN = """
+WITH planned AS (
+    INSERT INTO deliveries (release_id, subscriber_id, language, tier, kind, message_id,
+        status, attempts, due_at, created_at, last_reply)
+    SELECT %(release_id)s, p.subscriber_id, p.language, p.tier, 'release', p.message_id,
+        'queued', 0, %(now)s, %(now)s, ''
+    FROM unnest(%(subscriber_ids)b::bigint[], %(languages)b::text[], %(tiers)b::text[],
+        %(message_ids)b::text[]) WITH ORDINALITY AS p(subscriber_id, language, tier, message_id, n)
+    ORDER BY p.n
+    ON CONFLICT (release_id, subscriber_id, kind) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM planned
 """
 
 RECORD = """
@@ -137,6 +158,18 @@ def claims(rows: Sequence[tuple[Any, ...]], token: str) -> list[Claim]:
         )
         for row in sorted(rows)
     ]
+
+
+def plan_params(release_id: str, rows: Sequence[Planned], now: datetime) -> dict[str, Any]:
+    """``PLAN``'s parameters: the columns of ``rows`` as arrays."""
+    return {
+        "release_id": release_id,
+        "now": _naive(now),
+        "subscriber_ids": [p.subscriber_id for p in rows],
+        "languages": [p.language for p in rows],
+        "tiers": [p.tier.value for p in rows],
+        "message_ids": [p.message_id for p in rows],
+    }
 
 
 def record_params(updates: Sequence[Update]) -> list[list[Any]]:
