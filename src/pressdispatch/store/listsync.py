@@ -38,6 +38,9 @@ CONTENT = "subscribers.content"  # ``state`` key: the digest of those lists' byt
 LEASE = "subscribers.sync"
 _CHUNK = 500  # journalists (or list rows) per transaction, at most
 _CLEAR = 2000  # staged rows deleted per transaction
+# Journalists looked at per delisting transaction on PostgreSQL, which locks only the
+# rows it changes (few or none): SQLite's whole-file lock asks for _CHUNK.
+_DELIST_POSTGRESQL = 5000
 _RENEW_EVERY = 10.0  # seconds between two renewals of the lease
 _HOLD = 0.5  # seconds of holding SQLite's lock between two breaks, at most
 _BREAK = 0.11  # seconds: longer than SQLite's longest sleep before a retry (100 ms)
@@ -118,8 +121,9 @@ class ListSync:
                 await report()
             await self._analyze(subscribers)
             last: int | None = 0
+            window = _CHUNK if self.db.dialect == "sqlite" else _DELIST_POSTGRESQL
             while last is not None:
-                last, changed = await self._step(functools.partial(_delist, last, now))
+                last, changed = await self._step(functools.partial(_delist, last, now, window))
                 state.changed += changed
                 await report()
             await self._step(functools.partial(self._done, fingerprint, content))
@@ -151,6 +155,10 @@ class ListSync:
             await self._step(lambda conn: conn.exec_driver_sql(f"ANALYZE {table.name}"))
 
     async def _clear(self) -> None:
+        if self.db.dialect == "postgresql":
+            # Only the holder of the lease reads the table: TRUNCATE's lock holds up no one.
+            await self._step(lambda conn: conn.exec_driver_sql("TRUNCATE list_rows"))
+            return
         while await self._step(_clear_some):
             pass
 
@@ -280,8 +288,9 @@ def _merge(after: str, now: datetime, conn: Connection) -> tuple[str | None, int
     return groups[-1][0].subscriber.key, sum(len(group) for group in groups), changed
 
 
-def _delist(after: int, now: datetime, conn: Connection) -> tuple[int | None, int]:
-    """Whoever the lists no longer name loses the lists' membership, for the next ids.
+def _delist(after: int, now: datetime, window: int, conn: Connection) -> tuple[int | None, int]:
+    """Whoever the lists no longer name loses the lists' membership, for the next
+    ``window`` ids.
 
     One who subscribed by other means (the web form, the API) keeps that list.
     """
@@ -289,7 +298,7 @@ def _delist(after: int, now: datetime, conn: Connection) -> tuple[int | None, in
         select(subscribers.c.id)
         .where(subscribers.c.id > after)
         .order_by(subscribers.c.id)
-        .limit(_CHUNK)
+        .limit(window)
     ).all()
     if not ids:
         return None, 0
@@ -365,17 +374,7 @@ def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
     rest (name, outlet, embargo clearance, list membership).
     """
     columns = [subscriber_columns(person) for person in people]
-    known = {
-        row.email: row
-        for row in conn.execute(
-            select(
-                subscribers.c.email,
-                subscribers.c.id,
-                subscribers.c.row_hash,
-                subscribers.c.source,
-            ).where(subscribers.c.email.in_([c["email"] for c in columns]))
-        )
-    }
+    known = {row.email: row for row in _known(conn, [c["email"] for c in columns])}
     new = [
         c
         | {
@@ -413,5 +412,17 @@ def _upsert(conn: Connection, people: list[Subscriber], now: datetime) -> int:
     return len(new) + len(changed)
 
 
+def _known(conn: Connection, emails: list[str]) -> Iterable[Any]:
+    """The journalists stored under ``emails``: their email, id, row_hash and source."""
+    if conn.dialect.name == "postgresql":
+        # One array, not hundreds of parameters for psycopg to splice into the text.
+        return conn.exec_driver_sql(_KNOWN_POSTGRESQL, {"emails": emails})
+    c = subscribers.c
+    return conn.execute(select(c.email, c.id, c.row_hash, c.source).where(c.email.in_(emails)))
+
+
+_KNOWN_POSTGRESQL = (
+    "SELECT email, id, row_hash, source FROM subscribers WHERE email = ANY(%(emails)b::text[])"
+)
 _CHOSEN = ("languages", "regions", "topics")  # what a journalist's own choice settles
 _OWN_CHOICES = OWN_LISTS | {Source.SELF}
