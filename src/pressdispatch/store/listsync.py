@@ -206,8 +206,7 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     insert itself at a hundred thousand journalists. The columns' Python-side defaults
     are filled in here, and times written as ``UtcDateTime`` writes them.
     """
-    sqlite = conn.dialect.name == "sqlite"
-    if not sqlite:
+    if conn.dialect.name != "sqlite":
         _insert_arrays(conn, table, rows)
         return
     names = list(rows[0])
@@ -218,12 +217,12 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     }
     columns = [*names, *defaults]
     times = {n for n in names if isinstance(table.c[n].type, UtcDateTime)}
-    marks = ", ".join(["?" if sqlite else "%s"] * len(columns))
+    marks = ", ".join(["?"] * len(columns))
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
     fixed = tuple(defaults.values())
+    stored = functools.lru_cache(maxsize=4)(sqlite_time)  # a step's rows share their times
     values = [
-        tuple(_stored_time(row[n], sqlite) if n in times else row[n] for n in names) + fixed
-        for row in rows
+        tuple(stored(row[n]) if n in times else row[n] for n in names) + fixed for row in rows
     ]
     conn.exec_driver_sql(statement, values)
 
@@ -252,16 +251,15 @@ def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -
         f"FROM unnest({', '.join(arrays)}) AS a({', '.join(names)})"
     )
     params = {
-        n: [_stored_time(row[n], False) for row in rows] if n in times else [row[n] for row in rows]
+        n: [_stored_time(row[n]) for row in rows] if n in times else [row[n] for row in rows]
         for n in names
     } | {f"d_{n}": value for n, value in defaults.items()}
     conn.exec_driver_sql(statement, params)
 
 
-def _stored_time(value: datetime | None, sqlite: bool) -> Any:
-    if value is None or sqlite:
-        return sqlite_time(value)
-    return value.astimezone(UTC).replace(tzinfo=None)
+def _stored_time(value: datetime | None) -> Any:
+    """PostgreSQL: a time as ``UtcDateTime`` stores it (naive UTC)."""
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _clear_some(conn: Connection) -> int:
