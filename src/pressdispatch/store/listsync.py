@@ -242,7 +242,16 @@ def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -
         if column.name not in rows[0] and isinstance(column.default, ScalarElementColumnDefault)
     }
     times = {n for n in names if isinstance(table.c[n].type, UtcDateTime)}
-    arrays = [f"%({n})b::{table.c[n].type.compile(dialect=conn.dialect)}[]" for n in names]
+    params = {
+        n: [_stored_time(row[n]) for row in rows] if n in times else [row[n] for row in rows]
+        for n in names
+    } | {f"d_{n}": value for n, value in defaults.items()}
+    arrays = [
+        f"%({n})s::{table.c[n].type.compile(dialect=conn.dialect)}[]"
+        if _nul(params[n])  # the text format, whose writer names the culprit: a NUL
+        else f"%({n})b::{table.c[n].type.compile(dialect=conn.dialect)}[]"
+        for n in names
+    ]
     fixed = [f"%(d_{n})s" for n in defaults]
     columns = ", ".join([*names, *defaults])
     statement = (
@@ -250,11 +259,16 @@ def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -
         f"SELECT {', '.join([*(f'a.{n}' for n in names), *fixed])} "
         f"FROM unnest({', '.join(arrays)}) AS a({', '.join(names)})"
     )
-    params = {
-        n: [_stored_time(row[n]) for row in rows] if n in times else [row[n] for row in rows]
-        for n in names
-    } | {f"d_{n}": value for n, value in defaults.items()}
     conn.exec_driver_sql(statement, params)
+
+
+def _nul(values: list[Any]) -> bool:
+    """Whether a text among ``values`` holds a NUL, which PostgreSQL refuses.
+
+    In binary the server refuses it as an "invalid byte sequence"; psycopg's text
+    format refuses it first, saying that text fields cannot contain NUL.
+    """
+    return any(isinstance(v, str) and "\x00" in v for v in values)
 
 
 def _stored_time(value: datetime | None) -> Any:
