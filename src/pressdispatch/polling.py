@@ -34,9 +34,10 @@ import httpx
 from pressdispatch.clock import Clock
 from pressdispatch.config import SourceSection
 from pressdispatch.intake.fetch import Fetched, FetchError, client, fetch
-from pressdispatch.intake.importer import ImportFailed, Options, import_source, imported_urls
+from pressdispatch.intake.importer import ImportFailed, Options, import_source
 from pressdispatch.intake.listing import Entry, Listing, ListingError, read_listing
 from pressdispatch.intake.page import read_html
+from pressdispatch.intake.provenance import imported_urls
 from pressdispatch.runtime import Runtime
 from pressdispatch.store import leases
 from pressdispatch.store import sources as store

@@ -24,7 +24,8 @@ from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
 from pressdispatch.durations import parse_duration
 from pressdispatch.intake.fetch import client
-from pressdispatch.intake.importer import ImportFailed, Options, import_source, imported_urls
+from pressdispatch.intake.importer import ImportFailed, Options, import_source
+from pressdispatch.intake.provenance import imported_urls
 from pressdispatch.regions import load_regions
 
 __all__ = ["import_"]

@@ -21,11 +21,10 @@ import hashlib
 import re
 import tomllib
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -37,17 +36,15 @@ from pressdispatch.intake.contacts import extract_contacts
 from pressdispatch.intake.countries import Country, find_countries
 from pressdispatch.intake.fetch import Fetched, FetchError, fetch, same_site
 from pressdispatch.intake.page import Page, detect_language, read_html, read_text
+from pressdispatch.intake.provenance import imported_urls
 from pressdispatch.model import Contact
 from pressdispatch.regions import RegionTree
 
 __all__ = [
     "ImportFailed",
     "Imported",
-    "ImportedDraft",
     "Options",
     "import_source",
-    "imported_drafts",
-    "imported_urls",
     "release_id_for",
 ]
 
@@ -210,60 +207,6 @@ async def import_source(
     if read.url:
         known[source] = known[read.url] = release_id
     return Imported(release_id, root / release_id, notes=notes)
-
-
-def imported_urls(root: Path) -> dict[str, str]:
-    """The URL each imported release came from → its id (``[source] url``)."""
-    found: dict[str, str] = {}
-    for release_id, source, _ in _imported(root):
-        url = source.get("url")
-        if isinstance(url, str) and url:
-            found.setdefault(url, release_id)
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class ImportedDraft:
-    """An imported release still a draft: what the press office has to review."""
-
-    release_id: str
-    source: str  # the URL or file it came from ("" for pasted text)
-    fetched_at: datetime | None
-    publish_at: datetime | None
-
-
-def imported_drafts(root: Path) -> list[ImportedDraft]:
-    """Every release with a ``[source]`` table and ``status = "draft"``, latest import first."""
-    found = []
-    for release_id, source, data in _imported(root):
-        if data.get("status") != "draft":
-            continue
-        origin = source.get("url") or source.get("file") or ""
-        fetched, publish = source.get("fetched_at"), data.get("publish_at")
-        found.append(
-            ImportedDraft(
-                release_id,
-                origin if isinstance(origin, str) else "",
-                fetched if isinstance(fetched, datetime) and fetched.tzinfo else None,
-                publish if isinstance(publish, datetime) and publish.tzinfo else None,
-            )
-        )
-    undated = datetime.min.replace(tzinfo=UTC)
-    return sorted(found, key=lambda d: d.fetched_at or undated, reverse=True)
-
-
-def _imported(root: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(id, its [source] table, all of release.toml) of each release with a [source]."""
-    for path in sorted(root.glob("*/release.toml")):
-        if path.parent.name.startswith("."):
-            continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeError, tomllib.TOMLDecodeError):
-            continue
-        source = data.get("source")
-        if isinstance(source, dict):
-            yield path.parent.name, source, data
 
 
 async def _read(

@@ -23,7 +23,8 @@ from fastapi.responses import Response
 from pressdispatch.content import drafts, writer
 from pressdispatch.errors import ContentError
 from pressdispatch.intake.fetch import client
-from pressdispatch.intake.importer import ImportFailed, Options, import_source, imported_drafts
+from pressdispatch.intake.importer import ImportFailed, Options, import_source
+from pressdispatch.intake.provenance import imported_drafts
 from pressdispatch.textfiles import read_text
 from pressdispatch.web import releasefiles
 from pressdispatch.web.admin import release_form
