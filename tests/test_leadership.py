@@ -23,7 +23,7 @@ from .dispatching import Newsroom
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
-TTL = timedelta(seconds=1)
+TTL = timedelta(seconds=30)  # long: a lease that should run out is given its own
 
 
 @asynccontextmanager
