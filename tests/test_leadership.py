@@ -19,6 +19,7 @@ from pressdispatch.leadership import Leadership
 from pressdispatch.store.db import Database, open_database
 from pressdispatch.store.leader import SchedulerLock, current
 
+from . import postgres
 from .dispatching import Newsroom
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -124,3 +125,26 @@ async def test_the_survivor_leads_within_a_beat_when_the_leader_stops(
             await asyncio.gather(*tasks)
     assert caplog.text.count("now leads the scheduler") == 2
     assert "no longer leads the scheduler" in caplog.text
+
+
+@pytest.mark.databases("postgresql")
+async def test_a_hung_holder_is_looked_for_in_this_store_only(newsroom: Newsroom) -> None:
+    """Two newsrooms' stores on one server, their leaders named alike: a candidate that
+    finds its own holder's lease run out must not end the other store's holder."""
+    with postgres.database(migrated=True) as other_url:
+        ours, theirs = open_database(newsroom.db_url), open_database(other_url)
+        a_ours, a_theirs, b = SchedulerLock(ours), SchedulerLock(theirs), SchedulerLock(ours)
+        try:
+            assert await a_theirs.take("a", TTL)  # the other newsroom's leader
+            assert await a_ours.take("a", timedelta(milliseconds=100))
+            await asyncio.sleep(0.2)  # ours hangs past its lease
+            for _ in range(20):
+                if await b.take("b", TTL):
+                    break
+                await asyncio.sleep(0.05)
+            assert await a_theirs.keep("a", TTL)  # still leads its own store
+        finally:
+            for lock in (a_ours, a_theirs, b):
+                await lock.close()
+            await ours.dispose()
+            await theirs.dispose()

@@ -39,10 +39,13 @@ ADVISORY_KEY = 0x70647363
 # The session holding the lock, if it is the one of the process named: its session
 # carries the holder's name (``_name``), so a candidate never ends the session of a
 # process that took the lock a moment ago, before it could write its row.
+# Advisory locks belong to one database, but pg_locks shows the whole server's: another
+# newsroom's store on the same server (or a test's) must never lose its holder to us.
 _HOLDER = text(
     "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
     " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :key"
     " AND l.objsubid = 1 AND l.pid <> pg_backend_pid() AND a.application_name = :name"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 
 
