@@ -13,15 +13,13 @@ so none is sent later either.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime, parseaddr
+from email.utils import parseaddr
 from typing import Any
 
 import jinja2
@@ -31,7 +29,8 @@ from pressdispatch.dispatch.transport import Envelope, Status
 from pressdispatch.errors import PressDispatchError
 from pressdispatch.model import DeliveryStatus, Tier
 from pressdispatch.render import headers, i18n
-from pressdispatch.render.email import alternative, base64_lines, email_environment, render_template
+from pressdispatch.render.confirmation import newsroom_mail
+from pressdispatch.render.email import email_environment, render_template
 from pressdispatch.reporting import RETURN_KINDS, DistributionReport, TierReport, gather
 from pressdispatch.runtime import Runtime
 from pressdispatch.store.reports import Edition
@@ -121,21 +120,10 @@ def render_report(
     context = _context(rt, report, lang, tier, edition)
     env = _environment(rt, lang)
     text, html = (render_template(env, template, context) for template in TEMPLATES)
-    message_id = f"<report.{secrets.token_hex(12)}@{newsroom.domain}>"
-    boundary = "=_pd_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
-    lines = [
-        headers.mailbox("From", newsroom.from_),
-        headers.mailbox("To", to),
-        headers.encode("Subject", context["subject"]),
-        headers.encode("Date", format_datetime(date.astimezone(newsroom.zone))),
-        headers.encode("Message-ID", message_id),
-        headers.encode("MIME-Version", "1.0"),
-        headers.encode("Content-Language", lang),
-        headers.encode("Auto-Submitted", "auto-generated"),
-        headers.encode("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
-    ]
-    head = headers.LINESEP.join(lines).encode("utf-8")
-    message = head + alternative(boundary, _base64(text), _base64(html))
+    to_line = headers.mailbox("To", to)
+    message_id, message = newsroom_mail(
+        newsroom, "report", to_line, context["subject"], lang, date, text, html
+    )
     return Mail(message_id, context["subject"], message)
 
 
@@ -247,8 +235,3 @@ def _returns(found: Mapping[str, int]) -> dict[str, int]:
 
 def _tr(lang: str, message: str) -> str:
     return i18n.gettext(lang, message)
-
-
-def _base64(text: str) -> bytes:
-    """``text`` as UTF-8 with CRLF line ends, in base64 lines of 76 characters."""
-    return base64_lines(text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))

@@ -24,7 +24,7 @@ from pressdispatch.regions import RegionTree
 from pressdispatch.render import headers, i18n
 from pressdispatch.render.email import alternative, base64_lines, email_environment, render_template
 
-__all__ = ["Confirmation", "render_confirmation"]
+__all__ = ["Confirmation", "newsroom_mail", "render_confirmation"]
 
 TEMPLATES = ("confirm.txt.j2", "confirm.html.j2")
 
@@ -80,13 +80,35 @@ def render_confirmation(
     env = email_environment(templates / "email", lang)
     text, html = (render_template(env, template, context) for template in TEMPLATES)
 
-    message_id = f"<confirm.{secrets.token_hex(16)}@{newsroom.domain}>"
+    to = headers.address("To", name, signup.email)
+    message_id, message = newsroom_mail(
+        newsroom, "confirm", to, subject, lang, date, text, html, reply_to=True
+    )
+    return Confirmation(message_id, subject, message)
+
+
+def newsroom_mail(
+    newsroom: NewsroomSection,
+    kind: str,
+    to: str,
+    subject: str,
+    lang: str,
+    date: datetime,
+    text: str,
+    html: str,
+    *,
+    reply_to: bool = False,
+) -> tuple[str, bytes]:
+    """An automatic email from the newsroom to one person (a confirmation, a distribution
+    report): its Message-ID (``<kind.random@domain>``) and its bytes, text and HTML.
+    ``to`` is the To header line, already made; ``reply_to``: add the newsroom's."""
+    message_id = f"<{kind}.{secrets.token_hex(16)}@{newsroom.domain}>"
     boundary = "=_pd_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
     lines = [headers.mailbox("From", newsroom.from_)]
-    if newsroom.reply_to:
+    if reply_to and newsroom.reply_to:
         lines.append(headers.mailbox("Reply-To", newsroom.reply_to))
     lines += [
-        headers.address("To", name, signup.email),
+        to,
         headers.encode("Subject", subject),
         headers.encode("Date", format_datetime(date.astimezone(newsroom.zone))),
         headers.encode("Message-ID", message_id),
@@ -96,8 +118,7 @@ def render_confirmation(
         headers.encode("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
     ]
     head = headers.LINESEP.join(lines).encode("utf-8")
-    message = head + alternative(boundary, _base64(text), _base64(html))
-    return Confirmation(message_id, subject, message)
+    return message_id, head + alternative(boundary, _base64(text), _base64(html))
 
 
 def _base64(text: str) -> bytes:
