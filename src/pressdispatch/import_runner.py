@@ -122,20 +122,21 @@ class ImportRunner:
         problems: list[Problem] = []
         beat = time.monotonic()
         items = read_subscriber_file(upload_file(self.rt, job), self.rt.regions)
-        async for chunk in batches(items, 500):
-            for item in chunk:
-                if isinstance(item, Row):
-                    rows += 1
-                else:
-                    count += 1
-                    if len(problems) < SHOWN:
-                        problems.append(item)
-            if stop.is_set():
-                await handle.let_go()
-                return False
-            if time.monotonic() - beat > _BEAT:
-                await self._set(handle, rows_read=rows, problem_count=count)
-                beat = time.monotonic()
+        async with contextlib.aclosing(batches(items, 500)) as chunks:
+            async for chunk in chunks:
+                for item in chunk:
+                    if isinstance(item, Row):
+                        rows += 1
+                    else:
+                        count += 1
+                        if len(problems) < SHOWN:
+                            problems.append(item)
+                if stop.is_set():
+                    await handle.let_go()
+                    return False
+                if time.monotonic() - beat > _BEAT:
+                    await self._set(handle, rows_read=rows, problem_count=count)
+                    beat = time.monotonic()
         found = {"rows_read": rows, "problem_count": count, "problems": report(problems)}
         if rows == 0:
             error = f"No valid row: {shown_file(job.list_name)} was not saved."

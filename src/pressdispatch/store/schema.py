@@ -190,6 +190,9 @@ list_rows = Table(
     Column("topics", Text),  # NULL: every topic
     Column("embargo", Boolean, nullable=False),
     Column("list", Text, nullable=False),
+    # The row's journalist's ``row_hash`` were this their only row: such a journalist
+    # is merged in SQL, set against set (``listsync``).
+    Column("row_hash", String(64), nullable=False, default=""),
     Index(None, "email", "seq"),
 )
 
