@@ -7,12 +7,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pressdispatch.matching import variant_in_tier
-from pressdispatch.model import Release, Tier
+from pressdispatch.model import Release, Subscriber, Tier, Variant
 from pressdispatch.regions import RegionTree
-from pressdispatch.store.journalists.record import Journalist
+from pressdispatch.store.journalists.record import Addressee, Profile
 from pressdispatch.store.ports import PlanLedger, Planned, Recipients, ReleasesToPlan
 
 MessageId = Callable[[str, str, str], str]  # (release id, language, address) -> Message-ID
+
+# Profiles matched and kept at once, at most: journalists share few of them, but a list
+# where each has their own set of regions must not grow the table without bound.
+_KEPT = 50_000
 
 
 async def plan_tier(
@@ -34,13 +38,14 @@ async def plan_tier(
     by planning again. The tier is marked started only once all are queued.
     """
     release = await catalog.freeze(release_id, now)
+    match = _Matcher(release, regions, tier)
     queued = 0
     # Each chunk is queued while the next one is read and matched: the database inserts
     # one while Python builds the next. One at a time, so they go in in order.
     inserting: asyncio.Future[int] | None = None
     try:
-        async for chunk in journalists.mailable():
-            rows = _planned(release, chunk, tier, regions, message_id)
+        async for chunk in journalists.addressees():
+            rows = _planned(release.id, chunk, tier, match, message_id)
             if inserting is not None:
                 queued += await inserting
             inserting = asyncio.ensure_future(ledger.plan(release.id, rows, now))
@@ -54,26 +59,52 @@ async def plan_tier(
     return release, queued
 
 
+class _Matcher:
+    """``variant_in_tier`` of one release and tier, worked out once per profile."""
+
+    def __init__(self, release: Release, regions: RegionTree, tier: Tier) -> None:
+        self.release, self.regions, self.tier = release, regions, tier
+        self.known: dict[Profile, Variant | None] = {}
+
+    def __call__(self, profile: Profile) -> Variant | None:
+        try:
+            return self.known[profile]
+        except KeyError:
+            pass
+        if len(self.known) >= _KEPT:
+            self.known.clear()
+        languages, regions, topics, embargo = profile
+        subscriber = Subscriber(
+            email="",
+            languages=tuple(languages.split()),
+            regions=frozenset(regions.split()),
+            topics=frozenset(topics.split()),
+            embargo=embargo,
+        )
+        variant = variant_in_tier(self.release, subscriber, self.regions, self.tier)
+        self.known[profile] = variant
+        return variant
+
+
 def _planned(
-    release: Release,
-    chunk: list[Journalist],
+    release_id: str,
+    chunk: list[Addressee],
     tier: Tier,
-    regions: RegionTree,
+    match: Callable[[Profile], Variant | None],
     message_id: MessageId,
 ) -> list[Planned]:
     """The deliveries of ``tier`` to the journalists of ``chunk`` who get a copy."""
     rows: list[Planned] = []
-    for journalist in chunk:
-        variant = variant_in_tier(release, journalist.subscriber, regions, tier)
-        if variant is None:
-            continue
-        address = journalist.subscriber.email
-        rows.append(
-            Planned(
-                journalist.id,
-                variant.language,
-                tier,
-                message_id(release.id, variant.language, address),
+    for addressee in chunk:
+        variant = match(addressee.profile)
+        if variant is not None:
+            language = variant.language
+            rows.append(
+                Planned(
+                    addressee.id,
+                    language,
+                    tier,
+                    message_id(release_id, language, addressee.address),
+                )
             )
-        )
     return rows

@@ -107,9 +107,10 @@ class Ledger:
         ]
         # Thousands of rows a call: straight to the driver's executemany, which sums the
         # rows inserted (a conflict inserts none). Through SQLAlchemy, binding each row's
-        # times cost more than inserting it.
+        # times cost more than inserting it. On the worker thread (``long``): the planner
+        # matches the next journalists meanwhile.
         return await self.db.transaction(
-            lambda conn: int(conn.exec_driver_sql(_PLAN_SQLITE, values).rowcount)
+            lambda conn: int(conn.exec_driver_sql(_PLAN_SQLITE, values).rowcount), long=True
         )
 
     async def claim(

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from pressdispatch.model import DeliveryStatus, Release, Tier
-from pressdispatch.store.journalists.record import Journalist
+from pressdispatch.store.journalists.record import Addressee
 
 __all__ = [
     "Beat",
@@ -189,8 +189,8 @@ class ReleasesToPlan(Protocol):
 
 
 class Recipients(Protocol):
-    def mailable(self) -> AsyncIterator[list[Journalist]]:
-        """Active journalists on at least one list, in chunks."""
+    def addressees(self) -> AsyncIterator[list[Addressee]]:
+        """Active journalists on at least one list, in chunks, with what decides their copy."""
         ...
 
 

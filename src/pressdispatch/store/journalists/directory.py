@@ -8,9 +8,10 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,14 +23,23 @@ from pressdispatch.store import leases
 from pressdispatch.store.codec import storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.journalists import reads, record, writes
-from pressdispatch.store.journalists.reads import PER_PAGE, Chunk, Found, SubscriberQuery
-from pressdispatch.store.journalists.record import Journalist
+from pressdispatch.store.journalists.reads import PER_PAGE, Found, SubscriberQuery
+from pressdispatch.store.journalists.record import Addressee, Journalist
 from pressdispatch.store.listsync import CONTENT, FINGERPRINT, LEASE, ListSync, Progress
 from pressdispatch.store.schema import state
 
 __all__ = ["Journalists"]
 
 _CHUNK = 1000
+_PLAN_CHUNK = 5000  # a few hundred kilobytes: what the planner holds at a time
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+Identified = TypeVar("Identified", bound=_HasId)
 _LEASE_TTL = timedelta(seconds=60)
 log = logging.getLogger(__name__)
 
@@ -80,6 +90,11 @@ class Journalists:
     async def mailable(self) -> AsyncIterator[list[Journalist]]:
         """Active journalists on at least one list, in chunks, streamed by id."""
         async for chunk in self._chunks(reads.mailable, _CHUNK):
+            yield chunk
+
+    async def addressees(self) -> AsyncIterator[list[Addressee]]:
+        """``mailable``'s journalists, only what the planner needs of each, in chunks."""
+        async for chunk in self._chunks(reads.addressees, _PLAN_CHUNK):
             yield chunk
 
     async def export(self, *, chunk: int = _CHUNK) -> AsyncIterator[list[Journalist]]:
@@ -138,7 +153,9 @@ class Journalists:
         assert changed is not None  # nothing can stop it
         return changed
 
-    async def _chunks(self, read: Chunk, size: int) -> AsyncIterator[list[Journalist]]:
+    async def _chunks(
+        self, read: Callable[..., list[Identified]], size: int
+    ) -> AsyncIterator[list[Identified]]:
         last = 0
         while True:
             chunk = await self.db.read(functools.partial(read, after=last, limit=size))

@@ -14,10 +14,19 @@ from sqlalchemy import ColumnElement, Connection, func, literal, or_, select
 
 from pressdispatch.model import SubscriberStatus
 from pressdispatch.store.codec import storable
-from pressdispatch.store.journalists.record import Journalist, journalist
+from pressdispatch.store.journalists.record import Addressee, Journalist, journalist
 from pressdispatch.store.schema import subscribers
 
-__all__ = ["PER_PAGE", "Chunk", "Found", "SubscriberQuery", "everyone", "mailable", "page"]
+__all__ = [
+    "PER_PAGE",
+    "Chunk",
+    "Found",
+    "SubscriberQuery",
+    "addressees",
+    "everyone",
+    "mailable",
+    "page",
+]
 
 PER_PAGE = 50
 _ESCAPE = "\\"
@@ -56,6 +65,22 @@ def mailable(conn: Connection, after: int, limit: int) -> list[Journalist]:
         .limit(limit)
     )
     return [journalist(row) for row in conn.execute(query)]
+
+
+def addressees(conn: Connection, after: int, limit: int) -> list[Addressee]:
+    """``mailable``'s journalists, with only what the planner needs: the next ``limit``
+    after the id ``after``, by id."""
+    s = subscribers.c
+    query = (
+        select(s.id, s.address, s.languages, s.regions, s.topics, s.embargo)
+        .where(s.id > after, s.status == SubscriberStatus.ACTIVE, s.lists != "")
+        .order_by(s.id)
+        .limit(limit)
+    )
+    return [
+        Addressee(id, address, (languages, regions, topics, bool(embargo)))
+        for id, address, languages, regions, topics, embargo in conn.execute(query)
+    ]
 
 
 def everyone(conn: Connection, after: int, limit: int) -> list[Journalist]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
@@ -11,7 +11,7 @@ from pressdispatch.model import Source, Subscriber, SubscriberStatus
 from pressdispatch.store.codec import storable, subscriber_from_row
 from pressdispatch.store.schema import subscribers
 
-__all__ = ["Journalist", "find", "journalist"]
+__all__ = ["Addressee", "Journalist", "Profile", "find", "journalist"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,20 @@ class Journalist:
     def email(self) -> str:
         """Their identity in the store: the address in lower case."""
         return self.subscriber.key
+
+
+# What decides which copy of a release a journalist gets, as stored: their languages,
+# regions and topics (space-separated) and their embargo clearance. Many journalists
+# share one, so the planner matches each once.
+Profile = tuple[str, str, str, bool]
+
+
+class Addressee(NamedTuple):
+    """What the planner needs of a mailable journalist, and nothing more."""
+
+    id: int
+    address: str  # as written
+    profile: Profile
 
 
 def journalist(row: Any) -> Journalist:
