@@ -301,3 +301,24 @@ async def test_a_web_subscriber_keeps_their_own_subscription_whatever_the_lists_
     async with runtime(settings) as rt:
         await tick(rt, utc(120))
     assert (await _stored(newsroom))["ines@example.org"].lists == ("web",)  # still subscribed
+
+
+async def test_a_list_edit_keeps_the_choices_of_a_journalist_who_set_their_own(
+    newsroom: Newsroom,
+) -> None:
+    # Each is named on one row: the merge of such rows is done by the database itself.
+    newsroom.subscribers(
+        "press", ["ana@example.org,Ana,fr,europe,health,no", "ben@example.org,Ben,en,,,no"]
+    )
+    settings = newsroom.settings()
+    async with runtime(settings) as rt:
+        await tick(rt, utc(0))
+        assert await rt.journalists.set_preferences("ana@example.org", ["es"], [], [], utc(30))
+        newsroom.subscribers(
+            "press", ["ana@example.org,Ana M.,ru,africa,,yes", "ben@example.org,Ben,en,,,no"]
+        )
+        report = await tick(rt, utc(60))
+    assert report.subscribers_changed == 1  # Ben's row is as it was
+    ana = (await _stored(newsroom))["ana@example.org"]
+    assert (ana.name, ana.embargo, ana.lists) == ("Ana M.", True, ("press",))
+    assert (ana.languages, ana.regions, ana.topics) == (("es",), frozenset(), frozenset())
