@@ -44,6 +44,7 @@ from pressdispatch.model import Release
 from pressdispatch.render import i18n
 from pressdispatch.render.email import release_url
 from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title
+from pressdispatch.render.sharing import hero_image, sharing_parts
 from pressdispatch.store.ports import Withdrawal
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.public import Snapshot
@@ -139,18 +140,26 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
 def public_release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
     """What the public page of ``release`` in ``lang`` shows: the newsroom's page, and the
     console's preview of a release being written."""
-    base = state.settings.newsroom.base_url
-    return release_parts(state, release, lang) | {
-        "canonical": release_url(base, release.id, lang),
-        "alternates": [
-            version_link(release.id, other) | {"absolute": release_url(base, release.id, other)}
-            for other in release.translations
-            if other != lang
-        ],
-        "switcher": [
-            switch(other, lang, f"/releases/{release.id}/{other}") for other in release.translations
-        ],
-    }
+    newsroom = state.settings.newsroom
+    base = newsroom.base_url
+    canonical = release_url(base, release.id, lang)
+    image = hero_image(release, base)
+    return (
+        release_parts(state, release, lang)
+        | sharing_parts(release, lang, newsroom, canonical, image)
+        | {
+            "canonical": canonical,
+            "alternates": [
+                version_link(release.id, other) | {"absolute": release_url(base, release.id, other)}
+                for other in release.translations
+                if other != lang
+            ],
+            "switcher": [
+                switch(other, lang, f"/releases/{release.id}/{other}")
+                for other in release.translations
+            ],
+        }
+    )
 
 
 def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
