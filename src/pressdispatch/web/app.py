@@ -17,6 +17,7 @@ from pressdispatch.web import (
     archive,
     embargoed,
     favicon,
+    feedpages,
     feeds,
     listing,
     pages,
@@ -59,6 +60,7 @@ def create_app(rt: Runtime, *, clock: Clock = utc_now, sitemap_limit: int = MAX_
     app.add_middleware(ProxyHeaders, trusted=settings.web.trusted_proxies)
     # Routes are registered explicitly, one module per concern.
     app.include_router(feeds.router)
+    app.include_router(feedpages.router)
     app.include_router(listing.router)
     app.include_router(pages.router)
     app.include_router(archive.router)
