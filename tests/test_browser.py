@@ -241,3 +241,20 @@ def _walk(page: Page, base_url: str) -> None:
     assert label.evaluate("e => getComputedStyle(e).direction") == "rtl"
     left, right = label.evaluate(TEXT_GAPS)
     assert right < left, f"'{label.inner_text()}' is not against the right edge ({left=}, {right=})"
+
+
+def test_a_short_page_keeps_its_footer_at_the_bottom_of_the_window(
+    browser: Browser, newsroom_url: str
+) -> None:
+    context = browser.new_context(locale="en-GB", viewport={"width": 1024, "height": 900})
+    context.set_default_timeout(ACTION_TIMEOUT)
+    page = context.new_page()
+    try:
+        page.goto(f"{newsroom_url}/no-such-page")
+        footer = page.locator("footer").bounding_box()
+        text = page.locator("main > p").last.bounding_box()
+        assert footer is not None and text is not None
+        assert text["y"] + text["height"] < 600  # the page itself is short
+        assert abs(footer["y"] + footer["height"] - 900) <= 1, footer
+    finally:
+        context.close()

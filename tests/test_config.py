@@ -57,6 +57,7 @@ def test_defaults_for_every_section(tmp_path: Path) -> None:
         ("[scheduler]\nscan_interval = 'soon'\n", "config.toml:6: scheduler.scan_interval:"),
         ("[transport]\nkind = 'carrier-pigeon'\n", "config.toml:6: transport.kind:"),
         ("[web]\nsigning_key_env = 'not a name'\n", "config.toml:6: web.signing_key_env:"),
+        ("[web]\nfavicon = 'logo.bmp'\n", "config.toml:6: web.favicon:"),
     ],
 )
 def test_bad_keys_and_types_name_the_key_and_line(
@@ -91,6 +92,16 @@ def test_missing_file_and_broken_toml(tmp_path: Path) -> None:
         load_settings(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match=r"config\.toml:2: newsroom\.name: not valid TOML"):
         load_settings(write(tmp_path, "[newsroom]\nname = \n"))
+
+
+def test_favicon_is_resolved_against_the_config_folder_and_must_exist(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, MINIMAL)).web.favicon == Path()
+    config = write(tmp_path, MINIMAL + "\n[web]\nfavicon = 'brand/icon.PNG'\n")
+    with pytest.raises(ConfigError, match=r"web\.favicon: no such file: .*brand/icon\.PNG"):
+        load_settings(config)
+    (tmp_path / "brand").mkdir()
+    (tmp_path / "brand" / "icon.PNG").write_bytes(b"\x89PNG")
+    assert load_settings(config).web.favicon == tmp_path / "brand" / "icon.PNG"
 
 
 def test_secrets_come_from_the_named_environment_variable(

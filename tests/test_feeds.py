@@ -855,11 +855,13 @@ async def test_export_is_byte_identical_to_http(sample: Site, tmp_path: Path) ->
     done = await export(sample.settings, out, sample.clock)
     releases = tuple(await sample.rt.catalog.public(NOW))
     listed = list(listed_specs(sample.feed_site(), releases))
-    files = len(listed) + 1  # and the OPML
+    languages = sample.settings.newsroom.languages
+    files = len(listed) + 1 + len(languages)  # and the OPML, and the feeds' stylesheets
     assert (done.written, done.unchanged, done.removed, done.problems) == (files, 0, 0, [])
     assert set(exported(out)) == {
         *(spec.path.lstrip("/") for spec in listed),
         "feeds.opml",
+        *(f"feeds/{language}.xsl" for language in languages),
         MANIFEST,
     }
     # no file for a country nobody wrote about, nor for a language it was not written in
@@ -877,6 +879,8 @@ async def test_export_is_byte_identical_to_http(sample: Site, tmp_path: Path) ->
         "/feeds/ru/by.rss",
         "/feeds/es/south-america.rss",
         "/feeds/zh/oceania.atom",
+        "/feeds/fr.xsl",
+        "/feeds/ar.xsl",
     ]:
         response = await sample.get(path)
         assert response.status_code == 200
@@ -942,7 +946,8 @@ async def test_export_deletes_only_its_own_files_of_feeds_that_are_gone(tmp_path
     async with open_site(tmp_path / "a", newsroom={"languages": ["en"]}) as site:
         done = await export(site.settings, out, site.clock)
         assert (await site.get("/feeds/fr/all.atom")).status_code == 404
-    assert done.removed == len(french)
+    assert done.removed == len(french) + 1  # and feeds/fr.xsl
+    assert not (out / "feeds/fr.xsl").exists()
     assert list((out / "feeds/fr").iterdir()) == []
     assert (out / "feeds/de/all.atom").read_text() == "someone else's"
     assert (out / "feeds/en/by.atom").is_file()
@@ -957,7 +962,8 @@ def test_feeds_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     regions = load_regions()
     areas = len(regions) - len(list(regions.countries())) + 1
-    files = 3 * areas * 2 + 1  # (en, fr, all) x (regions and all) x 2, the OPML
+    # (en, fr, all) x (regions and all) x 2, the OPML, a stylesheet for en and fr
+    files = 3 * areas * 2 + 1 + 2
     assert f"{files} files written, 0 unchanged" in result.output
     parsed = parse((tmp_path / "site" / "feeds" / "fr" / "all.atom").read_bytes())
     assert [e.title for e in parsed.entries] == ["Title (fr)"]

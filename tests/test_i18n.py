@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from importlib.resources import files
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -58,10 +59,21 @@ def test_catalog_folders_are_the_ui_languages() -> None:
 
 
 def test_template_has_the_interface_strings() -> None:
-    assert len(MSGIDS) == 112
+    assert len(MSGIDS) == 125
     assert "Embargoed until %(when)s" in MSGIDS
     assert RECIPIENTS in MSGIDS
     assert all(not any(_strings(TEMPLATE[msgid])) for msgid in MSGIDS)
+
+
+def test_every_string_of_the_web_templates_is_in_the_template_catalog() -> None:
+    root = Path(__file__).resolve().parent.parent / "templates" / "web"
+    used = {
+        match
+        for path in root.glob("*.j2")
+        for match in re.findall(r'_\("((?:[^"\\]|\\.)*)"', path.read_text(encoding="utf-8"))
+    }
+    assert used
+    assert used - {str(msgid) for msgid in MSGIDS if isinstance(msgid, str)} == set()
 
 
 @pytest.mark.parametrize("lang", i18n.UI_LANGUAGES)

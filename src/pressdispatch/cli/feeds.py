@@ -1,7 +1,8 @@
 """pressdispatch feeds --out DIR: the feeds and the OPML as static files.
 
-For any web server or CDN: ``DIR/feeds/<language>/<region>.atom|.rss`` and
-``DIR/feeds.opml``, byte-identical to what the web app serves at the same
+For any web server or CDN: ``DIR/feeds/<language>/<region>.atom|.rss``,
+``DIR/feeds.opml`` and the stylesheets the feeds name (``DIR/feeds/<language>.xsl``,
+which a browser opening a feed applies), byte-identical to what the web app serves at the same
 moment (the same public view, the same builder, no wall clock in the bytes).
 
 Which files: every feed the OPML lists (:func:`listed_specs`), and every feed
@@ -45,6 +46,7 @@ from pressdispatch.errors import PressDispatchError, Problem, Severity
 from pressdispatch.render.feeds import KINDS, OPML_PATH, FeedIndex, FeedSite, FeedSpec
 from pressdispatch.runtime import database_error
 from pressdispatch.service import Service
+from pressdispatch.web.feedpages import stylesheet
 from pressdispatch.web.public import PublicView
 
 __all__ = ["MANIFEST", "Exported", "export", "feeds"]
@@ -130,6 +132,9 @@ async def export(
         (relative, index.etag(spec), _builder(index, spec)) for relative, spec in wanted.items()
     ]
     jobs.append((OPML_PATH, index.opml_etag(), index.opml))
+    for language in settings.newsroom.languages:  # what a feed opened in a browser shows
+        xsl = stylesheet(settings, language)
+        jobs.append((f"feeds/{language}.xsl", hashlib.sha256(xsl).hexdigest()[:32], _bytes(xsl)))
     for relative, etag, build in jobs:
         path = out_dir / relative
         if _unchanged(path, before.files.get(relative), etag):
@@ -166,6 +171,10 @@ def _files_stamp(folder: Path) -> str:
 
 def _builder(index: FeedIndex, spec: FeedSpec) -> Callable[[], bytes]:
     return lambda: index.build(spec)
+
+
+def _bytes(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
 
 
 def _existing(out_dir: Path, site: FeedSite) -> Iterator[tuple[str, FeedSpec]]:

@@ -15,6 +15,7 @@ from pydantic import PrivateAttr, ValidationError, field_validator
 from pressdispatch.config.base import Duration, Network, Section, Size
 from pressdispatch.config.bounces import BouncesSection, ReportsSection
 from pressdispatch.config.sections import (
+    ICON_TYPES,
     ContentSection,
     DatabaseSection,
     DkimSection,
@@ -33,6 +34,7 @@ from pressdispatch.textfiles import parse_toml, read_text
 from pressdispatch.validation import validation_problems
 
 __all__ = [
+    "ICON_TYPES",
     "BouncesSection",
     "ContentSection",
     "DatabaseSection",
@@ -133,14 +135,26 @@ def _resolve(settings: Settings, config_path: Path) -> Settings:
         topics=absolute(settings.paths.topics),
     )
     database = DatabaseSection(url=_resolve_sqlite(settings.database.url, base))
+    web = settings.web
+    if web.favicon != Path():
+        icon = absolute(web.favicon)
+        if not icon.is_file():
+            raise ConfigError(f"{config_path}: web.favicon: no such file: {icon}")
+        web = web.model_copy(update={"favicon": icon})
     dkim = settings.dkim
     if dkim.enabled:
         dkim = dkim.model_copy(update={"private_key_file": absolute(dkim.private_key_file)})
     resolved = settings.model_copy(
-        update={"paths": paths, "database": database, "dkim": dkim, "config_path": config_path}
+        update={
+            "paths": paths,
+            "database": database,
+            "web": web,
+            "dkim": dkim,
+            "config_path": config_path,
+        }
     )
     resolved._base_url_set = "base_url" in settings.newsroom.model_fields_set
-    return resolved.served_at(settings.web.host, settings.web.port)
+    return resolved.served_at(web.host, web.port)
 
 
 def _resolve_sqlite(url: str, base: Path) -> str:

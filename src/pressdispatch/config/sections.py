@@ -247,6 +247,15 @@ class SmtpSection(Section):
         )
 
 
+#: The files ``[web] favicon`` may name, by suffix, with the media type they are served as.
+ICON_TYPES: dict[str, str] = {
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".gif": "image/gif",
+}
+
+
 class WebSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port
@@ -255,6 +264,15 @@ class WebSection(Section):
     api_token_env: str = "PRESSDISPATCH_API_TOKEN"  # noqa: S105 - a variable's name
     #: The reverse proxies whose X-Forwarded-For and -Proto are believed (web/proxies.py).
     trusted_proxies: tuple[Network, ...] = ()
+    #: The newsroom's icon (/favicon.ico); unset, the one shipped with pressdispatch.
+    favicon: Path = Path()
+
+    @field_validator("favicon")
+    @classmethod
+    def _icon(cls, value: Path) -> Path:
+        if value != Path() and value.suffix.lower() not in ICON_TYPES:
+            raise ValueError(f"expected a {', '.join(ICON_TYPES)} file, got {str(value)!r}")
+        return value
 
     @field_validator("signing_key_env", "admin_token_env", "api_token_env")
     @classmethod

@@ -18,6 +18,10 @@ What goes in:
   ``world`` (which contains Europe), not about ``fr``-only neighbours outside it.
 - At most ``max_entries`` entries, newest first (the order of the releases given).
 
+Each feed names an XSL stylesheet (:func:`stylesheet_href`, served by web/feedpages.py)
+in an ``xml-stylesheet`` processing instruction: opened in a browser, a feed reads as a
+page that says to copy its address into a feed reader. Readers ignore it.
+
 The bytes depend only on the arguments, never on the wall clock, so the
 static export (``pressdispatch feeds --out``) is byte-identical to what the web
 app serves: the feed's ``updated`` is the newest entry's publication time. An
@@ -68,7 +72,7 @@ from email.utils import parseaddr
 from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
 from feedgen.entry import FeedEntry
@@ -105,6 +109,7 @@ __all__ = [
     "region_name",
     "select_entries",
     "site_fingerprint",
+    "stylesheet_href",
 ]
 
 ALL = "all"
@@ -119,7 +124,7 @@ MEDIA_TYPES: Mapping[str, str] = {
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Part of every ETag: raise it when the builder writes other bytes for the same inputs in
 #: a way the probe feeds of :func:`site_fingerprint` would not show.
-FEED_FORMAT = 2
+FEED_FORMAT = 3
 GENERATOR = "pressdispatch"
 OPML_PATH = "feeds.opml"
 
@@ -476,7 +481,19 @@ def build_feed(spec: FeedSpec, releases: Sequence[Release], site: FeedSite) -> b
     for release, translation in entries:
         _add_entry(fg, spec, release, translation, site)
     data: bytes = fg.atom_str() if spec.kind == "atom" else fg.rss_str()
-    return data
+    declaration, _, document = data.partition(b"\n")
+    pi = f'<?xml-stylesheet type="text/xsl" href="{stylesheet_href(spec, site)}"?>'
+    return b"\n".join([declaration, pi.encode(), document])
+
+
+def stylesheet_href(spec: FeedSpec, site: FeedSite) -> str:
+    """The XSL that shows the feed as a page in a browser: ``/feeds/<language>.xsl``.
+
+    A path, not a URL: a browser applies a stylesheet only from the origin the feed came
+    from, which behind a proxy or on a copy of the export may not be ``base_url``'s.
+    """
+    path = urlsplit(site.base_url).path.rstrip("/")
+    return f"{path}/feeds/{feed_language(spec, site.newsroom)}.xsl"
 
 
 # --------------------------------------------------------------------------- #

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
 
+import babel.core
 import babel.support
 import jinja2
 from babel import Locale
@@ -40,12 +41,15 @@ __all__ = [
     "comma",
     "format_date",
     "format_datetime",
+    "format_month",
     "gettext",
     "is_rtl",
     "jinja_install",
     "language_name",
+    "month_name",
     "negotiate",
     "ngettext",
+    "og_locale",
     "region_name",
     "text_direction",
     "translations",
@@ -234,6 +238,28 @@ def format_datetime(moment: datetime, lang: str, tz: str | ZoneInfo) -> str:
     date_text = babel_dates.format_date(local.date(), "long", locale=locale)
     glue = str(locale.datetime_formats["long"]).replace("'", "")
     return glue.replace("{0}", str(time_text)).replace("{1}", str(date_text))
+
+
+def format_month(year: int, month: int, lang: str) -> str:
+    """A month of a year as a heading says it: ``November 2026``, ``novembre 2026``."""
+    name: str = babel_dates.format_skeleton("yMMMM", datetime(year, month, 1), locale=_locale(lang))
+    return name[:1].upper() + name[1:]
+
+
+def month_name(month: int, lang: str) -> str:
+    """A month's name on its own, as in a list of months: ``November``, ``ноябрь``."""
+    names = babel_dates.get_month_names("wide", context="stand-alone", locale=_locale(lang))
+    name = str(names[month])
+    return name[:1].upper() + name[1:]
+
+
+def og_locale(lang: str) -> str:
+    """``fr`` → ``fr_FR``: the language with its likeliest territory, as OpenGraph writes
+    a locale (``zh`` → ``zh_CN``, ``ar`` → ``ar_EG``)."""
+    locale = _locale(lang)  # en: en_GB, the conventions the newsroom writes English in
+    if not locale.territory:
+        locale = Locale.parse(babel.core.get_global("likely_subtags").get(locale.language, "und"))
+    return f"{locale.language}_{locale.territory}" if locale.territory else locale.language
 
 
 def _zone_label(local: datetime, base: str, locale: Locale) -> str:

@@ -18,14 +18,9 @@ A release that exists but not in the address's language answers 404 with links t
 versions that exist, in that order. Only a public release gets this help: an unknown id,
 a draft and an embargoed release share the one plain 404.
 
-Filters on the list: ``?region=`` takes a region as ``resolve`` accepts it (``by``,
-``BY``, ``eastern-europe``, ``151``) and keeps the releases that overlap it, the rule
-used to match journalists (``europe`` shows a release about ``by``; ``by`` shows one
-about ``eastern-europe``). An unknown region is a 404: a bookmarked filter must never
-quietly show everything. ``?topic=`` keeps releases with that topic; a topic no release
-uses gives an empty list, a topic that is not a slug is a 404 (as for the feeds).
+The lists (the home page and the archive) are in ``web/listing.py``;
 ``/releases?language=&region=&topic=``, the page the feeds name as theirs, redirects
-here.
+to the home page.
 
 Feed discovery (``<link rel="alternate">``) names the feeds of ``web/feeds.py`` for the
 page's language and filters: ``all`` regions when there is no region filter.
@@ -39,34 +34,41 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from pressdispatch.errors import UnknownRegion
 from pressdispatch.model import Release
-from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.render.email import release_url
 from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title
+from pressdispatch.render.sharing import hero_image, sharing_parts
 from pressdispatch.store.ports import Withdrawal
-from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.public import Snapshot
 
 __all__ = [
     "CACHE_CEILING",
+    "chosen_language",
+    "feed_links",
+    "language_preferences",
+    "negotiated_language",
+    "not_found",
     "not_found_handler",
     "not_found_page",
     "page_environment",
+    "page_response",
     "public_release_parts",
+    "query_string",
     "release_parts",
     "render_page",
     "router",
     "switch",
+    "version_link",
+    "version_order",
+    "visitor_language",
 ]
 
 router = APIRouter()
@@ -82,78 +84,13 @@ _GET = ["GET", "HEAD"]  # HEAD for monitors and caches
 # --------------------------------------------------------------------------- #
 
 
-@router.api_route("/", methods=_GET, response_class=HTMLResponse)
-async def index(
-    request: Request,
-    lang: str | None = None,
-    region: str | None = None,
-    topic: str | None = None,
-) -> Response:
-    """Published releases, newest first, in the visitor's language."""
-    state = web_state(request)
-    snapshot = await state.public.current()
-    newsroom = state.settings.newsroom
-    page_lang = _visitor_language(request, newsroom.languages, newsroom.default_language, lang)
-    preferences = _preferences(
-        request,
-        _chosen(lang, newsroom.languages),
-        {code for release in snapshot.releases for code in release.translations},
-        newsroom.default_language,
-    )
-    tree = state.runtime.regions
-
-    region_slug: str | None = None
-    if region and region.strip():
-        try:
-            region_slug = tree.resolve(region)
-        except UnknownRegion:
-            return _not_found(state, snapshot, page_lang)
-        if region_slug == ROOT:
-            region_slug = None  # the whole world overlaps every release: no filter
-    try:
-        topic_key = normalize_topic(topic)
-    except ValueError:
-        return _not_found(state, snapshot, page_lang)
-
-    shown = [
-        release
-        for release in snapshot.releases
-        if (region_slug is None or tree.matches((region_slug,), release.regions))
-        and (topic_key is None or topic_key in release.topics)
-    ]
-    filters = {"region": region_slug, "topic": topic_key}
-    zone = newsroom.zone
-    context = {
-        "page": "index",
-        "entries": [_entry(release, page_lang, preferences, zone) for release in shown],
-        "filtered": region_slug is not None or topic_key is not None,
-        "region": region_slug or "",
-        "topic": topic_key or "",
-        "region_options": _region_options(tree, snapshot.releases, region_slug, page_lang),
-        "topic_options": [
-            {"slug": slug, "name": name}
-            for slug, name in state.runtime.topics.named(
-                {t for r in snapshot.releases for t in r.topics} | {t for t in (topic_key,) if t},
-                page_lang,
-            )
-        ],
-        "switcher": [
-            switch(other, page_lang, "/?" + _query(lang=other, **filters))
-            for other in newsroom.languages
-        ],
-        "feeds": [_feed(state, page_lang, region_slug or ALL, topic_key)],
-        "all_url": "/?" + _query(lang=page_lang),
-    }
-    return _page(state, snapshot, page_lang, "index.html.j2", context, vary=True)
-
-
 @router.api_route("/releases", methods=_GET)
 async def releases(request: Request) -> Response:
     """``/releases?language=fr&region=by&topic=health`` (the feeds' ``htmlUrl``) → ``/?lang=…``."""
     params = request.query_params
     language = params.get("lang") or params.get("language")
     region = params.get("region")
-    query = _query(
+    query = query_string(
         lang=None if language == ALL else language,
         region=None if region == ALL else region,
         topic=params.get("topic"),
@@ -168,10 +105,10 @@ async def release_redirect(request: Request, release_id: str) -> Response:
     snapshot = await state.public.current()
     release = snapshot.by_id.get(release_id)
     if release is None:
-        lang = _negotiated(request, state)
+        lang = negotiated_language(request, state)
         if (withdrawal := snapshot.withdrawn.get(release_id)) is not None:
             return _gone(state, snapshot, lang, withdrawal)
-        return _not_found(state, snapshot, lang)
+        return not_found(state, snapshot, lang)
     best = _release_order(request, state, release)[0]
     response = RedirectResponse(f"/releases/{release.id}/{best}", status_code=302)
     response.headers.update(_cache_headers(state, snapshot, best, vary=True))
@@ -186,35 +123,43 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
     release = snapshot.by_id.get(release_id)
     newsroom = state.settings.newsroom
     if release is None and (withdrawal := snapshot.withdrawn.get(release_id)) is not None:
-        page_lang = lang if lang in newsroom.languages else _negotiated(request, state)
+        page_lang = lang if lang in newsroom.languages else negotiated_language(request, state)
         return _gone(state, snapshot, page_lang, withdrawal)
     if release is None or lang not in release.translations:
         # The 404's language never depends on the release: an embargoed id and an
         # unknown id must give the same page. The snapshot holds only public releases,
         # so a release found here may name its versions.
-        fallback = lang if lang in newsroom.languages else _negotiated(request, state)
+        fallback = lang if lang in newsroom.languages else negotiated_language(request, state)
         versions = [] if release is None else _release_order(request, state, release)
-        return _not_found(state, snapshot, fallback, release_id, versions)
+        return not_found(state, snapshot, fallback, release_id, versions)
 
     context = public_release_parts(state, release, lang)
-    return _page(state, snapshot, lang, "release.html.j2", context, vary=False)
+    return page_response(state, snapshot, lang, "release.html.j2", context, vary=False)
 
 
 def public_release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
     """What the public page of ``release`` in ``lang`` shows: the newsroom's page, and the
     console's preview of a release being written."""
-    base = state.settings.newsroom.base_url
-    return release_parts(state, release, lang) | {
-        "canonical": release_url(base, release.id, lang),
-        "alternates": [
-            _version_link(release.id, other) | {"absolute": release_url(base, release.id, other)}
-            for other in release.translations
-            if other != lang
-        ],
-        "switcher": [
-            switch(other, lang, f"/releases/{release.id}/{other}") for other in release.translations
-        ],
-    }
+    newsroom = state.settings.newsroom
+    base = newsroom.base_url
+    canonical = release_url(base, release.id, lang)
+    image = hero_image(release, base)
+    return (
+        release_parts(state, release, lang)
+        | sharing_parts(release, lang, newsroom, canonical, image)
+        | {
+            "canonical": canonical,
+            "alternates": [
+                version_link(release.id, other) | {"absolute": release_url(base, release.id, other)}
+                for other in release.translations
+                if other != lang
+            ],
+            "switcher": [
+                switch(other, lang, f"/releases/{release.id}/{other}")
+                for other in release.translations
+            ],
+        }
+    )
 
 
 def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
@@ -233,7 +178,7 @@ def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any
         "regions": [i18n.region_name(tree, slug, lang) for slug in release.regions],
         "topics": [state.runtime.topics.name(slug, lang) for slug in release.topics],
         "contacts": list(release.contacts),
-        "feeds": [_feed(state, lang, slug) for slug in (ALL, *release.regions)],
+        "feeds": [feed_links(state, lang, slug) for slug in (ALL, *release.regions)],
     }
 
 
@@ -242,23 +187,23 @@ def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any
 # --------------------------------------------------------------------------- #
 
 
-def _chosen(chosen: str | None, offered: Collection[str]) -> str | None:
+def chosen_language(chosen: str | None, offered: Collection[str]) -> str | None:
     """The language of ``?lang=`` when the newsroom offers it."""
     code = (chosen or "").strip().lower()
     return code if code in offered else None
 
 
-def _visitor_language(
+def visitor_language(
     request: Request, offered: Sequence[str], default: str, chosen: str | None
 ) -> str:
     return (
-        _chosen(chosen, offered)
+        chosen_language(chosen, offered)
         or i18n.negotiate(request.headers.get("accept-language", ""), offered)
         or default
     )
 
 
-def _preferences(
+def language_preferences(
     request: Request, chosen: str | None, available: Collection[str], default: str
 ) -> list[str]:
     """The languages to show releases in, best first: ``chosen``, then those of
@@ -274,7 +219,7 @@ def _preferences(
     return list(dict.fromkeys(order))
 
 
-def _versions(release: Release, preferences: Iterable[str]) -> list[str]:
+def version_order(release: Release, preferences: Iterable[str]) -> list[str]:
     """The release's languages in the order to offer them: the visitor's preferences, the
     original, then the others as the press office wrote them."""
     preferred = [code for code in preferences if code in release.translations]
@@ -284,12 +229,13 @@ def _versions(release: Release, preferences: Iterable[str]) -> list[str]:
 def _release_order(request: Request, state: WebState, release: Release) -> list[str]:
     """The versions of one release in the order this visitor should be offered them."""
     default = state.settings.newsroom.default_language
-    return _versions(release, _preferences(request, None, release.translations, default))
+    offered = language_preferences(request, None, release.translations, default)
+    return version_order(release, offered)
 
 
-def _negotiated(request: Request, state: WebState) -> str:
+def negotiated_language(request: Request, state: WebState) -> str:
     newsroom = state.settings.newsroom
-    return _visitor_language(request, newsroom.languages, newsroom.default_language, None)
+    return visitor_language(request, newsroom.languages, newsroom.default_language, None)
 
 
 # --------------------------------------------------------------------------- #
@@ -297,32 +243,7 @@ def _negotiated(request: Request, state: WebState) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _entry(
-    release: Release, page_lang: str, preferences: Sequence[str], zone: ZoneInfo
-) -> dict[str, Any]:
-    """One release in the list, in the first of its versions the visitor prefers."""
-    lang = _versions(release, preferences)[0]
-    t = release.translations[lang]
-    return {
-        "id": release.id,
-        "lang": lang,
-        "dir": i18n.text_direction(lang),
-        "comma": i18n.comma(lang),
-        "colon": i18n.colon(lang),
-        "foreign": lang != page_lang,
-        "url": f"/releases/{release.id}/{lang}",
-        "title": t.title,
-        "summary": t.summary,
-        "dateline": t.dateline,
-        "date": i18n.format_date(release.publish_at, lang, zone),
-        "datetime": release.publish_at.isoformat(),
-        "alternates": [
-            _version_link(release.id, other) for other in release.translations if other != lang
-        ],
-    }
-
-
-def _version_link(release_id: str, lang: str) -> dict[str, str]:
+def version_link(release_id: str, lang: str) -> dict[str, str]:
     """A link to one version of a release, labelled with its language's own name."""
     return {"lang": lang, "name": i18n.language_name(lang), "url": f"/releases/{release_id}/{lang}"}
 
@@ -332,7 +253,7 @@ def switch(lang: str, current: str, url: str) -> dict[str, Any]:
     return {"lang": lang, "name": i18n.language_name(lang), "url": url, "current": lang == current}
 
 
-def _feed(state: WebState, lang: str, region: str, topic: str | None = None) -> dict[str, str]:
+def feed_links(state: WebState, lang: str, region: str, topic: str | None = None) -> dict[str, str]:
     """The Atom and RSS feeds of ``region`` (or ``all``) in ``lang``, served by web/feeds.py."""
     site = FeedSite.of(state.settings, state.runtime.regions, state.runtime.topics)
     atom = FeedSpec(lang, region, "atom", topic)
@@ -351,29 +272,7 @@ def _feed(state: WebState, lang: str, region: str, topic: str | None = None) -> 
     }
 
 
-def _region_options(
-    tree: RegionTree, releases: Iterable[Release], selected: str | None, lang: str
-) -> list[dict[str, Any]]:
-    """The regions public releases are about, with the regions around them, in tree order."""
-    wanted: set[str] = set()
-    for slug in [slug for release in releases for slug in release.regions] + (
-        [selected] if selected else []
-    ):
-        wanted.update(tree.ancestors(slug))
-    wanted.discard(ROOT)  # "All regions" stands for it
-    return [
-        {
-            "slug": region.slug,
-            "name": i18n.region_name(tree, region.slug, lang),
-            "depth": len(tree.ancestors(region.slug)) - 2,
-            "selected": region.slug == selected,
-        }
-        for region in tree
-        if region.slug in wanted
-    ]
-
-
-def _query(**params: str | None) -> str:
+def query_string(**params: str | None) -> str:
     return urlencode({key: value for key, value in params.items() if value})
 
 
@@ -392,7 +291,7 @@ def _cache_headers(state: WebState, snapshot: Snapshot, lang: str, *, vary: bool
     return headers
 
 
-def _page(
+def page_response(
     state: WebState,
     snapshot: Snapshot,
     lang: str,
@@ -424,7 +323,7 @@ def render_page(
         "language_name": i18n.language_name(lang),
         "comma": i18n.comma(lang),
         "colon": i18n.colon(lang),
-        "home_url": "/?" + _query(lang=lang) if lang in newsroom.languages else "/",
+        "home_url": "/?" + query_string(lang=lang) if lang in newsroom.languages else "/",
         "opml_url": f"{newsroom.base_url}/feeds.opml",
         "switcher": [],
         "feeds": [],
@@ -436,7 +335,7 @@ def render_page(
     return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
-def _not_found(
+def not_found(
     state: WebState,
     snapshot: Snapshot,
     lang: str,
@@ -450,13 +349,13 @@ def _not_found(
     newsroom = state.settings.newsroom
     context = {
         "page": "not-found",
-        "versions": [_version_link(release_id, code) for code in versions],
+        "versions": [version_link(release_id, code) for code in versions],
         "switcher": [
-            switch(other, lang, "/?" + _query(lang=other)) for other in newsroom.languages
+            switch(other, lang, "/?" + query_string(lang=other)) for other in newsroom.languages
         ],
         "feeds": [],
     }
-    return _page(state, snapshot, lang, "404.html.j2", context, vary=True, status_code=404)
+    return page_response(state, snapshot, lang, "404.html.j2", context, vary=True, status_code=404)
 
 
 def _gone(state: WebState, snapshot: Snapshot, lang: str, withdrawal: Withdrawal) -> Response:
@@ -475,7 +374,7 @@ def _gone(state: WebState, snapshot: Snapshot, lang: str, withdrawal: Withdrawal
             for other in newsroom.languages
         ],
     }
-    return _page(state, snapshot, lang, "410.html.j2", context, vary=False, status_code=410)
+    return page_response(state, snapshot, lang, "410.html.j2", context, vary=False, status_code=410)
 
 
 async def not_found_handler(request: Request, exc: Exception) -> Response:
@@ -490,7 +389,7 @@ async def not_found_page(request: Request) -> Response:
     """The one 404, in the visitor's language: what an unknown release answers."""
     state = web_state(request)
     snapshot = await state.public.current()
-    return _not_found(state, snapshot, _negotiated(request, state))
+    return not_found(state, snapshot, negotiated_language(request, state))
 
 
 @functools.cache
