@@ -82,6 +82,32 @@ class Translation:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """A picture or document of a release: a file in its ``media/`` folder, described in
+    release.toml. ``mime`` is what the bytes are, whatever the file's name says."""
+
+    name: str  # the file's name in media/
+    mime: str  # image/jpeg, image/png, image/webp or application/pdf
+    size: int  # bytes
+    sha256: str
+    width: int = 0  # pixels; 0 for a document
+    height: int = 0
+    alt: Mapping[str, str] = field(default_factory=dict)  # language → text; every language
+    caption: Mapping[str, str] = field(default_factory=dict)  # language → text
+    credit: str = ""
+    license: str = ""
+    hero: bool = False  # shown first in the email and on the page; og:image
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
+
+    def caption_in(self, lang: str, original: str) -> str:
+        """The caption in ``lang``, else in the release's original language."""
+        return self.caption.get(lang) or self.caption.get(original, "")
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     id: str
     publish_at: datetime  # aware, UTC
@@ -93,6 +119,11 @@ class Release:
     topics: tuple[str, ...] = ()
     contacts: tuple[Contact, ...] = ()
     source: Path | None = None
+    media: tuple[Media, ...] = ()  # the hero first, then as release.toml lists them
+
+    @property
+    def hero(self) -> Media | None:
+        return self.media[0] if self.media and self.media[0].hero else None
 
     @property
     def languages(self) -> tuple[str, ...]:

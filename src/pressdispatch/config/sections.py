@@ -341,8 +341,9 @@ class ContentSection(Section):
     """Limits on what the newsroom's files and the API may hold."""
 
     max_body_size: Size = MiB
+    max_media_size: Size = 25 * MiB  # each file of a release's media/ folder
 
-    @field_validator("max_body_size")
+    @field_validator("max_body_size", "max_media_size")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1024:

@@ -67,6 +67,7 @@ class Draft:
     translations: Mapping[str, Version] = field(default_factory=dict)
     source: Mapping[str, writer.TomlValue] | None = None  # an imported release's [source]
     comments: Mapping[str, Sequence[str]] = field(default_factory=dict)  # key → lines above it
+    media: Sequence[Mapping[str, writer.TomlValue]] = ()  # the [[media]] entries, as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,11 @@ def draft_files(draft: Draft) -> dict[str, str]:
         "topics": draft.topics,
     }
     toml = writer.release_toml(
-        meta, draft.contacts, source=draft.source, comments=draft.comments or None
+        meta,
+        draft.contacts,
+        source=draft.source,
+        comments=draft.comments or None,
+        media=draft.media,
     )
     files = {"release.toml": toml}
     for key, version in draft.translations.items():
@@ -112,6 +117,7 @@ def loader(settings: Settings, regions: RegionTree) -> writer.Load:
         languages=newsroom.languages,
         default_language=newsroom.default_language,
         max_body_size=settings.content.max_body_size,
+        max_media_size=settings.content.max_media_size,
     )
 
 
@@ -155,6 +161,7 @@ def read_draft(folder: Path) -> tuple[Draft, list[Problem]]:
         translations[md.stem] = Version(title, summary, dateline, body)
     source = meta.get("source")
     contacts = meta.get("contacts")
+    media = meta.get("media")
     draft = Draft(
         publish_at=_moment(meta.get("publish_at")),
         embargo_send_at=_moment(meta.get("embargo_send_at")),
@@ -170,6 +177,7 @@ def read_draft(folder: Path) -> tuple[Draft, list[Problem]]:
         translations=translations,
         source=dict(source) if isinstance(source, dict) else None,
         comments=_comments(text),
+        media=[dict(m) for m in (media if isinstance(media, list) else []) if isinstance(m, dict)],
     )
     return draft, problems
 

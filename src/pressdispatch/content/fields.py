@@ -68,6 +68,32 @@ class SourceFields(_Strict):
         return _one_line(value, "source")
 
 
+class MediaFields(_Strict):
+    """One ``[[media]]`` entry: a file in the release's ``media/`` folder, described."""
+
+    file: OneLine = Field(min_length=1)
+    alt: dict[str, OneLine] = Field(default_factory=dict)  # language → text
+    caption: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
+    credit: OneLine = ""
+    license: OneLine = ""
+    hero: bool = False
+
+    @field_validator("file", "credit", "license")
+    @classmethod
+    def _single_line(cls, value: str) -> str:
+        return _one_line(value, "media entry")
+
+    @field_validator("alt")
+    @classmethod
+    def _alt(cls, value: dict[str, str]) -> dict[str, str]:
+        return {lang: _one_line(text, "alt text") for lang, text in value.items()}
+
+    @field_validator("caption")
+    @classmethod
+    def _caption(cls, value: dict[str, str]) -> dict[str, str]:
+        return {lang: _text(text, "caption").strip() for lang, text in value.items()}
+
+
 class ReleaseFields(_Strict):
     publish_at: AwareDatetime
     embargo_send_at: AwareDatetime | None = None
@@ -77,6 +103,7 @@ class ReleaseFields(_Strict):
     topics: list[str] = Field(default_factory=list)
     contacts: list[ContactFields] = Field(default_factory=list)
     source: SourceFields | None = None
+    media: list[MediaFields] = Field(default_factory=list)
 
     @field_validator("publish_at", "embargo_send_at", mode="before")
     @classmethod

@@ -48,6 +48,7 @@ def load_newsroom(
         languages=settings.newsroom.languages,
         default_language=settings.newsroom.default_language,
         max_body_size=settings.content.max_body_size,
+        max_media_size=settings.content.max_media_size,
         cache=cache,
     )
     people: list[Subscriber] = []

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from pressdispatch.characters import bad_character
 from pressdispatch.content.fields import FrontMatter, ReleaseFields
+from pressdispatch.content.media import DEFAULT_MAX_MEDIA, load_media, media_stamp
 from pressdispatch.errors import ContentError, Problem, Severity, UnknownLanguage, UnknownRegion
 from pressdispatch.model import Contact, Release, Translation
 from pressdispatch.regions import RegionTree
@@ -58,6 +59,7 @@ class ReleaseCache:
         languages: Sequence[str],
         default_language: str,
         max_body_size: int = DEFAULT_MAX_BODY,
+        max_media_size: int = DEFAULT_MAX_MEDIA,
     ) -> Loaded:
         def uncached() -> Loaded:
             return load_release(
@@ -66,10 +68,12 @@ class ReleaseCache:
                 languages=languages,
                 default_language=default_language,
                 max_body_size=max_body_size,
+                max_media_size=max_media_size,
             )
 
         try:
-            stamp = tuple(sorted(_stamp(p, max_body_size) for p in folder.iterdir() if p.is_file()))
+            files = [_stamp(p, max_body_size) for p in folder.iterdir() if p.is_file()]
+            stamp = tuple(sorted([*files, *media_stamp(folder)]))
         except OSError:  # vanished or unreadable while we looked: load it the slow way
             return uncached()
         hit = self._entries.get(folder)
@@ -97,6 +101,7 @@ def load_releases(
     languages: Sequence[str],
     default_language: str,
     max_body_size: int = DEFAULT_MAX_BODY,
+    max_media_size: int = DEFAULT_MAX_MEDIA,
     cache: ReleaseCache | None = None,
 ) -> tuple[list[Release], list[Problem]]:
     """Every loadable release under ``root``, by publication time, and every problem found."""
@@ -112,6 +117,7 @@ def load_releases(
             languages=languages,
             default_language=default_language,
             max_body_size=max_body_size,
+            max_media_size=max_media_size,
         )
         problems.extend(found)
         if release is not None:
@@ -127,6 +133,7 @@ def load_release(
     languages: Sequence[str],
     default_language: str,
     max_body_size: int = DEFAULT_MAX_BODY,
+    max_media_size: int = DEFAULT_MAX_MEDIA,
 ) -> tuple[Release | None, list[Problem]]:
     """One release folder → the Release (None when any part is broken) and its problems.
 
@@ -194,6 +201,15 @@ def load_release(
             )
         return None, problems
     ordered = {original: translations[original]} | translations
+    media, found = load_media(
+        folder,
+        fields.media,
+        languages=tuple(ordered),
+        meta_path=meta_path,
+        meta_text=meta_text,
+        max_size=max_media_size,
+    )
+    problems.extend(found)  # a bad entry is left out; the release still loads
     release = Release(
         id=folder.name,
         publish_at=fields.publish_at.astimezone(UTC),
@@ -205,6 +221,7 @@ def load_release(
         topics=tuple(fields.topics),
         contacts=tuple(Contact(c.name, c.role, c.phone, c.email) for c in fields.contacts),
         source=folder,
+        media=media,
     )
     return release, problems
 

@@ -44,7 +44,7 @@ __all__ = [
     "write_atomically",
 ]
 
-TomlValue = str | bool | int | datetime | Sequence[str]
+TomlValue = str | bool | int | datetime | Sequence[str] | Mapping[str, str]
 Load = Callable[[Path], Loaded]  # ``load_release`` with the newsroom's settings
 
 Keep = Literal["keep"]
@@ -62,6 +62,7 @@ _ESCAPES = {
 }
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
 _TABLE = re.compile(r"^\s*\[")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _STAGING = ".api-"  # folders starting with a dot are never read as releases
 
 
@@ -92,7 +93,14 @@ def toml_value(value: TomlValue) -> str:
         return value.isoformat()
     if isinstance(value, str):
         return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
+    if isinstance(value, Mapping):  # an inline table: alt = { fr = "…", en = "…" }
+        pairs = (f"{_key(key)} = {toml_value(item)}" for key, item in value.items())
+        return "{ " + ", ".join(pairs) + " }" if value else "{}"
     return "[" + ", ".join(toml_value(item) for item in value) + "]"
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else toml_value(key)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -106,9 +114,10 @@ def release_toml(
     *,
     source: Mapping[str, TomlValue] | None = None,
     comments: Mapping[str, Sequence[str]] | None = None,
+    media: Iterable[Mapping[str, TomlValue]] = (),
 ) -> str:
-    """``release.toml``: the keys in the order given (None: left out), then ``[[contacts]]``
-    and ``[source]``. ``comments`` go, one ``#`` line each, above their key."""
+    """``release.toml``: the keys in the order given (None: left out), then ``[[contacts]]``,
+    ``[source]`` and ``[[media]]``. ``comments`` go, one ``#`` line each, above their key."""
     lines: list[str] = []
     for key, value in meta.items():
         if value is None:
@@ -121,6 +130,9 @@ def release_toml(
     if source is not None:
         lines.extend(["", "[source]"])
         lines.extend(f"{key} = {toml_value(value)}" for key, value in source.items())
+    for entry in media:
+        lines.extend(["", "[[media]]"])
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in entry.items())
     return "\n".join(lines) + "\n"
 
 

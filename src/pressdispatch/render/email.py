@@ -33,7 +33,7 @@ from pressdispatch.config import NewsroomSection
 from pressdispatch.errors import NotFound, RenderError
 from pressdispatch.model import Release, Subscriber, Tier, TopicNames, Variant
 from pressdispatch.regions import RegionTree
-from pressdispatch.render import headers, i18n
+from pressdispatch.render import gallery, headers, i18n
 from pressdispatch.render.markdown import plain_text
 from pressdispatch.render.testcopy import mark_as_test
 from pressdispatch.tokens import EmbargoedLink, Signer, sign_embargoed
@@ -426,6 +426,11 @@ class EmailRenderer:
                 return slot(_link_slot(other))
             return release_url(base, release.id, other)
 
+        # Media by absolute address, never attached: the copy stays small. An embargoed
+        # copy reaches them through the journalist's own link (web/media.py).
+        media_base = str(url(lang)) if embargoed else gallery.public_base(base, release.id)
+        media = gallery.gallery(release, lang, media_base)
+
         return {
             "newsroom": self.newsroom,
             "release": release,
@@ -455,6 +460,9 @@ class EmailRenderer:
             "regions": [i18n.region_name(self.regions, slug, lang) for slug in release.regions],
             "topics": [self.topics.name(slug, lang) for slug in release.topics],
             "contacts": list(release.contacts),
+            "media": media,
+            "hero": media[0] if media and media[0].get("hero") else None,
+            "media_zip": gallery.zip_url(media_base),
             "greeting": slot("greeting"),
             "recipient_email": slot("email"),
             "unsubscribe_url": slot("unsubscribe"),

@@ -23,6 +23,7 @@ import nh3
 from pressdispatch.config import NewsroomSection
 from pressdispatch.model import Release, Translation
 from pressdispatch.render import i18n
+from pressdispatch.render.gallery import WEB_WIDTHS, derivative_url, public_base
 
 __all__ = ["DESCRIPTION_LENGTH", "description", "hero_image", "json_ld", "sharing_parts"]
 
@@ -36,13 +37,13 @@ _UNSAFE_IN_SCRIPT = str.maketrans(
 
 
 def hero_image(release: Release, base_url: str) -> str | None:
-    """The absolute URL of the release's main picture, for ``og:image``; None without one.
-
-    The hook for media support: releases carry no image yet, so there is none. When they
-    do, return its public address here and every page shares it (og:image, the Twitter
-    card's large image, the JSON-LD ``image``).
-    """
-    return None
+    """The absolute URL of the release's hero picture (its 1200 px JPEG copy), for
+    ``og:image``, the Twitter card's large image and the JSON-LD ``image``; None without
+    one. Only public pages call it: before ``publish_at`` the address answers 404."""
+    hero = release.hero
+    if hero is None:
+        return None
+    return derivative_url(public_base(base_url, release.id), hero, WEB_WIDTHS[0])
 
 
 def description(t: Translation) -> str:

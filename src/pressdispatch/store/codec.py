@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pressdispatch.model import Contact, Release, ReleaseStatus, Subscriber, Translation
+from pressdispatch.model import Contact, Media, Release, ReleaseStatus, Subscriber, Translation
 
 _EMPTY: frozenset[str] = frozenset()
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -27,7 +27,7 @@ def storable(text: str) -> bool:
 
 def release_to_json(release: Release) -> str:
     """A canonical JSON snapshot: equal releases give equal text (and hash)."""
-    document = {
+    document: dict[str, Any] = {
         "id": release.id,
         "publish_at": release.publish_at.isoformat(),
         "embargo_send_at": release.embargo_send_at.isoformat() if release.embargo_send_at else None,
@@ -41,6 +41,8 @@ def release_to_json(release: Release) -> str:
             for t in release.translations.values()
         ],
     }
+    if release.media:  # only then: the hash of a release without media stays as it was
+        document["media"] = [_media_to_json(item) for item in release.media]
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -59,7 +61,28 @@ def release_from_json(text: str) -> Release:
         regions=tuple(data["regions"]),
         topics=tuple(data["topics"]),
         contacts=tuple(Contact(*row) for row in data["contacts"]),
+        media=tuple(_media_from_json(item) for item in data.get("media", ())),
     )
+
+
+def _media_to_json(item: Media) -> dict[str, Any]:
+    return {
+        "name": item.name,
+        "mime": item.mime,
+        "size": item.size,
+        "sha256": item.sha256,
+        "width": item.width,
+        "height": item.height,
+        "alt": dict(item.alt),
+        "caption": dict(item.caption),
+        "credit": item.credit,
+        "license": item.license,
+        "hero": item.hero,
+    }
+
+
+def _media_from_json(data: dict[str, Any]) -> Media:
+    return Media(**data)
 
 
 def digest(text: str) -> str:

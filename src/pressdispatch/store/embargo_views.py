@@ -18,15 +18,18 @@ class EmbargoView:
     address: str
     language: str
     at: datetime
+    item: str = ""  # a medium's file name, or all.zip; "" for the page
 
 
 class EmbargoViews:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, release_id: str, address: str, language: str, at: datetime) -> None:
+    async def record(
+        self, release_id: str, address: str, language: str, at: datetime, item: str = ""
+    ) -> None:
         statement = embargo_views.insert().values(
-            release_id=release_id, address=address, language=language, viewed_at=at
+            release_id=release_id, address=address, language=language, viewed_at=at, item=item
         )
         await self.db.transaction(lambda conn: conn.execute(statement))
 
@@ -34,13 +37,13 @@ class EmbargoViews:
         """The release's latest readings, latest first."""
         v = embargo_views.c
         query = (
-            select(v.address, v.language, v.viewed_at)
+            select(v.address, v.language, v.viewed_at, v.item)
             .where(v.release_id == release_id)
             .order_by(v.viewed_at.desc(), v.id.desc())
             .limit(limit)
         )
         rows = await self.db.read(lambda conn: conn.execute(query).all())
-        return [EmbargoView(row.address, row.language, row.viewed_at) for row in rows]
+        return [EmbargoView(row.address, row.language, row.viewed_at, row.item) for row in rows]
 
     async def count(self, release_id: str) -> int:
         query = select(func.count()).where(embargo_views.c.release_id == release_id)

@@ -236,7 +236,8 @@ imports = Table(
 )
 
 # Each time a cleared journalist opened their link to a release under embargo
-# (web/embargoed.py): shown on the console's release page.
+# (web/embargoed.py), or fetched one of its media through it (web/media.py, ``item``:
+# the file, or all.zip): shown on the console's release page.
 embargo_views = Table(
     "embargo_views",
     metadata,
@@ -245,6 +246,7 @@ embargo_views = Table(
     Column("address", String(320), nullable=False),  # lowercased, as the link names it
     Column("language", String(16), nullable=False),
     Column("viewed_at", UtcDateTime, nullable=False),
+    Column("item", String(300), nullable=False, default="", server_default=""),  # "": the page
     Index(None, "release_id", "viewed_at"),
 )
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.import_runner import ImportRunner
+from pressdispatch.render.images import MediaFiles
 from pressdispatch.render.sitemap import MAX_URLS
 from pressdispatch.runtime import Runtime
 from pressdispatch.web import (
@@ -20,6 +21,7 @@ from pressdispatch.web import (
     feedpages,
     feeds,
     listing,
+    media,
     pages,
     probes,
     signup,
@@ -45,7 +47,8 @@ def create_app(rt: Runtime, *, clock: Clock = utc_now, sitemap_limit: int = MAX_
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = ImportRunner(rt, clock)
-        state = WebState(settings, rt, PublicView(rt.catalog, clock), clock, runner)
+        media = MediaFiles(settings.paths.data / "media")
+        state = WebState(settings, rt, PublicView(rt.catalog, clock), clock, runner, media)
         app.state.web = api.state.web = state  # the API shares the newsroom's parts
         stop = asyncio.Event()
         importing = asyncio.create_task(runner.run(stop), name="list imports")
@@ -67,6 +70,7 @@ def create_app(rt: Runtime, *, clock: Clock = utc_now, sitemap_limit: int = MAX_
     app.include_router(sitemap.router)
     app.include_router(favicon.router)
     app.include_router(embargoed.router)
+    app.include_router(media.router)
     app.include_router(probes.router)
     app.include_router(subscriptions.router)
     app.include_router(signup.router)

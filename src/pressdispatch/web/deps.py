@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from pressdispatch.clock import Clock
 from pressdispatch.config import Settings
 from pressdispatch.import_runner import ImportRunner
+from pressdispatch.render.images import MediaFiles
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.public import PublicView
 
@@ -30,6 +31,7 @@ class WebState:
     public: PublicView
     clock: Clock
     imports: ImportRunner  # list uploads, merged in the background
+    media: MediaFiles  # copies of the releases' images, and zips (web/media.py)
 
 
 def web_state(request: Request) -> WebState:

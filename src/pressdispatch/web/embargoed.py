@@ -50,10 +50,10 @@ async def embargoed(request: Request, token: str) -> Response:
         return RedirectResponse(location, status_code=302, headers=PRIVATE)
     if request.method == "GET":  # a monitor's HEAD is not a reading
         await state.runtime.embargo_views.record(release.id, link.address, link.language, now)
-    return _page(state, release, link)
+    return _page(state, release, link, token)
 
 
-def _page(state: WebState, release: Release, link: EmbargoedLink) -> HTMLResponse:
+def _page(state: WebState, release: Release, link: EmbargoedLink, token: str) -> HTMLResponse:
     lang = link.language
     signer = state.runtime.renderer.signer
 
@@ -61,7 +61,8 @@ def _page(state: WebState, release: Release, link: EmbargoedLink) -> HTMLRespons
         same = EmbargoedLink(link.address, release.id, other)
         return f"/embargoed/{sign_embargoed(signer, same, release.publish_at)}"
 
-    parts = release_parts(state, release, lang)
+    # Its media through the same signed link: web/media.py.
+    parts = release_parts(state, release, lang, f"/embargoed/{token}")
     context = parts | {
         "page": "embargoed",
         "embargo_notice": i18n.gettext(lang, "Embargoed until %(when)s", when=parts["published"]),

@@ -41,7 +41,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from pressdispatch.model import Release
-from pressdispatch.render import i18n
+from pressdispatch.render import gallery, i18n
 from pressdispatch.render.email import release_url
 from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title
 from pressdispatch.render.sharing import hero_image, sharing_parts
@@ -145,7 +145,7 @@ def public_release_parts(state: WebState, release: Release, lang: str) -> dict[s
     canonical = release_url(base, release.id, lang)
     image = hero_image(release, base)
     return (
-        release_parts(state, release, lang)
+        release_parts(state, release, lang, gallery.public_base("", release.id))
         | sharing_parts(release, lang, newsroom, canonical, image)
         | {
             "canonical": canonical,
@@ -162,9 +162,10 @@ def public_release_parts(state: WebState, release: Release, lang: str) -> dict[s
     )
 
 
-def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
+def release_parts(state: WebState, release: Release, lang: str, media_base: str) -> dict[str, Any]:
     """What a release page shows of ``release`` in ``lang``, but its links to versions:
-    the public page and the embargoed one (web/embargoed.py) alike."""
+    the public page and the embargoed one (web/embargoed.py) alike. Its media are under
+    ``media_base`` (render/gallery.py)."""
     newsroom = state.settings.newsroom
     translation = release.translations[lang]
     tree = state.runtime.regions
@@ -179,6 +180,8 @@ def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any
         "topics": [state.runtime.topics.name(slug, lang) for slug in release.topics],
         "contacts": list(release.contacts),
         "feeds": [feed_links(state, lang, slug) for slug in (ALL, *release.regions)],
+        "media": gallery.gallery(release, lang, media_base),
+        "media_zip": gallery.zip_url(media_base),
     }
 
 

@@ -178,7 +178,11 @@ async def save(request: Request, release_id: str, done: EditChecked) -> Response
     values = release_form.from_form(done.form, settings.newsroom.languages)
     values.release_id = release_id
     parsed = release_form.to_draft(
-        values, settings.newsroom.zone, source=before.source, comments=before.comments
+        values,
+        settings.newsroom.zone,
+        source=before.source,
+        comments=before.comments,
+        media=before.media,
     )
     errors = parsed.errors | release_form.past_errors(parsed.draft, state.clock())
     files = drafts.draft_files(parsed.draft)

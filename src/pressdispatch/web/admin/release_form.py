@@ -118,6 +118,7 @@ def to_draft(
     *,
     source: Mapping[str, writer.TomlValue] | None = None,
     comments: Mapping[str, Sequence[str]] | None = None,
+    media: Sequence[Mapping[str, writer.TomlValue]] = (),
 ) -> Parsed:
     """The release the form describes. A language with every field empty is left out;
     so is a contact row with every field empty."""
@@ -154,6 +155,7 @@ def to_draft(
         translations=translations,
         source=source,
         comments=comments or {},
+        media=media,  # not on the form: kept as the file has them
     )
     return Parsed(draft, errors, rows)
 
