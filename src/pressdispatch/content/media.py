@@ -25,7 +25,16 @@ from pressdispatch.sizes import MiB, format_size
 from pressdispatch.textlines import key_line
 from pressdispatch.vocabulary import normalize_language
 
-__all__ = ["DEFAULT_MAX_MEDIA", "FOLDER", "PDF", "load_media", "media_stamp", "sniff"]
+__all__ = [
+    "DEFAULT_MAX_MEDIA",
+    "FOLDER",
+    "PDF",
+    "NotMedia",
+    "Sniffed",
+    "load_media",
+    "media_stamp",
+    "sniff",
+]
 
 FOLDER = "media"
 DEFAULT_MAX_MEDIA = 25 * MiB  # content.max_media_size

@@ -25,6 +25,7 @@ __all__ = [
     "WEB_WIDTHS",
     "WIDTHS",
     "ZIP",
+    "copy_width",
     "credits_text",
     "derivative_url",
     "gallery",
