@@ -27,7 +27,7 @@ from pressdispatch.web.app import create_app
 from pressdispatch.web.media import content_disposition
 
 from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, sqlite_url, utc
-from .test_media import entry, picture
+from .test_media import entry, load, picture
 
 BASE = "https://press.example.org"
 PEOPLE = ["ben@example.org,Ben Ode,en,,,yes", "ana@example.org,Ana Lima,fr,,,no"]
@@ -281,3 +281,114 @@ async def test_a_forged_media_token_gives_the_404_of_an_unknown_release(site: Si
     unknown = await site.client.get("/releases/no-such-release/en")
     response = await site.client.get(forged)
     assert response.status_code == 404 and response.text == unknown.text
+
+
+# -- the API ------------------------------------------------------------------------------------
+
+TOKEN = "s3cret-api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def jpeg(size: tuple[int, int] = (640, 400)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 120, 200)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+async def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
+    monkeypatch.setenv("PRESSDISPATCH_API_TOKEN", TOKEN)
+    newsroom = make_newsroom(tmp_path, sqlite_url(tmp_path))
+    newsroom.write_config(content={"max_media_size": "64KiB"})
+    publish_at = utc(7200).replace(microsecond=0)
+    newsroom.release("launch", publish_at=publish_at, languages=("en", "fr"))
+    clock = Clock(utc())
+    async with runtime(newsroom.settings()) as rt:
+        app = create_app(rt, clock=clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+                yield Site(newsroom, rt, clock, client, publish_at)
+
+
+async def test_a_medium_added_through_the_api_is_checked_written_and_described(api: Site) -> None:
+    fields = {"alt.en": "A field", "alt.fr": "Un champ", "caption.en": "The field", "hero": "true"}
+    response = await api.client.post(
+        "/api/v1/releases/launch/media",
+        headers=AUTH,
+        data=fields,
+        files={"file": ("Field photo.jpg", jpeg(), "image/jpeg")},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["file"], body["type"], body["width"], body["hero"]) == (
+        "media/Field photo.jpg",
+        "image/jpeg",
+        640,
+        True,
+    )
+    folder = api.newsroom.root / "releases" / "launch"
+    assert (folder / "media" / "Field photo.jpg").read_bytes() == jpeg()
+    assert 'file = "media/Field photo.jpg"' in (folder / "release.toml").read_text(encoding="utf-8")
+    release = await api.rt.catalog.readable("launch", api.clock())
+    assert (
+        release is not None and release.hero is not None and release.hero.name == "Field photo.jpg"
+    )
+    assert load(api.newsroom, folder)[1] == []  # as `check` sees it: no problem
+
+
+@pytest.mark.parametrize(
+    ("fields", "upload", "expected"),
+    [
+        ({"alt.en": "A field"}, ("a.jpg", jpeg(), "image/jpeg"), "no alt text in fr"),
+        ({}, ("a.jpg", b"GIF89a not really", "image/jpeg"), "unknown type"),
+        ({}, ("notes.pdf", b"just text", "application/pdf"), "unknown type"),
+        ({}, ("../../etc/x.jpg", b"%PDF-1.4\n", "application/pdf"), None),  # kept: x.jpg
+        ({}, (".hidden.pdf", b"%PDF-1.4\n", "application/pdf"), "file name"),
+    ],
+)
+async def test_an_upload_meets_the_checks_of_a_file_put_in_the_folder(
+    api: Site, fields: dict[str, str], upload: tuple[str, bytes, str], expected: str | None
+) -> None:
+    folder = api.newsroom.root / "releases" / "launch"
+    toml = (folder / "release.toml").read_text(encoding="utf-8")
+    response = await api.client.post(
+        "/api/v1/releases/launch/media", headers=AUTH, data=fields, files={"file": upload}
+    )
+    if expected is None:  # only the base name is ever used
+        assert response.status_code == 201, response.text
+        assert (folder / "media" / "x.jpg").is_file()
+        assert not (api.newsroom.root / "etc").exists()
+        return
+    assert response.status_code == 422, response.text
+    assert expected in response.text
+    assert (folder / "release.toml").read_text(encoding="utf-8") == toml
+    assert not (folder / "media").exists() or not any((folder / "media").iterdir())
+    assert not [p for p in (api.newsroom.root / "releases").iterdir() if p.name.startswith(".")]
+
+
+async def test_an_upload_over_the_size_limit_is_413_and_a_second_hero_is_422(api: Site) -> None:
+    big = await api.client.post(
+        "/api/v1/releases/launch/media",
+        headers=AUTH,
+        files={"file": ("big.pdf", b"%PDF-1.4\n" + b"0" * 200_000, "application/pdf")},
+    )
+    assert big.status_code == 413
+    first = await api.client.post(
+        "/api/v1/releases/launch/media",
+        headers=AUTH,
+        data={"alt.en": "A", "alt.fr": "B", "hero": "true"},
+        files={"file": ("one.jpg", jpeg(), "image/jpeg")},
+    )
+    assert first.status_code == 201
+    second = await api.client.post(
+        "/api/v1/releases/launch/media",
+        headers=AUTH,
+        data={"alt.en": "A", "alt.fr": "B", "hero": "true"},
+        files={"file": ("two.jpg", jpeg(), "image/jpeg")},
+    )
+    assert second.status_code == 422 and "a second hero" in second.text
+    unknown = await api.client.post(
+        "/api/v1/releases/nope/media", headers=AUTH, files={"file": ("a.pdf", b"%PDF-", "x")}
+    )
+    assert unknown.status_code == 404

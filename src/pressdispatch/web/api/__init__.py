@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from pressdispatch.list_imports import MAX_UPLOAD
 from pressdispatch.runtime import Runtime
-from pressdispatch.web.api import lists, plans, releases, subscribers
+from pressdispatch.web.api import lists, media, plans, releases, subscribers
 from pressdispatch.web.api.auth import BearerToken
 from pressdispatch.web.api.common import PROBLEM_JSON, install_handlers
 from pressdispatch.web.api.limits import BodyLimit, request_limit
@@ -68,11 +68,17 @@ def create_api(rt: Runtime) -> FastAPI:
         redoc_url=None,
     )
     api.include_router(releases.router)
+    api.include_router(media.router)
     api.include_router(plans.router)
     api.include_router(subscribers.router)
     api.include_router(lists.router)
     install_handlers(api)
     # The last added runs first: the token is checked before the body's size.
-    api.add_middleware(BodyLimit, limit=request_limit(settings), uploads=MAX_UPLOAD)
+    api.add_middleware(
+        BodyLimit,
+        limit=request_limit(settings),
+        uploads=MAX_UPLOAD,
+        media=settings.content.max_media_size,
+    )
     api.add_middleware(BearerToken, credentials=rt.credentials, public=frozenset({OPENAPI}))
     return api
