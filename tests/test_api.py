@@ -226,6 +226,7 @@ async def test_openapi_is_public_and_describes_the_api(api: Api) -> None:
         "/releases/{release_id}/status",
         "/releases/{release_id}/plan",
         "/releases/{release_id}/schedule",
+        "/releases/{release_id}/media",
         "/releases/{release_id}/cancel",
         "/releases/{release_id}/withdraw",
         "/subscribers/{email}",

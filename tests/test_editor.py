@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
+from PIL import Image
+
 from pressdispatch.content import drafts, writer
 
 from . import test_admin
@@ -219,6 +221,31 @@ async def test_editing_keeps_the_source_and_rewrites_the_versions(console: Conso
     assert unknown.status_code == 404
     dots = await console.client.post("/admin/releases/..%2Fx/edit", data=fields)
     assert dots.status_code == 404
+
+
+async def test_editing_keeps_the_pictures_and_documents(console: Console) -> None:
+    imported_draft(console, "harvest", utc(86400))
+    folder = console.newsroom.root / "releases" / "harvest"
+    (folder / "media").mkdir()
+    Image.new("RGB", (40, 30)).save(folder / "media" / "field.jpg")
+    with (folder / "release.toml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            '\n[[media]]\nfile = "media/field.jpg"\nalt = { en = "A field" }\nhero = true\n'
+        )
+    await console.sync()
+    csrf = await console.login()
+    fields = form(
+        csrf,
+        status="ready",
+        embargo_send_at="",
+        **{"en.title": "Harvest, revised", "fr.title": "", "fr.body": "", "fr.dateline": ""},
+    )
+    saved = await console.client.post("/admin/releases/harvest/edit", data=fields)
+    assert saved.status_code == 303, saved.text
+    meta = tomllib.loads((folder / "release.toml").read_text("utf-8"))
+    assert meta["media"] == [{"file": "media/field.jpg", "alt": {"en": "A field"}, "hero": True}]
+    release = await console.rt.catalog.readable("harvest", utc())
+    assert release is not None and [m.name for m in release.media] == ["field.jpg"]
 
 
 async def test_a_broken_release_opens_with_its_problems_beside_the_fields(

@@ -9,7 +9,6 @@ entry appended to release.toml; otherwise nothing changes.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -56,9 +55,9 @@ def add_media(
     try:
         copy = staging / folder.name
         (copy / FOLDER).mkdir(parents=True)
-        for path in [*folder.glob("*.md"), *(media.iterdir() if media.is_dir() else ())]:
-            if path.is_file():
-                _link(path, copy / path.relative_to(folder))
+        for path in folder.glob("*.md"):
+            shutil.copyfile(path, copy / path.name)
+        writer.stage_media(folder, copy)
         (copy / "release.toml").write_text(after, encoding="utf-8")
         (copy / FOLDER / name).write_bytes(data)
         release, problems = load(copy)
@@ -78,13 +77,6 @@ def add_media(
         return added, own
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _link(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another filesystem, or links refused
-        shutil.copyfile(source, target)
 
 
 def _elsewhere(problem: Problem, copy: Path, folder: Path) -> Problem:

@@ -15,6 +15,7 @@ Text first, then files:
 from __future__ import annotations
 
 import errno
+import os
 import re
 import secrets
 import shutil
@@ -24,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from pressdispatch.content.media import FOLDER as MEDIA
 from pressdispatch.content.releases import Loaded
 from pressdispatch.errors import PressDispatchError
 
@@ -251,6 +253,7 @@ def create_release(
         folder.mkdir()
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")
+        stage_media(root / release_id, folder)  # a rewrite keeps the release's media
         release, problems = load(folder)
         if release is not None and install:
             target = root / release_id
@@ -281,12 +284,28 @@ def replace_release_file(folder: Path, name: str, text: str, load: Load) -> Load
             if path.is_file() and path.name != name:
                 shutil.copyfile(path, copy / path.name)
         (copy / name).write_text(text, encoding="utf-8")
+        stage_media(folder, copy)
         release, problems = load(copy)
         if release is not None:
             write_atomically(folder / name, text)
         return release, problems
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def stage_media(folder: Path, copy: Path) -> None:
+    """The files of ``folder/media`` in ``copy/media``, hard-linked (copied where links
+    cannot be made), so the loader checks a staged release with its media."""
+    media = folder / MEDIA
+    if not media.is_dir():
+        return
+    (copy / MEDIA).mkdir(exist_ok=True)
+    for path in media.iterdir():
+        if path.is_file():
+            try:
+                os.link(path, copy / MEDIA / path.name)
+            except OSError:  # another filesystem, or links refused
+                shutil.copyfile(path, copy / MEDIA / path.name)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -119,7 +119,12 @@ async def release_page(request: Request, release_id: str, session: PageSession) 
         "levers": levers(r, lambda moment: local_time(moment, settings)),
         "test_copies": sent_tests(request, release_id),
         "embargo_views": [
-            {"address": v.address, "at": local_time(v.at, settings), "language": v.language}
+            {
+                "address": v.address,
+                "at": local_time(v.at, settings),
+                "language": v.language,
+                "item": v.item,
+            }
             for v in await rt.embargo_views.of(release_id, limit=EMBARGO_VIEWS_SHOWN)
         ],
         "embargo_views_total": await rt.embargo_views.count(release_id),
