@@ -40,6 +40,7 @@ __all__ = [
     "release_toml",
     "replace_release_file",
     "rewrite_release",
+    "stage_media",
     "toml_value",
     "with_status",
     "with_times",
