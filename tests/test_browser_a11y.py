@@ -11,11 +11,17 @@ The console (/admin) is in English only: it is opened with either browser langua
 and must say ``lang="en"`` both times.
 
 ``/search`` is checked once it exists: while it answers 404 its test is skipped.
+
+Then a person with a keyboard and no mouse fills in the subscription form and the
+preferences page: Tab reaches every control of the form, in the order of the page,
+and Space, typing and Enter choose an order of languages, find and tick a country and
+send the form.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +29,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,7 @@ import pytest
 
 from pressdispatch.render.email import PREFERENCES
 from pressdispatch.tokens import Signer
+from pressdispatch.web.signup import CONFIRM, OUTBOX_FOLDER
 
 from .conftest import ROOT
 from .test_browser import (
@@ -49,7 +57,7 @@ from .test_browser import (
 pytestmark = pytest.mark.e2e
 
 with contextlib.suppress(ImportError):  # without playwright, the fixture skips (or fails in CI)
-    from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -59,6 +67,7 @@ LANGUAGES = ("en", "ar")
 # A journalist of the sample lists whose first language is the page's: the
 # preferences page speaks the journalist's language.
 READERS = {"en": "james.okafor@example.com", "ar": "fatima.haddad@example.net"}
+KEYBOARD_READER = "soren.kjaergaard@example.com"  # en; europe; health
 
 RUN_AXE = """async tags => {
     const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
@@ -77,6 +86,7 @@ RUN_AXE = """async tags => {
 class Newsroom:
     base_url: str
     signer: Signer
+    root: Path
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +131,8 @@ def newsroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Newsroom]:
         _wait_for(f"{base_url}/healthz", proc, log, deadline)
         _wait_for(f"{base_url}/releases/{RELEASE}/fr", proc, log, deadline)
         signer = Signer(SIGNING_KEY.encode())
-        newsroom = Newsroom(base_url, signer)
-        for email in READERS.values():  # the lists are in the store too
+        newsroom = Newsroom(base_url, signer, root)
+        for email in (*READERS.values(), KEYBOARD_READER):  # the lists are in the store too
             _wait_for_preferences(newsroom, email, deadline)
         yield newsroom
     finally:
@@ -243,3 +253,144 @@ def test_axe_rules_checked(
     with capsys.disabled():
         print(f"\naxe-core {version}, tags {', '.join(TAGS)}: {len(rules)} rules checked:")
         print(" ".join(sorted(rules)))
+
+
+# -- the keyboard ---------------------------------------------------------------------------
+
+# The element that has the focus: where it is in the page, and what a person sees of it.
+FOCUSED = """() => {
+    const e = document.activeElement;
+    return {
+        index: [...document.querySelectorAll('*')].indexOf(e),
+        tag: e.tagName.toLowerCase(), id: e.id, name: e.getAttribute('name') || '',
+        value: e.getAttribute('value') || '', text: e.textContent.trim().slice(0, 30),
+        outline: getComputedStyle(e).outlineStyle,
+    };
+}"""
+# What the form holds that a person can reach, visible, in the order of the page.
+REACHABLE = """() => [...document.querySelectorAll(
+        'main input:not([type=hidden]), main button, main select, main summary, main a[href]'
+    )].filter(e => !e.disabled && e.getClientRects().length > 0)
+    .filter(e => e.tagName === 'SUMMARY' || !e.closest('details:not([open])'))
+    .map(e => [...document.querySelectorAll('*')].indexOf(e))"""
+
+
+def tab(page: Page) -> dict[str, Any]:
+    page.keyboard.press("Tab")
+    focused: dict[str, Any] = page.evaluate(FOCUSED)
+    return focused
+
+
+def tab_to(page: Page, **wanted: str) -> dict[str, Any]:
+    """Tab until the focus is on the element with these attributes (at most 80 presses)."""
+    for _ in range(80):
+        focused = tab(page)
+        if all(focused[key] == value for key, value in wanted.items()):
+            return focused
+    raise AssertionError(f"Tab never reached {wanted} on {page.url}")
+
+
+def assert_tab_order(page: Page, last: dict[str, str]) -> None:
+    """Tab from the top of the page to ``last``: every control of ``main``, in page order."""
+    page.locator("body").focus()
+    visited = [tab(page)]
+    assert visited[0]["text"] == "Skip to content", visited[0]
+    while not all(visited[-1][key] == value for key, value in last.items()):
+        visited.append(tab(page))
+        assert len(visited) < 120, visited[-5:]
+    indexes = [focused["index"] for focused in visited]
+    assert indexes == sorted(indexes), "Tab goes back up the page"
+    unseen = [focused for focused in visited if focused["outline"] == "none"]
+    assert not unseen, f"the focus is not shown on {unseen}"
+    reachable = [index for index in page.evaluate(REACHABLE) if index <= indexes[-1]]
+    assert set(reachable) <= set(indexes), "a control Tab never reaches"
+
+
+def replace_with(page: Page, text: str) -> None:
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+
+
+def choose_french_then_english(page: Page) -> None:
+    """From English (ticked, position 1) on, by keyboard: French 1, English 2."""
+    tab_to(page, id="position-en")
+    replace_with(page, "2")
+    assert tab(page)["value"] == "fr"  # French's box
+    page.keyboard.press("Space")  # ticks it; the script numbers it
+    assert tab(page)["id"] == "position-fr"
+    replace_with(page, "1")
+
+
+def find_and_tick(page: Page, typed: str, slug: str) -> None:
+    tab_to(page, id="region-filter")
+    page.keyboard.type(typed)
+    page.keyboard.press("Enter")  # by habit: it must not send the form
+    tab_to(page, name="regions", value=slug)
+    page.keyboard.press("Space")
+
+
+def test_subscribing_with_the_keyboard_alone(shared_browser: Browser, newsroom: Newsroom) -> None:
+    with browsing(shared_browser, "en") as context:
+        page = context.new_page()
+        page.goto(f"{newsroom.base_url}/subscribe?lang=en")
+        assert_tab_order(page, {"tag": "button", "text": "Subscribe"})
+
+        page.reload()
+        page.locator("body").focus()
+        tab_to(page, id="email")
+        page.keyboard.type("kim@example.org")
+        assert tab(page)["id"] == "name"
+        page.keyboard.type("Kim Lee")
+        assert tab(page)["id"] == "outlet"
+        assert tab(page)["value"] == "en"  # the first language's box
+        page.keyboard.press("Space")
+        choose_french_then_english(page)
+        find_and_tick(page, "belar", "by")
+        tab_to(page, tag="button", text="Subscribe")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1, name="Check your inbox")).to_be_visible()
+
+    request = _confirmation_request(newsroom, "kim@example.org")
+    assert (request["l"], request["r"]) == (["fr", "en"], ["by"])
+    assert request["c"].startswith("sha256:")  # the statement shown, agreed to
+
+
+def test_changing_preferences_with_the_keyboard_alone(
+    shared_browser: Browser, newsroom: Newsroom
+) -> None:
+    with browsing(shared_browser, "en") as context:
+        page = context.new_page()
+        page.goto(preferences_url(newsroom, KEYBOARD_READER))
+        assert_tab_order(page, {"tag": "button", "text": "Save"})
+
+        page.reload()
+        page.locator("body").focus()
+        choose_french_then_english(page)
+        find_and_tick(page, "kenya", "ke")
+        tab_to(page, tag="button", text="Save")
+        page.keyboard.press("Enter")
+        # Saved, and the page now speaks French, the journalist's first language.
+        expect(page.locator("p.notice")).to_have_text("Vos préférences sont enregistrées.")
+        assert page.locator("html").get_attribute("lang") == "fr"
+        assert page.locator("#position-fr").input_value() == "1"
+        assert page.locator("#position-en").input_value() == "2"
+        assert page.locator('input[name="regions"][value="ke"]').is_checked()
+        assert page.locator('input[name="regions"][value="europe"]').is_checked()
+
+
+def _confirmation_request(newsroom: Newsroom, email: str) -> dict[str, Any]:
+    """What the confirmation link emailed to ``email`` asks for (its token, verified)."""
+    folder = newsroom.root / "var" / "outbox" / OUTBOX_FOLDER
+    deadline = time.monotonic() + 10
+    while True:
+        for path in sorted(folder.glob("*.eml")):
+            mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if email in str(mail["To"]):
+                body = mail.get_body(("plain",))
+                assert body is not None
+                text = body.get_content()  # type: ignore[attr-defined]
+                token = text.split("/confirm/", 1)[1].split()[0]
+                request: dict[str, Any] = json.loads(newsroom.signer.verify(token, CONFIRM))
+                return request
+        assert time.monotonic() < deadline, f"no confirmation email to {email}"
+        time.sleep(0.1)
