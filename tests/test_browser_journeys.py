@@ -160,8 +160,8 @@ def test_a_journalist_subscribes_confirms_chooses_french_and_unsubscribes(
     page = _page(browser)
     page.goto(f"{newsroom.base_url}/subscribe?lang=en")
     page.get_by_label("Email").fill(JOURNALIST)
-    page.get_by_label("Name").fill("Nadia <b>Haddad</b>")
-    page.locator("#language-1").select_option("en")
+    page.get_by_label("Name", exact=True).fill("Nadia <b>Haddad</b>")
+    page.get_by_role("checkbox", name="English").check()
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
@@ -179,7 +179,10 @@ def test_a_journalist_subscribes_confirms_chooses_french_and_unsubscribes(
 
     page.get_by_role("link", name="Manage your subscription").click()
     expect(page.get_by_text("Nadia <b>Haddad</b>")).to_be_visible()  # escaped, shown as typed
-    page.locator("#language-1").select_option("fr")
+    # French first, English second: typing a position ticks the language's box.
+    page.get_by_role("spinbutton", name="Position Français").fill("1")
+    page.get_by_role("spinbutton", name="Position English").fill("2")
+    expect(page.get_by_role("checkbox", name="Français")).to_be_checked()
     page.get_by_role("button", name="Save").click()
     # Saved, and the page now speaks the journalist's first language.
     expect(page.get_by_role("status")).to_have_text("Vos préférences sont enregistrées.")

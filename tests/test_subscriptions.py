@@ -102,11 +102,11 @@ def checked(html: str, name: str) -> list[str]:
 
 
 def chosen_languages(html: str) -> list[str]:
-    """The selected option of each language menu, in order ('' for none)."""
-    menus = re.findall(r'<select id="language-\d+" name="languages">(.*?)</select>', html, re.S)
-    return [
-        (re.findall(r'<option value="([^"]*)"[^>]* selected>', menu) or ["?"])[0] for menu in menus
-    ]
+    """The ticked languages, by the position each shows (1 first)."""
+    ticked = re.findall(r'name="languages" value="(\w+)"[^>]* checked>', html)
+    positions = dict(re.findall(r'name="position-(\w+)" value="(\d*)"', html))
+    assert all(positions[code] for code in ticked), positions
+    return sorted(ticked, key=lambda code: int(positions[code]))
 
 
 def assert_private(response: httpx.Response) -> None:
@@ -326,13 +326,13 @@ async def test_the_preferences_page_shows_the_current_choices_escaped(site: Site
     assert escape("<b>x</b>") in html
     assert "<i>Times</i>" not in html
     assert escape("Tom & Jerry <i>Times</i>") in html
-    assert chosen_languages(html) == ["ru", "en", "", "", "", ""]
+    assert chosen_languages(html) == ["ru", "en"]
     assert checked(html, "regions") == ["europe", "by"]
     assert "Беларусь" in html and "Европа" in html  # localised region names
     assert checked(html, "topics") == ["water"]
     assert 'name="topics" value="health">' in html  # a public release's topic, not chosen
     assert 'name="regions" value="western-africa">' in html
-    assert 'name="regions" value="fr">' not in html  # countries only when chosen
+    assert 'name="regions" value="fr"> Франция' in html  # every country, by name
     assert re.findall(r'<form[^>]* action="([^"]+)"', html) == [url.removeprefix(BASE)] * 2
 
 
@@ -354,7 +354,7 @@ async def test_saved_preferences_are_stored_and_used_for_the_next_release(site: 
     assert response.status_code == 200
     assert_private(response)
     assert "Vos préférences sont enregistrées." in response.text  # now in French
-    assert chosen_languages(response.text)[:3] == ["fr", "en", ""]
+    assert chosen_languages(response.text) == ["fr", "en"]
     found = await site.rt.journalists.find("ben@example.org")
     assert found is not None
     ben, status = found.subscriber, found.status
@@ -399,6 +399,47 @@ async def test_preferences_sent_as_multipart_form_data_are_read_in_order(site: S
     )
 
 
+async def test_the_positions_set_the_order_in_one_step(site: Site) -> None:
+    """As the form sends it: the boxes in page order, each language with its position."""
+    await site.send("first")
+    path = f"/preferences/{site.token(PREFERENCES, 'ben@example.org')}"
+    form = [
+        ("languages", "en"),
+        ("position-en", "3"),
+        ("languages", "ru"),
+        ("position-ru", ""),  # ticked without a position: after those that have one
+        ("position-fr", "1"),
+        ("languages", "fr"),
+        ("position-es", "2"),  # a position without its box ticked: not chosen
+        ("languages", "zh"),
+        ("position-zh", "2"),
+        ("regions", "by"),  # a country, ticked in the picker
+        ("regions", "western-africa"),
+        ("action", "save"),
+    ]
+    response = await site.submit(path, form)
+    assert response.status_code == 200, response.text
+    assert chosen_languages(response.text) == ["fr", "zh", "en", "ru"]
+    assert "<details open>" in response.text  # the groups with something ticked
+    found = await site.rt.journalists.find("ben@example.org")
+    assert found is not None
+    assert found.subscriber.languages == ("fr", "zh", "en", "ru")
+    assert found.subscriber.regions == {"by", "western-africa"}
+
+
+@pytest.mark.parametrize("position", ["first", "0", "-1", "100", "1.5"])
+async def test_a_position_that_is_not_a_number_saves_nothing(site: Site, position: str) -> None:
+    await site.send("first")
+    path = f"/preferences/{site.token(PREFERENCES, 'ben@example.org')}"
+    form = [("languages", "fr"), ("position-fr", position), ("action", "save")]
+    response = await site.submit(path, form)
+    assert response.status_code == 400
+    assert f"Position: a number from 1, not {position}" in response.text
+    found = await site.rt.journalists.find("ben@example.org")
+    assert found is not None
+    assert found.subscriber.languages == ("en",)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "error"),
     [
@@ -418,7 +459,7 @@ async def test_an_invalid_choice_saves_nothing(
     assert response.status_code == 400
     assert_private(response)
     assert error in response.text
-    assert "<script>" not in response.text
+    assert response.text.count("<script") == 1  # the form's own: never a value sent back
     assert "Your preferences are saved." not in response.text
     found = await site.rt.journalists.find("ben@example.org")
     assert found is not None

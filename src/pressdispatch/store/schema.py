@@ -121,6 +121,10 @@ subscribers = Table(
     Column("last_hard_at", UtcDateTime),
     Column("last_soft_at", UtcDateTime),
     Column("last_diagnostic", Text, nullable=False, default=""),
+    # The privacy statement they agreed to on the web (web/signup.py): when, and which
+    # (its version, web/privacy.py); none for a journalist only the lists name.
+    Column("consent_at", UtcDateTime),
+    Column("consent_version", String(80), nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -1,12 +1,19 @@
 """A journalist's choices on a form: languages in order, regions and topics.
 
 The subscription form (``signup.py``) and the preferences page (``subscriptions.py``)
-read, check and offer them the same way: this module.
+read, check and offer them the same way: this module (what is offered: ``picker.py``).
+
+Languages come as ``languages`` fields, in order of preference, and may each have a
+``position-<code>`` field (``1`` first): the order is the positions', then the fields'
+for the languages without one. A form or script that sends only ``languages`` fields,
+in order, is read as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import math
+import re
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -22,6 +29,7 @@ from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState
+from pressdispatch.web.picker import language_rows, region_groups
 
 MAX_BODY = 64 * 1024  # bytes of a form; the real ones are a few hundred
 #: The error of a form over MAX_BODY (status 413), to translate.
@@ -29,6 +37,8 @@ TOO_LARGE = (
     "The form is too large, so nothing was done. Please shorten what you entered and try again."
 )
 _SHOWN_VALUE = 60  # characters of a rejected value repeated in an error message
+POSITION = "position-"  # + a language code: where it comes in the order
+_POSITION = re.compile(r"[0-9]{1,2}")
 
 
 @dataclass
@@ -81,6 +91,7 @@ def parse_choices(
     chosen = Choices()
     regions: set[str] = set()
     picked: set[str] = set()
+    positions: dict[str, str] = {}
 
     def reject(message: str, value: str) -> None:
         shown = printable(value.strip()[:_SHOWN_VALUE])  # never a control character on the page
@@ -89,7 +100,9 @@ def parse_choices(
     for name, value in fields:
         if not value.strip():
             continue
-        if name == "languages":
+        if name.startswith(POSITION):
+            positions[name.removeprefix(POSITION).lower()] = value.strip()
+        elif name == "languages":
             code = value.strip().lower()
             if code not in offered:
                 reject("Unknown language: %(value)s", value)
@@ -109,9 +122,30 @@ def parse_choices(
                 reject("Unknown topic: %(value)s", value)
             else:
                 picked.add(topic)
+    chosen.languages = _in_order(chosen.languages, positions, reject)
     chosen.regions = [] if ROOT in regions else sorted(regions)  # the world is every region
     chosen.topics = sorted(picked)
     return chosen
+
+
+def _in_order(
+    codes: list[str], positions: dict[str, str], reject: Callable[[str, str], None]
+) -> list[str]:
+    """``codes`` by their position; those without one after, as they came.
+
+    A position given to a language that is not ticked is ignored: the box decides.
+    """
+
+    def position(code: str) -> float:
+        text = positions.get(code, "")
+        if _POSITION.fullmatch(text) and int(text) > 0:
+            return int(text)
+        if text:
+            reject("Position: a number from 1, not %(value)s", text)
+        return math.inf
+
+    keyed = sorted((position(code), index, code) for index, code in enumerate(codes))
+    return [code for _, _, code in keyed]
 
 
 def choice_options(
@@ -125,29 +159,13 @@ def choice_options(
     chosen_regions: Collection[str],
     chosen_topics: Collection[str],
 ) -> dict[str, Any]:
-    """What the form templates show: one menu per language rank, regions, topics.
+    """What the form templates show: languages to number, regions grouped, topics.
 
     Topics are offered by name in ``lang``, in that order; the form sends their slugs.
     """
     return {
-        "language_options": [
-            {"code": code, "name": i18n.language_name(code)} for code in languages
-        ],
-        "language_slots": [
-            {"number": n + 1, "selected": chosen_languages[n] if n < len(chosen_languages) else ""}
-            for n in range(len(languages))
-        ],
-        "region_options": [
-            {
-                "slug": region.slug,
-                "name": i18n.region_name(tree, region.slug, lang),
-                "depth": max(len(tree.ancestors(region.slug)) - 2, 0),
-                "checked": region.slug in chosen_regions,
-            }
-            for region in tree
-            # countries only when already chosen: the list offers the M49 regions
-            if region.slug in chosen_regions or not (region.is_country or region.slug == ROOT)
-        ],
+        "language_rows": language_rows(languages, chosen_languages),
+        "region_groups": region_groups(tree, lang, chosen_regions),
         "topic_options": [
             {"slug": slug, "name": name, "checked": slug in chosen_topics}
             for slug, name in topic_names.named(topics, lang)

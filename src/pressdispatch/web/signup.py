@@ -15,6 +15,11 @@
   requests per 10 minutes from one client address (``request.client``, which only
   a trusted proxy may name: web/proxies.py) and 3 per hour for one email
   address; beyond, a 429 page with ``Retry-After`` and nothing is sent.
+- The form shows the privacy statement (``web/privacy.py``) and sends back its
+  version (field ``privacy``). A version that is no longer the current one (the
+  statement changed meanwhile) is an error like the others; the current one is
+  consent, carried in the token and recorded with the time of confirmation. A form
+  without the field (a script) subscribes as before, with no consent recorded.
 - The token is stateless: ``Signer.sign("confirm", <compact JSON of the form>,
   issued_at=now)``, valid for 48 hours. ``GET /confirm/{token}`` only asks (one
   button that POSTs to the same address: mail scanners open links);
@@ -55,6 +60,7 @@ from pressdispatch.web.choices import (
 )
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.pages import render_page
+from pressdispatch.web.privacy import agreed, current_statement
 from pressdispatch.web.ratelimit import RateLimiter, admit
 
 __all__ = ["CONFIRM", "LINK_LIFETIME", "OUTBOX_FOLDER", "payload", "router"]
@@ -129,6 +135,8 @@ async def subscribe(request: Request) -> Response:
     chosen = next((value for name, value in fields if name == "lang"), None)
     lang = _visitor_language(request, state, chosen)
     entry, errors = await _check(state, fields, lang)
+    consent, changed = agreed(state, fields, lang)
+    errors += [changed] if changed else []
     if errors:
         return await _form(state, lang, entry, errors=errors, status_code=400)
 
@@ -141,7 +149,8 @@ async def subscribe(request: Request) -> Response:
         return _page(state, lang, "too-many.html.j2", {}, status_code=429, headers=headers)
 
     signup = entry.signup()
-    await _send_confirmation(state, signup, signup.languages[0] if signup.languages else lang)
+    first = signup.languages[0] if signup.languages else lang
+    await _send_confirmation(state, signup, first, consent)
     return _page(state, lang, "subscribe-sent.html.j2", {}, headers=_NO_STORE)
 
 
@@ -149,9 +158,10 @@ async def subscribe(request: Request) -> Response:
 async def confirm_page(request: Request, token: str) -> Response:
     """The question and its one button; nothing changes until the button is pressed."""
     state = web_state(request)
-    signup = _verified(state, token)
-    if signup is None:
+    verified = _verified(state, token)
+    if verified is None:
         return _invalid(request, state)
+    signup, _ = verified
     context = {"state": "ask", "email": signup.email, "action": f"/confirm/{token}"}
     lang = _reader_language(request, state, signup)
     return _page(state, lang, "confirm.html.j2", context, headers=_PRIVATE)
@@ -161,10 +171,11 @@ async def confirm_page(request: Request, token: str) -> Response:
 async def confirm(request: Request, token: str) -> Response:
     """Subscribe the address the link was sent to, with the choices it carries."""
     state = web_state(request)
-    signup = _verified(state, token)
-    if signup is None:
+    verified = _verified(state, token)
+    if verified is None:
         return _invalid(request, state)
-    await state.runtime.journalists.confirm_signup(signup, state.clock())
+    signup, consent = verified
+    await state.runtime.journalists.confirm_signup(signup, state.clock(), consent=consent)
     preferences = state.runtime.renderer.signer.sign(PREFERENCES, signup.email.lower())
     context = {
         "state": "done",
@@ -221,9 +232,10 @@ async def _check(
     return entry, errors
 
 
-def payload(signup: Subscriber) -> str:
-    """What the confirmation token carries: the request, as compact JSON."""
-    document = {
+def payload(signup: Subscriber, consent: str = "") -> str:
+    """What the confirmation token carries: the request, as compact JSON, and the
+    version of the privacy statement agreed to (if any)."""
+    document: dict[str, Any] = {
         "e": signup.email,
         "n": signup.name,
         "o": signup.outlet,
@@ -231,11 +243,14 @@ def payload(signup: Subscriber) -> str:
         "r": sorted(signup.regions),
         "t": sorted(signup.topics),
     }
+    if consent:
+        document["c"] = consent
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-def _verified(state: WebState, token: str) -> Subscriber | None:
-    """The request a genuine, unexpired confirmation token carries; None for any other."""
+def _verified(state: WebState, token: str) -> tuple[Subscriber, str] | None:
+    """The request a genuine, unexpired confirmation token carries, and the privacy
+    statement's version agreed to ("" for none); None for any other token."""
     try:
         text = state.runtime.renderer.signer.verify(
             token, CONFIRM, max_age=LINK_LIFETIME, now=state.clock()
@@ -254,7 +269,10 @@ def _verified(state: WebState, token: str) -> Subscriber | None:
     ):
         return None
     languages, regions, topics = cast(list[list[str]], lists)
-    return Subscriber(
+    consent = document.get("c", "")
+    if not isinstance(consent, str):
+        return None
+    signup = Subscriber(
         email=email,
         name=name,
         outlet=outlet,
@@ -262,14 +280,15 @@ def _verified(state: WebState, token: str) -> Subscriber | None:
         regions=frozenset(regions),
         topics=frozenset(topics),
     )
+    return signup, consent
 
 
-async def _send_confirmation(state: WebState, signup: Subscriber, lang: str) -> None:
+async def _send_confirmation(state: WebState, signup: Subscriber, lang: str, consent: str) -> None:
     """Email the link, once. A failure is logged, never shown: the page is the same."""
     settings = state.settings
     newsroom = settings.newsroom
     now = state.clock()
-    token = state.runtime.renderer.signer.sign(CONFIRM, payload(signup), issued_at=now)
+    token = state.runtime.renderer.signer.sign(CONFIRM, payload(signup, consent), issued_at=now)
     try:
         mail = render_confirmation(
             newsroom,
@@ -358,6 +377,7 @@ async def _form(
         "name": entry.name,
         "outlet": entry.outlet,
         "max_length": MAX_LENGTH,
+        "privacy": current_statement(state, lang),
         **choice_options(
             tree,
             lang,

@@ -16,7 +16,11 @@ for one purpose each (``unsubscribe``, ``preferences``) and never expire.
 - ``GET /preferences/{token}`` shows the journalist's languages (in order of
   preference, among the newsroom's), regions and topics; ``POST`` saves them
   (an unknown value: the form again with the error, 400, nothing saved), or
-  unsubscribes when ``action=unsubscribe``. An unsubscribed, bounced or complained
+  unsubscribes when ``action=unsubscribe``. The page shows the privacy statement
+  (``web/privacy.py``) and the form sends back its version (``privacy``): saving with
+  a version that is not the journalist's recorded one records it, with the time, as
+  their consent; one that is no longer current (the statement changed meanwhile) is
+  an error, and nothing is saved. An unsubscribed, bounced or complained
   address sees that it is unsubscribed; it is not reactivated here, and a complained
   one stays ``complained`` (only a new opt-in through /subscribe revives it).
 - A tampered, malformed or wrong-purpose token gives one page, status 400, the
@@ -49,6 +53,7 @@ from pressdispatch.web.choices import (
 )
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.pages import render_page
+from pressdispatch.web.privacy import agreed, current_statement
 
 __all__ = ["router"]
 
@@ -125,18 +130,24 @@ async def save_preferences(request: Request, token: str) -> Response:
     if form is None:  # far larger than the form: nothing saved
         errors = [i18n.gettext(_language(request, state, person), TOO_LARGE)]
         return await _preferences(request, state, token, person, errors=errors, status_code=413)
+    lang = _language(request, state, person)
     chosen = parse_choices(
         form,
         offered=_offered_languages(state, person.subscriber),
         tree=state.runtime.regions,
         topics=None,  # any topic: the journalist may keep one no current release has
-        lang=_language(request, state, person),
+        lang=lang,
     )
-    if chosen.errors:
-        errors = chosen.errors
+    consent, changed = agreed(state, form, lang)
+    errors = chosen.errors + ([changed] if changed else [])
+    if errors:
         return await _preferences(request, state, token, person, errors=errors, status_code=400)
     now = state.clock()
-    await journalists.set_preferences(email, chosen.languages, chosen.regions, chosen.topics, now)
+    if consent == person.consent_version:
+        consent = ""  # agreed to already: the time of consent stays
+    await journalists.set_preferences(
+        email, chosen.languages, chosen.regions, chosen.topics, now, consent=consent
+    )
     saved = await journalists.find(email)
     if saved is None:  # removed from the store meanwhile
         return _unsubscribed(request, state, email, saved)
@@ -215,6 +226,7 @@ async def _preferences(
         "action": f"/preferences/{token}",
         "saved": saved_now,
         "errors": list(errors),
+        "privacy": current_statement(state, lang),
         **choice_options(
             tree,
             lang,

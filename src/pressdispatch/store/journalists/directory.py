@@ -69,16 +69,22 @@ class Journalists:
         regions: Iterable[str],
         topics: Iterable[str],
         now: datetime,
+        *,
+        consent: str = "",
     ) -> bool:
-        """The journalist's own choices (empty regions or topics: all); False if unknown."""
+        """The journalist's own choices (empty regions or topics: all); False if unknown.
+
+        ``consent``: the privacy statement's version, when they agree to a new one.
+        """
         chosen = (list(languages), set(regions), set(topics))  # the work may run twice
         return await self.db.transaction(
-            lambda conn: writes.set_preferences(conn, email, *chosen, now)
+            lambda conn: writes.set_preferences(conn, email, *chosen, now, consent)
         )
 
-    async def confirm_signup(self, signup: Subscriber, now: datetime) -> None:
-        """A subscription confirmed on the web (``writes.confirm``)."""
-        await self.db.transaction(lambda conn: writes.confirm(conn, signup, now))
+    async def confirm_signup(self, signup: Subscriber, now: datetime, *, consent: str = "") -> None:
+        """A subscription confirmed on the web (``writes.confirm``), with the version of
+        the privacy statement agreed to."""
+        await self.db.transaction(lambda conn: writes.confirm(conn, signup, now, consent))
 
     async def save_from_api(
         self, changes: writes.Changes, now: datetime

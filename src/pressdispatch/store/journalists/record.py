@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
@@ -27,6 +28,9 @@ class Journalist:
     bounce_count: int = 0  # hard and soft bounces, counted
     bounce_score: int = 0  # soft: +1 a day at most, bounced at [bounces] soft_limit
     last_diagnostic: str = ""  # the latest bounce or complaint, in the server's words
+    # The privacy statement they last agreed to on the web: when, and its version.
+    consent_at: datetime | None = None
+    consent_version: str = ""
 
     @property
     def email(self) -> str:
@@ -59,6 +63,8 @@ def journalist(row: Any) -> Journalist:
         bounce_count=int(row.bounce_count),
         bounce_score=int(row.bounce_score),
         last_diagnostic=row.last_diagnostic,
+        consent_at=row.consent_at,
+        consent_version=row.consent_version,
     )
 
 

@@ -62,13 +62,15 @@ API_LIST = Source.API.value  # the list every journalist written through the API
 CONFIRMED = "confirmed on the web"  # status_reason, for the press office
 
 
-def confirm(conn: Connection, signup: Subscriber, now: datetime) -> None:
+def confirm(conn: Connection, signup: Subscriber, now: datetime, consent: str = "") -> None:
     """Make ``signup.email`` an active subscriber on the ``web`` list, with its choices.
 
     ``signup`` is what the journalist confirmed; its ``embargo`` and ``lists`` are not used.
+    ``consent``, the version of the privacy statement they agreed to, is recorded with
+    ``now``; empty (a link sent before there was one) records nothing.
     """
     key = signup.email.lower()
-    choices = {
+    choices = _consent(consent, now) | {
         "languages": " ".join(dict.fromkeys(signup.languages)),
         "regions": " ".join(sorted(signup.regions)),
         "topics": " ".join(sorted(signup.topics)),
@@ -172,12 +174,14 @@ def set_preferences(
     regions: Iterable[str],
     topics: Iterable[str],
     now: datetime,
+    consent: str = "",
 ) -> bool:
     """Store the journalist's own choices (empty regions or topics: all); False if unknown.
 
     ``source`` becomes ``self``: the choices are the journalist's, not a list's.
+    ``consent``: the version of the privacy statement agreed to, recorded with ``now``.
     """
-    values = {
+    values = _consent(consent, now) | {
         "languages": " ".join(dict.fromkeys(languages)),  # order of preference, once each
         "regions": " ".join(sorted(set(regions))),
         "topics": " ".join(sorted(set(topics))),
@@ -209,6 +213,10 @@ def set_status(
             .values(status=DeliveryStatus.CANCELLED, last_reply=f"subscriber {status}")
         )
     return bool(result.rowcount)
+
+
+def _consent(version: str, now: datetime) -> dict[str, Any]:
+    return {"consent_at": now, "consent_version": version} if version else {}
 
 
 def _added(conn: Connection, row: dict[str, Any]) -> bool:
