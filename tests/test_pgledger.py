@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from pressdispatch.model import Release, Tier, Translation
+from pressdispatch.model import DeliveryStatus, Release, Tier, Translation
 from pressdispatch.store import pgledger
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.db import Database, open_database
 from pressdispatch.store.ledger import Ledger
-from pressdispatch.store.ports import Planned
+from pressdispatch.store.ports import Planned, Update
 
 from .dispatching import database_url
 
@@ -86,3 +86,22 @@ async def test_a_claim_reads_about_what_it_takes_whatever_the_statistics(db: Dat
     plan = (json.loads(found) if isinstance(found, str) else found)[0]["Plan"]
     assert plan["Actual Rows"] == LIMIT  # the claim took its rows
     assert max(row_counts(plan)) <= 3 * LIMIT, "a node read far more rows than the claim took"
+
+
+async def test_outcomes_are_found_by_id_by_a_plan_made_while_the_ledger_was_empty(
+    db: Database,
+) -> None:
+    # The outcome statement's plan is made once per connection (and kept until the next
+    # ANALYZE): made on an empty ledger, it must still look each outcome up by its id.
+    explain = "EXPLAIN (ANALYZE, FORMAT JSON) "
+    nothing = pgledger.record_params([])
+    for _ in range(6):  # past the five runs after which a plan may be kept for good
+        await db.statement(explain + pgledger.RECORD, nothing)
+    await queue(db, QUEUED)
+    now = START + timedelta(seconds=1)
+    claims = await Ledger(db).claim("w", now, 5, now + timedelta(minutes=5))
+    updates = [Update(c.id, c.token, DeliveryStatus.SENT, 250, "ok", now) for c in claims]
+    [[found]] = await db.statement(explain + pgledger.RECORD, pgledger.record_params(updates))
+    plan = (json.loads(found) if isinstance(found, str) else found)[0]["Plan"]
+    assert plan["Actual Rows"] == 5  # the outcomes were written
+    assert max(row_counts(plan)) <= 5, "a node read more rows than there were outcomes"

@@ -104,6 +104,7 @@ WITH planned AS (
 SELECT count(*) FROM planned
 """
 
+# Binary arrays (``%b``) here too: a tenth less of this process's CPU a statement.
 RECORD = """
 UPDATE deliveries AS d SET
     status = u.status,
@@ -113,8 +114,8 @@ UPDATE deliveries AS d SET
     sent_at = coalesce(u.sent_at, d.sent_at),
     due_at = coalesce(u.due_at, d.due_at)
 FROM unnest(
-    %s::bigint[], %s::text[], %s::text[], %s::integer[], %s::text[],
-    %s::timestamp[], %s::timestamp[]
+    %b::bigint[], %b::text[], %b::text[], %b::integer[], %b::text[],
+    %b::timestamp[], %b::timestamp[]
 ) AS u(id, token, status, code, reply, sent_at, due_at)
 WHERE d.id = u.id AND d.lease_token = u.token
 RETURNING d.id
