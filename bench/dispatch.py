@@ -87,7 +87,7 @@ from pressdispatch import pipeline
 from pressdispatch.config import Settings, load_settings
 from pressdispatch.content.newsroom import load_newsroom
 from pressdispatch.credentials import Credentials
-from pressdispatch.dispatch.transport import Envelope, Outcome, Transport
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Transport
 from pressdispatch.model import UNFINISHED, Release, Tier, Variant
 from pressdispatch.regions import load_regions
 from pressdispatch.render.email import Recipient
@@ -308,10 +308,10 @@ class Measuring:
         self.messages = 0
         self.bytes = 0
 
-    async def send(self, envelope: Envelope) -> Outcome:
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
         self.messages += 1
         self.bytes += len(envelope.message)
-        return await self.inner.send(envelope)
+        return await self.inner.send(envelope, ready=ready)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -18,7 +18,7 @@ import pytest
 
 from pressdispatch.config import load_settings
 from pressdispatch.dispatch.engine import Engine, EngineSettings
-from pressdispatch.dispatch.transport import Envelope, Outcome, Status
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Status
 from pressdispatch.errors import TransportStopped
 from pressdispatch.model import DeliveryStatus, Release, Subscriber, Tier, Translation
 from pressdispatch.regions import load_regions
@@ -53,8 +53,10 @@ class Relay:
     answer: Answer = accepted
     tried: list[str] = field(default_factory=list)  # recipients, in the order tried
 
-    async def send(self, envelope: Envelope) -> Outcome:
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
         await asyncio.sleep(0)  # a real relay answers later: let the other senders run
+        if ready is not None:
+            await ready()
         outcome = self.answer(envelope)  # may raise TransportStopped: then nothing was tried
         self.tried.append(envelope.recipient)
         return outcome
@@ -150,6 +152,34 @@ async def test_every_delivery_has_exactly_one_outcome(renderer: EmailRenderer) -
     assert len(b.relay.tried) == 25
 
 
+async def test_a_sender_starts_its_next_message_but_it_goes_once_the_last_is_recorded(
+    renderer: EmailRenderer,
+) -> None:
+    """A sender starts its next message while its outcome is being recorded, but that
+    message can be accepted only once the outcome is: at most one accepted message per
+    sender is ever unrecorded (what a crash can send twice)."""
+    b = await bench(renderer, 10)
+    at_start: list[int] = []  # accepted and not yet recorded, as each message starts
+    at_accept: list[int] = []  # and as the relay accepts it
+
+    def unrecorded(relay: Relay) -> int:
+        recorded = sum(r.status is DeliveryStatus.SENT for r in b.store.deliveries.values())
+        return len(relay.tried) - recorded
+
+    class Counting(Relay):
+        async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
+            at_start.append(unrecorded(self))
+            if ready is not None:
+                await ready()
+            at_accept.append(unrecorded(self))
+            return await super().send(envelope)
+
+    b.relay = Counting()
+    assert await b.run(concurrency=1) == {DeliveryStatus.SENT: 10}
+    assert max(at_start) == 1  # started before the last one was recorded
+    assert max(at_accept) == 0
+
+
 async def test_a_deferral_is_tried_again_when_due(renderer: EmailRenderer) -> None:
     grey = "j01@example.org"
     refused: set[str] = set()
@@ -210,9 +240,9 @@ async def test_a_claim_taken_over_meanwhile_records_nothing(renderer: EmailRende
     taken: list[Claim] = []
 
     class OtherProcess(Relay):
-        async def send(self, envelope: Envelope) -> Outcome:
+        async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
             taken.extend(await b.store.ledger.claim("other", later, 10, later + LEASE))
-            return await super().send(envelope)
+            return await super().send(envelope, ready=ready)
 
     b.relay = OtherProcess()
     assert await b.run() == {}  # nothing recorded by this engine

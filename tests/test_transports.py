@@ -28,7 +28,7 @@ from pressdispatch.dispatch.pushback import (
     concern,
 )
 from pressdispatch.dispatch.smtp import SmtpTransport
-from pressdispatch.dispatch.transport import Envelope, Outcome, Status
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Status
 from pressdispatch.errors import ConfigError, TransportStopped
 
 from .smtpd import Fault, SmtpServer, free_port, smtp_server
@@ -661,7 +661,9 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[Envelope] = []
 
-    async def send(self, envelope: Envelope) -> Outcome:
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
+        if ready is not None:
+            await ready()
         self.sent.append(envelope)
         return Outcome(Status.SENT, 250, "ok")
 

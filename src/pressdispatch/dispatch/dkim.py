@@ -9,7 +9,7 @@ import dkim
 import dkim.crypto
 
 from pressdispatch.config import DkimSection
-from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Status, Transport
 from pressdispatch.errors import ConfigError
 
 
@@ -64,13 +64,13 @@ class SigningTransport:
         self._inner = inner
         self._signer = signer
 
-    async def send(self, envelope: Envelope) -> Outcome:
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
         try:
             # An RSA signature takes milliseconds of CPU: a thread keeps the loop responsive.
             signed = await asyncio.to_thread(self._signer.sign, envelope.message)
         except dkim.DKIMException as exc:
             return Outcome(Status.FAILED, reply=f"DKIM signing failed: {exc}")
-        return await self._inner.send(dataclasses.replace(envelope, message=signed))
+        return await self._inner.send(dataclasses.replace(envelope, message=signed), ready=ready)
 
     async def close(self) -> None:
         await self._inner.close()

@@ -5,9 +5,11 @@ Four kinds of task share one queue:
 - the claimer takes small batches from the ledger (committed, leased) when the
   queue runs low, sized to what the senders can start within a few seconds at
   their recent pace;
-- ``concurrency`` senders render, send and then wait until their outcome is
-  committed before taking the next message, so at most ``concurrency``
-  accepted messages are ever unrecorded (the most a crash can duplicate);
+- ``concurrency`` senders render and send; a sender hands its outcome to the
+  recorder and starts its next message at once, but the transport lets that
+  message's data go only once the previous outcome is committed (``ready``), so
+  at most ``concurrency`` accepted messages are ever unrecorded (the most a crash
+  can duplicate) while the commit overlaps rendering and MAIL, RCPT and DATA;
 - the recorder commits outcomes in small groups, one transaction each, each
   outcome fenced by its claim's token;
 - the heartbeat (holdings.py) renews the leases of every row still held in
@@ -35,7 +37,7 @@ from datetime import timedelta
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.dispatch.holdings import Holdings
 from pressdispatch.dispatch.policy import decide
-from pressdispatch.dispatch.transport import Envelope, Outcome, Status, Transport
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Status, Transport
 from pressdispatch.errors import PressDispatchError, TransportStopped
 from pressdispatch.model import DeliveryStatus, Release, Variant
 from pressdispatch.render.email import EmailRenderer, PreparedMessage, Recipient
@@ -137,7 +139,8 @@ class Engine:
         self._withdrawals: dict[str, Withdrawal] = {}
         self._queue: asyncio.Queue[Claim] = asyncio.Queue()
         self._results: asyncio.Queue[tuple[Update, asyncio.Future[bool]]] = asyncio.Queue()
-        self._busy = 0
+        self._busy = 0  # claims taken by senders and not yet done with (recorded, given back)
+        self._settling: set[asyncio.Task[None]] = set()
         self._pace = _Pace(max(settings.batch_size, settings.concurrency))
         self._low_water = max(settings.concurrency, 1)  # queued claims: below, claim more
         self._stopped_until = 0.0  # monotonic: the transport is stopped until then
@@ -228,30 +231,45 @@ class Engine:
             self.wakeup.clear()
 
     async def _sender(self) -> None:
+        previous: asyncio.Task[None] | None = None  # this sender's last outcome, settling
         while True:
             claim = await self._queue.get()
             self._busy += 1
             if self._queue.qsize() < self._low_water:
                 self._low.set()
+            settling = None
             try:
                 if self.holdings.start(claim):  # not taken over while it waited here
-                    await self._deliver(claim)
+                    settling = await self._deliver(claim, previous)
             except Exception:  # the store failing, say: this sender must live on
                 log.exception("delivery %d of %s", claim.id, claim.release_id)
                 if self.holdings.holds(claim):  # not recorded: give it back for a later try
                     await self._give_back([claim])
             finally:
-                self._busy -= 1
-                if self._busy == 0 or self._queue.qsize() < self._low_water:
-                    self._low.set()  # the claimer may refill, or notice that all is done
                 self._queue.task_done()
+                if settling is None:
+                    self._done()
+                else:
+                    previous = settling
 
-    async def _deliver(self, claim: Claim) -> None:
+    def _done(self) -> None:
+        """A claim taken by a sender is done with: recorded, given back or dropped."""
+        self._busy -= 1
+        if self._busy == 0 or self._queue.qsize() < self._low_water:
+            self._low.set()  # the claimer may refill, or notice that all is done
+
+    async def _deliver(
+        self, claim: Claim, previous: asyncio.Task[None] | None
+    ) -> asyncio.Task[None] | None:
+        """Send the claim's message once ``previous`` is recorded; returns its own
+        outcome's settling (recorded, counted), or None when there is nothing to record."""
         try:
-            outcome = await self._attempt(claim)
+            outcome = await self._attempt(claim, _after(previous))
         except TransportStopped as exc:
+            if previous is not None:
+                await asyncio.shield(previous)  # in order: what went out is recorded first
             await self._transport_stopped(exc, claim)
-            return
+            return None
         now = self.clock()
         update = decide(
             claim,
@@ -262,8 +280,26 @@ class Engine:
             max_retry_age=self.settings.max_retry_age,
         )
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        await self._results.put((update, done))
-        recorded = await done
+        self._results.put_nowait((update, done))
+        task = asyncio.create_task(self._settle(claim, outcome, update, done))
+        self._settling.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._settling.discard)
+        return task
+
+    async def _settle(
+        self, claim: Claim, outcome: Outcome, update: Update, done: asyncio.Future[bool]
+    ) -> None:
+        """Once the outcome is recorded (or found taken over): count it, let the claim go."""
+        try:
+            await self._settled(claim, outcome, update, await done)
+        except Exception:  # a count or a callback failing must not keep the claim busy
+            log.exception("after delivery %d of %s", claim.id, claim.release_id)
+        finally:
+            self._done()
+
+    async def _settled(
+        self, claim: Claim, outcome: Outcome, update: Update, recorded: bool
+    ) -> None:
         self.holdings.release([claim])
         self._pace.tick()
         if not recorded:
@@ -287,7 +323,7 @@ class Engine:
             self.problem = None
             await self._note_stoppage(None)
 
-    async def _attempt(self, claim: Claim) -> Outcome:
+    async def _attempt(self, claim: Claim, ready: Ready | None) -> Outcome:
         sender, token = self.settings.sender, ""
         if self.settings.return_path is not None:
             # What comes back names the delivery (verp.py): in the envelope, and in a header.
@@ -306,7 +342,7 @@ class Engine:
             return Outcome(Status.DEFERRED, reply=f"not rendered: {exc}")
         envelope = Envelope(sender, claim.address, message, claim.message_id, claim.release_id)
         try:
-            return await self.transport.send(envelope)
+            return await self.transport.send(envelope, ready=ready)
         except TransportStopped:
             raise
         except Exception as exc:  # a transport bug must not lose the row: retry later
@@ -403,6 +439,19 @@ class _Pace:
             return None
         elapsed = times[-1] - times[0]
         return (len(times) - 1) / elapsed if elapsed > 0 else None
+
+
+def _after(previous: asyncio.Task[None] | None) -> Ready | None:
+    """What the transport awaits before the message's data: ``previous`` settled. Shielded,
+    so that a transport giving up (a timeout) never cancels the previous one's count."""
+    if previous is None or previous.done():
+        return None
+    task = previous
+
+    async def ready() -> None:
+        await asyncio.shield(task)
+
+    return ready
 
 
 async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, timeout: float) -> None:

@@ -15,7 +15,7 @@ import re
 import secrets
 from pathlib import Path
 
-from pressdispatch.dispatch.transport import Envelope, Outcome, Status
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Status
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 
@@ -32,7 +32,9 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def send(self, envelope: Envelope) -> Outcome:
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
+        if ready is not None:
+            await ready()
         name = _safe_name(envelope.message_id.strip("<>")) + ".eml"
         relative = Path(_safe_name(envelope.release_id), name)
         try:

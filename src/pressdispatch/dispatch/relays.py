@@ -28,7 +28,7 @@ from pressdispatch.clock import Timer
 from pressdispatch.config import SmtpSection
 from pressdispatch.dispatch.pushback import FIRST_PAUSE, LONGEST_PAUSE
 from pressdispatch.dispatch.smtp import Bucket, SmtpTransport
-from pressdispatch.dispatch.transport import Envelope, Outcome, Status
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Status
 from pressdispatch.errors import ConfigError, TransportStopped
 
 __all__ = ["Relay", "RelayTransport", "relay_transport"]
@@ -73,7 +73,7 @@ class RelayTransport:
         self._per_domain_rate = per_domain_rate
         self._domains: dict[str, Bucket] = {}
 
-    async def send(self, envelope: Envelope) -> Outcome:
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
         # The overall limits are the newsroom's, whichever relay carries the message.
         if self._per_domain_rate:
             await self._domain_bucket(envelope.recipient).take()
@@ -84,7 +84,7 @@ class RelayTransport:
             tried.add(relay)
             relay.sending += 1
             try:
-                outcome = await relay.transport.send(envelope)
+                outcome = await relay.transport.send(envelope, ready=ready)
             except TransportStopped as exc:
                 self._down(relay, str(exc), exc.retry_after)
                 continue

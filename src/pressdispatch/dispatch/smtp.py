@@ -23,7 +23,7 @@ from pressdispatch.clock import Timer
 from pressdispatch.config import SmtpSection
 from pressdispatch.content.returns import Kind, classify
 from pressdispatch.dispatch.pushback import Concern, Window, concern
-from pressdispatch.dispatch.transport import Envelope, Outcome, Status
+from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Status
 from pressdispatch.errors import ConfigError, TransportStopped
 
 BOUNCE_CODES = frozenset({550, 551, 553})  # at RCPT: the address itself is refused
@@ -54,7 +54,7 @@ class SmtpTransport:
         self._stopped: TransportStopped | None = None
         self._stopped_at = 0.0
 
-    async def send(self, envelope: Envelope) -> Outcome:
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome:
         self._check_stopped()
         # Tokens first, connection second: a message waiting its turn holds no connection.
         if self._settings.per_domain_rate:
@@ -64,7 +64,7 @@ class SmtpTransport:
             self._check_stopped()  # another sender may have found out meanwhile
             try:
                 async with asyncio.timeout(self._timeout):
-                    return await self._deliver(envelope)
+                    return await self._deliver(envelope, ready)
             except TimeoutError:
                 return Outcome(Status.DEFERRED, reply=f"timed out after {self._timeout:g}s")
 
@@ -91,10 +91,10 @@ class SmtpTransport:
             self._domains[domain] = Bucket(lambda: rate, self._clock)
         return self._domains[domain]
 
-    async def _deliver(self, envelope: Envelope) -> Outcome:
-        result, reused = await self._attempt(envelope, fresh=False)
+    async def _deliver(self, envelope: Envelope, ready: Ready | None) -> Outcome:
+        result, reused = await self._attempt(envelope, ready, fresh=False)
         if result.stale and reused:  # the pooled connection had died while idle: never left
-            result, _ = await self._attempt(envelope, fresh=True)
+            result, _ = await self._attempt(envelope, ready, fresh=True)
         outcome = result.outcome
         if outcome.status is Status.SENT:
             self.window.success()
@@ -103,7 +103,9 @@ class SmtpTransport:
             await self._trim()
         return outcome
 
-    async def _attempt(self, envelope: Envelope, *, fresh: bool) -> tuple[_Result, bool]:
+    async def _attempt(
+        self, envelope: Envelope, ready: Ready | None, *, fresh: bool
+    ) -> tuple[_Result, bool]:
         """One try, and whether it was on a reused connection."""
         conn, reused = (None, False) if fresh else self._checkout()
         if conn is None:
@@ -128,7 +130,7 @@ class SmtpTransport:
                 return _Result(Outcome(Status.DEFERRED, reply=reply, unreached=True), False), False
         result = _Result(Outcome(Status.DEFERRED), keep=False)
         try:
-            result = await _transact(conn, envelope)
+            result = await _transact(conn, envelope, ready)
         finally:  # also on timeout or cancellation: a half-done conversation is unusable
             if result.keep and conn.is_connected:
                 self._idle.append(conn)
@@ -224,7 +226,7 @@ def _address_gone(reply: str) -> bool:
     return kind is Kind.HARD or (status.startswith("5.1.") and kind is not Kind.POLICY)
 
 
-async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
+async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope, ready: Ready | None) -> _Result:
     stage = "MAIL"
     try:
         size = [f"SIZE={len(envelope.message)}"] if conn.supports_extension("size") else []
@@ -232,7 +234,7 @@ async def _transact(conn: aiosmtplib.SMTP, envelope: Envelope) -> _Result:
         stage = "RCPT"
         await _command(conn, "RCPT", envelope.recipient, [])
         stage = "DATA"
-        response = await _data(conn, envelope.message)
+        response = await _data(conn, envelope.message, ready)
     except aiosmtplib.SMTPResponseException as exc:
         status = Status.FAILED if exc.code >= 500 else Status.DEFERRED
         bounce = stage == "RCPT" and exc.code in BOUNCE_CODES and _address_gone(exc.message)
@@ -272,7 +274,9 @@ async def _command(conn: aiosmtplib.SMTP, verb: str, address: str, options: list
         raise aiosmtplib.SMTPResponseException(response.code, response.message)
 
 
-async def _data(conn: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTPResponse:
+async def _data(
+    conn: aiosmtplib.SMTP, message: bytes, ready: Ready | None
+) -> aiosmtplib.SMTPResponse:
     """DATA, with the message's bytes put on the wire as they are when they can be.
 
     aiosmtplib's ``data`` runs two regular expressions over every message (line
@@ -280,13 +284,20 @@ async def _data(conn: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTPRespons
     The renderer's messages already end every line with CRLF, so here a message
     whose line endings are all CRLF is only dot-stuffed (a plain bytes replace,
     rarely needed) and written; any other goes through ``data``.
+
+    ``ready`` is awaited as late as can be: MAIL, RCPT and DATA's go-ahead overlap the
+    recording of the sender's previous outcome.
     """
     wire = _on_the_wire(message)
     if wire is None or conn.protocol is None:
+        if ready is not None:
+            await ready()
         return await conn.data(message)
     start = await conn.execute_command(b"DATA")
     if start.code != 354:
         raise aiosmtplib.SMTPDataError(start.code, start.message)
+    if ready is not None:
+        await ready()
     conn.protocol.write(wire)
     response = await conn.protocol.read_response(timeout=conn.timeout)
     if response.code != 250:

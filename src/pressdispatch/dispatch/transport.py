@@ -9,6 +9,7 @@ the message was not tried, and no other will be until the transport says so).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -43,9 +44,20 @@ class Outcome:
     unreached: bool = False
 
 
-class Transport(Protocol):
-    """Send messages; safe to call ``send`` from many tasks at once."""
+#: What a transport awaits last before the message could be accepted (before its data
+#: goes out): the engine's sender is still waiting for its previous message's outcome to
+#: be recorded, and meanwhile the transport can start this message's transaction. It
+#: may be awaited more than once (a retry on another connection or relay).
+Ready = Callable[[], Awaitable[None]]
 
-    async def send(self, envelope: Envelope) -> Outcome: ...
+
+class Transport(Protocol):
+    """Send messages; safe to call ``send`` from many tasks at once.
+
+    With ``ready``, nothing of the message may be accepted before ``ready()`` is done:
+    the ledger counts on it (at most one accepted message per sender unrecorded).
+    """
+
+    async def send(self, envelope: Envelope, *, ready: Ready | None = None) -> Outcome: ...
 
     async def close(self) -> None: ...

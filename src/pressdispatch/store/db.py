@@ -213,7 +213,13 @@ class _Statements:
 
     async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
         conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-        await conn.execute("SET synchronous_commit = off")
+        # The statements here touch a few rows each, found through an index; the
+        # planner's statistics rarely count the rows they touch (queued, sending: they
+        # come and go between two ANALYZEs) and, expecting a handful, it read a whole
+        # table or bitmap (pgledger.py). One round trip for the three settings.
+        await conn.execute(
+            "SET synchronous_commit = off; SET enable_bitmapscan = off; SET enable_seqscan = off"
+        )
         return conn
 
     async def _execute(

@@ -32,35 +32,37 @@ __all__ = ["CLAIM", "PLAN", "RECORD", "claim_params", "claims", "plan_params", "
 # Each status is picked on its own, walking the (status, due_at) index in order, so a
 # claim reads about as many rows as it takes: one pick with ``status IN (...)`` and
 # ``ORDER BY due_at, id`` sorts every due row first (45 ms a claim at 10,000 rows,
-# growing with the ledger). Rows due at the same time come in the index's order, for
-# rows planned together the order they were planned in. A pick may lock a few more
-# rows than the claim takes; the locks end with the statement.
+# growing with the ledger). The release and the journalist of each row are looked up
+# by scalar subqueries, not joined: the planner's statistics hardly ever count the
+# queued rows (they come and go between two ANALYZEs), and for the few rows it then
+# expects it joined and sorted every queued row, for every claim; a subquery leaves
+# it only the walk down the index (with ``enable_bitmapscan`` and ``enable_seqscan``
+# off on these connections: db.py). Rows due at the same time come in the index's
+# order, for rows planned together the order they were planned in. A pick may lock a
+# few more rows than the claim takes; the locks end with the statement.
 CLAIM = """
 WITH queued AS (
     SELECT d.id, d.due_at FROM deliveries AS d
-    JOIN releases AS r ON r.id = d.release_id
-    JOIN subscribers AS s ON s.id = d.subscriber_id
     WHERE d.status = 'queued' AND d.due_at <= %(now)s
-    AND ((r.cancelled_at IS NULL AND r.paused_at IS NULL) OR d.kind = 'withdrawal')
-    AND s.status = 'active'
+    AND (SELECT s.status FROM subscribers AS s WHERE s.id = d.subscriber_id) = 'active'
+    AND ((SELECT r.cancelled_at IS NULL AND r.paused_at IS NULL FROM releases AS r
+        WHERE r.id = d.release_id) OR d.kind = 'withdrawal')
     ORDER BY d.due_at LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
 ), deferred AS (
     SELECT d.id, d.due_at FROM deliveries AS d
-    JOIN releases AS r ON r.id = d.release_id
-    JOIN subscribers AS s ON s.id = d.subscriber_id
     WHERE d.status = 'deferred' AND d.due_at <= %(now)s
-    AND ((r.cancelled_at IS NULL AND r.paused_at IS NULL) OR d.kind = 'withdrawal')
-    AND s.status = 'active'
+    AND (SELECT s.status FROM subscribers AS s WHERE s.id = d.subscriber_id) = 'active'
+    AND ((SELECT r.cancelled_at IS NULL AND r.paused_at IS NULL FROM releases AS r
+        WHERE r.id = d.release_id) OR d.kind = 'withdrawal')
     ORDER BY d.due_at LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
 ), expired AS (
     SELECT d.id, d.due_at FROM deliveries AS d
-    JOIN releases AS r ON r.id = d.release_id
-    JOIN subscribers AS s ON s.id = d.subscriber_id
     WHERE d.status = 'sending' AND d.lease_until < %(now)s
-    AND ((r.cancelled_at IS NULL AND r.paused_at IS NULL) OR d.kind = 'withdrawal')
-    AND s.status = 'active'
+    AND (SELECT s.status FROM subscribers AS s WHERE s.id = d.subscriber_id) = 'active'
+    AND ((SELECT r.cancelled_at IS NULL AND r.paused_at IS NULL FROM releases AS r
+        WHERE r.id = d.release_id) OR d.kind = 'withdrawal')
     ORDER BY d.due_at LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
 ), picked AS (
@@ -102,6 +104,7 @@ WITH planned AS (
 SELECT count(*) FROM planned
 """
 
+# Binary arrays (``%b``) here too: a tenth less of this process's CPU a statement.
 RECORD = """
 UPDATE deliveries AS d SET
     status = u.status,
@@ -111,8 +114,8 @@ UPDATE deliveries AS d SET
     sent_at = coalesce(u.sent_at, d.sent_at),
     due_at = coalesce(u.due_at, d.due_at)
 FROM unnest(
-    %s::bigint[], %s::text[], %s::text[], %s::integer[], %s::text[],
-    %s::timestamp[], %s::timestamp[]
+    %b::bigint[], %b::text[], %b::text[], %b::integer[], %b::text[],
+    %b::timestamp[], %b::timestamp[]
 ) AS u(id, token, status, code, reply, sent_at, due_at)
 WHERE d.id = u.id AND d.lease_token = u.token
 RETURNING d.id
