@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_TIMEOUT = 60.0  # seconds for `serve` to answer and to have synced the files (a loaded CI machine)
+STARTUP_TIMEOUT = 60.0  # seconds for `serve` to answer and sync the files, on a loaded machine
 ACTION_TIMEOUT = 10_000  # milliseconds for a page to load or a locator to match
 
 RELEASE = "sahel-food-security"
