@@ -58,7 +58,7 @@ def test_catalog_folders_are_the_ui_languages() -> None:
 
 
 def test_template_has_the_interface_strings() -> None:
-    assert len(MSGIDS) == 112
+    assert len(MSGIDS) == 120
     assert "Embargoed until %(when)s" in MSGIDS
     assert RECIPIENTS in MSGIDS
     assert all(not any(_strings(TEMPLATE[msgid])) for msgid in MSGIDS)

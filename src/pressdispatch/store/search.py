@@ -189,7 +189,7 @@ def _pg_insert() -> Any:
     config = cast(bindparam("text_config"), REGCONFIG)
     document: Any = None
     for name, weight in _PG_WEIGHTS.items():
-        label = literal_column(f"'{weight}'")  # a "char": a bound string would be varchar
+        label: Any = literal_column(f"'{weight}'")  # a "char": a bound string would be varchar
         part = func.setweight(func.to_tsvector(config, bindparam(f"{name}_spaced")), label)
         document = part if document is None else document.op("||")(part)
     columns = [c.name for c in search_documents.c if c.name != "id"]

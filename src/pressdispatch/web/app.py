@@ -11,7 +11,16 @@ from fastapi import FastAPI
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.import_runner import ImportRunner
 from pressdispatch.runtime import Runtime
-from pressdispatch.web import admin, embargoed, feeds, pages, probes, signup, subscriptions
+from pressdispatch.web import (
+    admin,
+    embargoed,
+    feeds,
+    pages,
+    probes,
+    search,
+    signup,
+    subscriptions,
+)
 from pressdispatch.web.api import create_api
 from pressdispatch.web.deps import WebState
 from pressdispatch.web.proxies import ProxyHeaders
@@ -45,6 +54,7 @@ def create_app(rt: Runtime, *, clock: Clock = utc_now) -> FastAPI:
     # Routes are registered explicitly, one module per concern.
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.include_router(search.router)
     app.include_router(embargoed.router)
     app.include_router(probes.router)
     app.include_router(subscriptions.router)

@@ -59,14 +59,20 @@ from pressdispatch.web.public import Snapshot
 
 __all__ = [
     "CACHE_CEILING",
+    "chosen_language",
+    "not_found",
     "not_found_handler",
     "not_found_page",
     "page_environment",
+    "page_response",
     "public_release_parts",
+    "query_string",
+    "region_options",
     "release_parts",
     "render_page",
     "router",
     "switch",
+    "visitor_language",
 ]
 
 router = APIRouter()
@@ -93,10 +99,10 @@ async def index(
     state = web_state(request)
     snapshot = await state.public.current()
     newsroom = state.settings.newsroom
-    page_lang = _visitor_language(request, newsroom.languages, newsroom.default_language, lang)
+    page_lang = visitor_language(request, newsroom.languages, newsroom.default_language, lang)
     preferences = _preferences(
         request,
-        _chosen(lang, newsroom.languages),
+        chosen_language(lang, newsroom.languages),
         {code for release in snapshot.releases for code in release.translations},
         newsroom.default_language,
     )
@@ -107,13 +113,13 @@ async def index(
         try:
             region_slug = tree.resolve(region)
         except UnknownRegion:
-            return _not_found(state, snapshot, page_lang)
+            return not_found(state, snapshot, page_lang)
         if region_slug == ROOT:
             region_slug = None  # the whole world overlaps every release: no filter
     try:
         topic_key = normalize_topic(topic)
     except ValueError:
-        return _not_found(state, snapshot, page_lang)
+        return not_found(state, snapshot, page_lang)
 
     shown = [
         release
@@ -129,7 +135,7 @@ async def index(
         "filtered": region_slug is not None or topic_key is not None,
         "region": region_slug or "",
         "topic": topic_key or "",
-        "region_options": _region_options(tree, snapshot.releases, region_slug, page_lang),
+        "region_options": region_options(tree, snapshot.releases, region_slug, page_lang),
         "topic_options": [
             {"slug": slug, "name": name}
             for slug, name in state.runtime.topics.named(
@@ -138,13 +144,13 @@ async def index(
             )
         ],
         "switcher": [
-            switch(other, page_lang, "/?" + _query(lang=other, **filters))
+            switch(other, page_lang, "/?" + query_string(lang=other, **filters))
             for other in newsroom.languages
         ],
         "feeds": [_feed(state, page_lang, region_slug or ALL, topic_key)],
-        "all_url": "/?" + _query(lang=page_lang),
+        "all_url": "/?" + query_string(lang=page_lang),
     }
-    return _page(state, snapshot, page_lang, "index.html.j2", context, vary=True)
+    return page_response(state, snapshot, page_lang, "index.html.j2", context, vary=True)
 
 
 @router.api_route("/releases", methods=_GET)
@@ -153,7 +159,7 @@ async def releases(request: Request) -> Response:
     params = request.query_params
     language = params.get("lang") or params.get("language")
     region = params.get("region")
-    query = _query(
+    query = query_string(
         lang=None if language == ALL else language,
         region=None if region == ALL else region,
         topic=params.get("topic"),
@@ -171,7 +177,7 @@ async def release_redirect(request: Request, release_id: str) -> Response:
         lang = _negotiated(request, state)
         if (withdrawal := snapshot.withdrawn.get(release_id)) is not None:
             return _gone(state, snapshot, lang, withdrawal)
-        return _not_found(state, snapshot, lang)
+        return not_found(state, snapshot, lang)
     best = _release_order(request, state, release)[0]
     response = RedirectResponse(f"/releases/{release.id}/{best}", status_code=302)
     response.headers.update(_cache_headers(state, snapshot, best, vary=True))
@@ -194,10 +200,10 @@ async def release_page(request: Request, release_id: str, lang: str) -> Response
         # so a release found here may name its versions.
         fallback = lang if lang in newsroom.languages else _negotiated(request, state)
         versions = [] if release is None else _release_order(request, state, release)
-        return _not_found(state, snapshot, fallback, release_id, versions)
+        return not_found(state, snapshot, fallback, release_id, versions)
 
     context = public_release_parts(state, release, lang)
-    return _page(state, snapshot, lang, "release.html.j2", context, vary=False)
+    return page_response(state, snapshot, lang, "release.html.j2", context, vary=False)
 
 
 def public_release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any]:
@@ -242,17 +248,17 @@ def release_parts(state: WebState, release: Release, lang: str) -> dict[str, Any
 # --------------------------------------------------------------------------- #
 
 
-def _chosen(chosen: str | None, offered: Collection[str]) -> str | None:
+def chosen_language(chosen: str | None, offered: Collection[str]) -> str | None:
     """The language of ``?lang=`` when the newsroom offers it."""
     code = (chosen or "").strip().lower()
     return code if code in offered else None
 
 
-def _visitor_language(
+def visitor_language(
     request: Request, offered: Sequence[str], default: str, chosen: str | None
 ) -> str:
     return (
-        _chosen(chosen, offered)
+        chosen_language(chosen, offered)
         or i18n.negotiate(request.headers.get("accept-language", ""), offered)
         or default
     )
@@ -289,7 +295,7 @@ def _release_order(request: Request, state: WebState, release: Release) -> list[
 
 def _negotiated(request: Request, state: WebState) -> str:
     newsroom = state.settings.newsroom
-    return _visitor_language(request, newsroom.languages, newsroom.default_language, None)
+    return visitor_language(request, newsroom.languages, newsroom.default_language, None)
 
 
 # --------------------------------------------------------------------------- #
@@ -351,7 +357,7 @@ def _feed(state: WebState, lang: str, region: str, topic: str | None = None) -> 
     }
 
 
-def _region_options(
+def region_options(
     tree: RegionTree, releases: Iterable[Release], selected: str | None, lang: str
 ) -> list[dict[str, Any]]:
     """The regions public releases are about, with the regions around them, in tree order."""
@@ -373,7 +379,7 @@ def _region_options(
     ]
 
 
-def _query(**params: str | None) -> str:
+def query_string(**params: str | None) -> str:
     return urlencode({key: value for key, value in params.items() if value})
 
 
@@ -392,7 +398,7 @@ def _cache_headers(state: WebState, snapshot: Snapshot, lang: str, *, vary: bool
     return headers
 
 
-def _page(
+def page_response(
     state: WebState,
     snapshot: Snapshot,
     lang: str,
@@ -424,10 +430,11 @@ def render_page(
         "language_name": i18n.language_name(lang),
         "comma": i18n.comma(lang),
         "colon": i18n.colon(lang),
-        "home_url": "/?" + _query(lang=lang) if lang in newsroom.languages else "/",
+        "home_url": "/?" + query_string(lang=lang) if lang in newsroom.languages else "/",
         "opml_url": f"{newsroom.base_url}/feeds.opml",
         "switcher": [],
         "feeds": [],
+        "search_query": "",  # what the header's search box holds (web/search.py)
         **context,
     }
     env = page_environment(state.settings.paths.templates / "web", lang)
@@ -436,7 +443,7 @@ def render_page(
     return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
-def _not_found(
+def not_found(
     state: WebState,
     snapshot: Snapshot,
     lang: str,
@@ -452,11 +459,11 @@ def _not_found(
         "page": "not-found",
         "versions": [_version_link(release_id, code) for code in versions],
         "switcher": [
-            switch(other, lang, "/?" + _query(lang=other)) for other in newsroom.languages
+            switch(other, lang, "/?" + query_string(lang=other)) for other in newsroom.languages
         ],
         "feeds": [],
     }
-    return _page(state, snapshot, lang, "404.html.j2", context, vary=True, status_code=404)
+    return page_response(state, snapshot, lang, "404.html.j2", context, vary=True, status_code=404)
 
 
 def _gone(state: WebState, snapshot: Snapshot, lang: str, withdrawal: Withdrawal) -> Response:
@@ -475,7 +482,7 @@ def _gone(state: WebState, snapshot: Snapshot, lang: str, withdrawal: Withdrawal
             for other in newsroom.languages
         ],
     }
-    return _page(state, snapshot, lang, "410.html.j2", context, vary=False, status_code=410)
+    return page_response(state, snapshot, lang, "410.html.j2", context, vary=False, status_code=410)
 
 
 async def not_found_handler(request: Request, exc: Exception) -> Response:
@@ -490,7 +497,7 @@ async def not_found_page(request: Request) -> Response:
     """The one 404, in the visitor's language: what an unknown release answers."""
     state = web_state(request)
     snapshot = await state.public.current()
-    return _not_found(state, snapshot, _negotiated(request, state))
+    return not_found(state, snapshot, _negotiated(request, state))
 
 
 @functools.cache
