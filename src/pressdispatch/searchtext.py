@@ -28,6 +28,7 @@ import snowballstemmer
 
 __all__ = [
     "Clause",
+    "candidates",
     "html_text",
     "parse_query",
     "pg_config",
@@ -56,6 +57,7 @@ _MAX_CLAUSES = 12  # a query is a few words; a pasted paragraph is cut, not refu
 # Han, kana, Hangul (syllables and jamo), CJK compatibility ideographs, CJK extension A.
 _CJK = "\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
+_ARABIC = re.compile("[\u0600-\u06ff]")
 # Combining marks with no precomposed letter to fold into (Arabic harakat, Hebrew points,
 # Cyrillic titlo...), and the Arabic tatweel: part of the word around them, not a break.
 _MARKS = (
@@ -72,9 +74,9 @@ def pg_config(language: str) -> str:
     return "simple" if name in _NOT_IN_PG else name
 
 
-def tokens(text: str) -> Iterator[re.Match[str]]:
-    """The words of ``text`` where they stand in it (each CJK character is one)."""
-    return _TOKEN.finditer(text)
+def tokens(text: str, start: int = 0) -> Iterator[re.Match[str]]:
+    """The words of ``text`` from ``start`` where they stand in it (each CJK character is one)."""
+    return _TOKEN.finditer(text, start)
 
 
 @functools.lru_cache(maxsize=262_144)  # a newsroom's vocabulary: every word is seen again
@@ -94,6 +96,42 @@ def term(language: str, word: str) -> str:
 def terms(text: str, language: str) -> list[str]:
     """Every term of ``text``, in order."""
     return [t for match in _TOKEN.finditer(text) if (t := term(language, match.group()))]
+
+
+@functools.lru_cache(maxsize=1024)
+def candidates(firsts: frozenset[str]) -> re.Pattern[str]:
+    """Where, in a lowercased text, a word whose term is one of ``firsts`` may be: a few
+    more places than that, found far faster than by taking the term of every word
+    (for highlighting).
+
+    A stem begins as its word does, give or take accents, marks and the letters Arabic's
+    stemmer makes one (its particles before the word are why the pattern looks inside
+    words too): the first three letters of each term, each as any of its forms."""
+    prefixes = sorted({_pattern(t[:3]) for t in firsts if t}, key=len, reverse=True)
+    return re.compile("|".join(prefixes) or "(?!)")
+
+
+def _pattern(prefix: str) -> str:
+    letters = [f"[{_FORMS[c]}]" if c in _FORMS else re.escape(c) for c in prefix]
+    # Arabic may write short vowels (harakat) between the letters of a word.
+    return f"[{_MARKS}]*".join(letters) if _ARABIC.search(prefix) else "".join(letters)
+
+
+def _letter_forms() -> dict[str, str]:
+    """Each letter a term may hold → the lowercase letters that fold to it (``e`` → ``eéèêë…``).
+
+    Latin-1, Latin Extended-A and Cyrillic: a larger character class makes each query's
+    pattern slower to compile than its search is to run."""
+    forms: dict[str, set[str]] = {}
+    for code in (*range(0x00C0, 0x0180), *range(0x0400, 0x0460)):
+        letter = chr(code).lower()
+        folded = term("", letter)
+        if len(folded) == 1 and folded != letter:
+            forms.setdefault(folded, {folded}).add(letter)
+    # What Snowball's Arabic stemmer makes one letter of: alef and hamza seats, yeh, teh.
+    for base, others in (("ا", "أإآٱ"), ("ء", "أإؤئ"), ("ي", "ىئ"), ("ه", "ة"), ("و", "ؤ")):  # noqa: RUF001
+        forms.setdefault(base, {base}).update(others)
+    return {base: "".join(sorted(letters)) for base, letters in forms.items()}
 
 
 def spaced(text: str) -> str:
@@ -176,3 +214,6 @@ def _stemmer(language: str) -> _Stemmer | None:
         return None
     stemmer: _Stemmer = snowballstemmer.stemmer(name)
     return stemmer
+
+
+_FORMS = _letter_forms()

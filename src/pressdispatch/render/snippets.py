@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pressdispatch.searchtext import Clause, term, tokens
+from pressdispatch.searchtext import Clause, candidates, term, tokens
 
 __all__ = ["Part", "highlight", "snippet"]
 
@@ -44,9 +44,8 @@ def snippet(text: str, language: str, clauses: Sequence[Clause], width: int = 22
             start = blank.end() if blank is not None else first
     end = min(len(text), start + width)
     if end < len(text):
-        blanks = [m.start() for m in _SPACE.finditer(text, start, end)]
-        blanks = [at for at in blanks if at > start and not _inside(marks, at)]
-        end = blanks[-1] if blanks else end
+        blanks = [m.start() for m in _SPACE.finditer(text, start + 1, end)]
+        end = next((at for at in reversed(blanks) if not _inside(marks, at)), end)
     parts = _parts(text, marks, start, end)
     if start > 0:
         parts.insert(0, Part(_ELLIPSIS))
@@ -56,29 +55,47 @@ def snippet(text: str, language: str, clauses: Sequence[Clause], width: int = 22
 
 
 def _marks(text: str, language: str, clauses: Sequence[Clause]) -> list[tuple[int, int]]:
-    """The spans of ``text`` to mark, in order, not overlapping."""
-    wanted = [c.terms(language) for c in clauses if not c.excluded]
-    wanted = [w for w in wanted if w]
+    """The spans of ``text`` to mark, in order, not overlapping.
+
+    Only the words where one of the query's terms may begin (``candidates``) are looked
+    at: taking the term of every word of twenty bodies would cost a search more than its
+    query does."""
+    wanted = [found for c in clauses if not c.excluded and (found := c.terms(language))]
     if not wanted:
         return []
-    firsts = {w[0] for w in wanted}
-    found = [(m.start(), m.end(), term(language, m.group())) for m in tokens(text)]
+    longest = max(map(len, wanted))
+    lowered = text.lower()
+    finder = candidates(frozenset(w[0] for w in wanted))
+    # A letter whose lowercase is two (İ) moves the offsets: then every word is looked at.
+    hits = finder.finditer(lowered) if len(lowered) == len(text) else tokens(text)
     spans: list[tuple[int, int]] = []
-    for i, (start, _, first) in enumerate(found):
-        if first not in firsts:
+    done = 0  # where the last word looked at ended
+    for hit in hits:
+        if hit.start() < done:
             continue
+        words = _words_at(text, hit.start(), longest)
+        if not words:
+            continue
+        found = tuple(term(language, w.group()) for w in words)
+        done = words[0].end()
         for phrase in wanted:
-            n = len(phrase)
-            if phrase[0] == first and tuple(t for _, _, t in found[i : i + n]) == phrase:
-                spans.append((start, found[i + n - 1][1]))
+            if found[: len(phrase)] == phrase:
+                spans.append((words[0].start(), words[len(phrase) - 1].end()))
+                done = spans[-1][1]
                 break
-    merged: list[tuple[int, int]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
+    return spans
+
+
+def _words_at(text: str, offset: int, count: int) -> list[re.Match[str]]:
+    """The word around ``offset`` and the ``count - 1`` after it."""
+    start = max(text.rfind(" ", 0, offset) + 1, offset - 40)
+    words: list[re.Match[str]] = []
+    for word in tokens(text, start):
+        if word.end() > offset:
+            words.append(word)
+            if len(words) == count:
+                break
+    return words
 
 
 def _best_start(marks: Sequence[tuple[int, int]], width: int) -> int:

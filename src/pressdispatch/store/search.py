@@ -96,8 +96,10 @@ class ReleaseSearch:
         )
         if match is None:
             return []
+        # The ids first, the text of only those after: a sort that carried every match's
+        # text would read all of it.
         query = (
-            select(d.release_id, d.language, d.title, d.summary, d.body)
+            select(d.id)
             .join(releases, releases.c.id == d.release_id)
             .where(match, *public_at(now))
             .order_by(rank, releases.c.publish_at.desc(), d.id)
@@ -114,9 +116,12 @@ class ReleaseSearch:
             query = query.where(d.topics.contains(f" {topic} ", autoescape=True))
 
         def work(conn: Connection) -> list[Found]:
+            ids = conn.scalars(query).all()
+            texts = select(d.id, d.release_id, d.language, d.title, d.summary, d.body)
+            rows = {row.id: row for row in conn.execute(texts.where(d.id.in_(ids)))}
             return [
                 Found(row.release_id, row.language, row.title, _joined(row.summary, row.body))
-                for row in conn.execute(query)
+                for row in map(rows.__getitem__, ids)
             ]
 
         return await self.db.read(work)

@@ -16,7 +16,10 @@ store's own rule), with its title and a snippet of its text, the words found mar
 
 from __future__ import annotations
 
+import functools
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -106,14 +109,7 @@ async def search(
         "language_options": [
             {"lang": code, "name": i18n.language_name(code)} for code in newsroom.languages
         ],
-        "region_options": region_options(tree, snapshot.releases, region_slug, page_lang),
-        "topic_options": [
-            {"slug": slug, "name": name}
-            for slug, name in state.runtime.topics.named(
-                {t for r in snapshot.releases for t in r.topics} | {t for t in (topic_key,) if t},
-                page_lang,
-            )
-        ],
+        **_filter_options(state, snapshot, page_lang, region_slug, topic_key),
         "previous_url": _url(filters, number - 1) if number > 1 else "",
         "next_url": _url(filters, number + 1) if len(found) > PAGE_SIZE else "",
         "switcher": [
@@ -122,6 +118,32 @@ async def search(
         ],
     }
     return page_response(state, snapshot, page_lang, "search.html.j2", context, vary=True)
+
+
+_OPTIONS: dict[tuple[str, str, str | None, str | None], dict[str, Any]] = {}
+
+
+def _filter_options(
+    state: WebState, snapshot: Snapshot, lang: str, region: str | None, topic: str | None
+) -> dict[str, Any]:
+    """The region and topic menus: what the public releases are about. Kept while the
+    public view stays the same, since they read every release (ten thousand: more time
+    than the search itself)."""
+    key = (snapshot.version, lang, region, topic)
+    if key not in _OPTIONS:
+        if len(_OPTIONS) >= 256 or any(k[0] != snapshot.version for k in _OPTIONS):
+            _OPTIONS.clear()
+        topics = {t for r in snapshot.releases for t in r.topics} | {t for t in (topic,) if t}
+        _OPTIONS[key] = {
+            "region_options": region_options(
+                state.runtime.regions, snapshot.releases, region, lang
+            ),
+            "topic_options": [
+                {"slug": slug, "name": name}
+                for slug, name in state.runtime.topics.named(topics, lang)
+            ],
+        }
+    return _OPTIONS[key]
 
 
 def _page_number(value: str | None) -> int:
@@ -148,19 +170,31 @@ def _results(
         if release is None or hit.language not in release.translations:
             continue  # not in the public view (yet): never shown
         lang = hit.language
+        direction, comma, name = _language(lang)
         results.append(
             {
                 "lang": lang,
-                "dir": i18n.text_direction(lang),
+                "dir": direction,
                 "foreign": lang != page_lang,
-                "comma": i18n.comma(lang),
+                "comma": comma,
                 "url": f"/releases/{release.id}/{lang}",
                 "title": highlight(hit.title, lang, clauses),
                 "snippet": snippet(hit.text, lang, clauses),
                 "dateline": release.translations[lang].dateline,
-                "date": i18n.format_date(release.publish_at, lang, zone),
+                "date": _date(release.publish_at, lang, zone),
                 "datetime": release.publish_at.isoformat(),
-                "language_name": i18n.language_name(lang),
+                "language_name": name,
             }
         )
     return results
+
+
+# Babel's formatting costs more than a snippet; the same few values come back all the time.
+@functools.lru_cache(maxsize=4096)
+def _date(at: datetime, lang: str, zone: ZoneInfo) -> str:
+    return i18n.format_date(at, lang, zone)
+
+
+@functools.cache
+def _language(lang: str) -> tuple[str, str, str]:
+    return i18n.text_direction(lang), i18n.comma(lang), i18n.language_name(lang)

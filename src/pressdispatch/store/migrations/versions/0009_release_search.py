@@ -4,6 +4,8 @@
 FTS5 table ``search_index`` (stemmed terms, written by store/search.py), PostgreSQL
 through the tsvector column ``document`` and its GIN index. The releases already in the
 store are indexed by the next sync of the release files (``Catalog.sync``).
+``ix_releases_public`` holds what makes a release public, so that a search checks its
+matches without reading their releases' rows.
 
 Revision ID: 0009
 Revises: 0008
@@ -29,12 +31,12 @@ def upgrade() -> None:
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("release_id", sa.String(length=200), nullable=False),
         sa.Column("language", sa.String(length=16), nullable=False),
+        sa.Column("regions", sa.Text(), nullable=False),
+        sa.Column("topics", sa.Text(), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("extra", sa.Text(), nullable=False),
-        sa.Column("regions", sa.Text(), nullable=False),
-        sa.Column("topics", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["release_id"],
             ["releases.id"],
@@ -44,6 +46,21 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("ix_search_documents_release_id"), "search_documents", ["release_id"], unique=False
+    )
+    op.create_index(
+        "ix_releases_public",
+        "releases",
+        [
+            "id",
+            "status",
+            "publish_at",
+            "withdrawn_at",
+            "cancelled_at",
+            "public_started_at",
+            "present",
+            "frozen_hash",
+        ],
+        unique=False,
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE search_documents ADD COLUMN document tsvector NOT NULL")
@@ -62,5 +79,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         op.execute("DROP TABLE search_index")
+    op.drop_index("ix_releases_public", table_name="releases")
     op.drop_index(op.f("ix_search_documents_release_id"), table_name="search_documents")
     op.drop_table("search_documents")
