@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from pressdispatch.store.db import sync_engine
 from pressdispatch.store.migrate import upgrade
-from pressdispatch.store.schema import metadata
+from pressdispatch.store.schema import managed, metadata
 
 from .dispatching import database_url
 
@@ -31,7 +31,9 @@ async def test_migrated_database_matches_the_schema(empty_database: str) -> None
     engine = sync_engine(empty_database)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": managed}
+            )
             differences: list[Any] = compare_metadata(context, metadata)
     finally:
         engine.dispose()

@@ -37,6 +37,7 @@ from pressdispatch.store.ledger import Ledger
 from pressdispatch.store.migrate import upgrade
 from pressdispatch.store.reports import Reports
 from pressdispatch.store.returns import Returns
+from pressdispatch.store.search import ReleaseSearch
 from pressdispatch.store.workers import Workers
 from pressdispatch.suppression import Rules
 from pressdispatch.tokens import Signer
@@ -65,6 +66,11 @@ class Runtime:
     def embargo_views(self) -> EmbargoViews:
         """Who opened their embargoed links (web/embargoed.py, the console)."""
         return EmbargoViews(self.db)
+
+    @functools.cached_property
+    def search(self) -> ReleaseSearch:
+        """Search of the public releases (web/search.py)."""
+        return ReleaseSearch(self.db)
 
     @functools.cached_property
     def returns(self) -> Returns:

@@ -66,7 +66,7 @@ def state_of(
 def published(row: ReleaseRecord, by_status: Counter[DeliveryStatus], now: datetime) -> bool:
     """Whether the release is (or was, until withdrawn) on the newsroom: its public tier
     started, or its publication time passed with anything of it sent. The store's
-    ``catalog._public_at`` is the same rule, for the pages and feeds."""
+    ``visibility.public_at`` is the same rule, for the pages and feeds."""
     if row.public_started_at is not None:
         return True
     return row.publish_at <= now and (

@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from pressdispatch.model import WAITING, DeliveryStatus, Release, ReleaseStatus, Tier
+from pressdispatch.store import search
 from pressdispatch.store.codec import digest, release_from_json, release_to_json, storable
 from pressdispatch.store.db import Database
 from pressdispatch.store.dialect import insert
 from pressdispatch.store.ports import Kind, Withdrawal
 from pressdispatch.store.schema import deliveries, releases, subscribers
+from pressdispatch.store.visibility import public_at, readable
 
 __all__ = ["Catalog", "DueTier", "ReleaseRecord", "Withdrawn"]
 
@@ -271,7 +273,7 @@ class Catalog:
         r = releases.c
         query = (
             select(r.frozen_content, r.content)
-            .where(*_public_at(now))
+            .where(*public_at(now))
             .order_by(r.publish_at.desc(), r.id)
         )
         rows = await self.db.read(lambda conn: conn.execute(query).all())
@@ -284,7 +286,7 @@ class Catalog:
         if not storable(release_id):
             return None
         r = releases.c
-        either = or_(and_(*_readable()), and_(*_public_at(now)))
+        either = or_(and_(*readable()), and_(*public_at(now)))
         query = select(r.frozen_content, r.content).where(r.id == release_id, either)
         row = await self.db.read(lambda conn: conn.execute(query).one_or_none())
         return None if row is None else release_from_json(row.frozen_content or row.content)
@@ -294,7 +296,7 @@ class Catalog:
         r = releases.c
         query = (
             select(r.id, func.coalesce(r.frozen_hash, r.content_hash))
-            .where(*_public_at(now))
+            .where(*public_at(now))
             .order_by(r.id)
         )
         rows = await self.db.read(lambda conn: conn.execute(query).all())
@@ -328,6 +330,7 @@ def _sync(conn: Connection, loaded: list[tuple[Release, str]], now: datetime) ->
     """``Catalog.sync`` in one transaction: each release with its JSON snapshot."""
     changed: list[str] = []
     seen: set[str] = set()
+    reindex: list[Release] = []
     existing = {
         row.id: row
         for row in conn.execute(
@@ -363,6 +366,8 @@ def _sync(conn: Connection, loaded: list[tuple[Release, str]], now: datetime) ->
         elif row.content_hash != content_hash or not row.present:
             conn.execute(update(releases).where(releases.c.id == release.id).values(**values))
             changed.append(release.id)
+        if row is None or (row.frozen_hash is None and row.content_hash != content_hash):
+            reindex.append(release)  # once sending started, the index keeps the text sent
         if release.status is ReleaseStatus.CANCELLED and (row is None or row.cancelled_at is None):
             _cancel(conn, release.id, now)
     gone = [rid for rid, row in existing.items() if rid not in seen and row.present]
@@ -370,6 +375,8 @@ def _sync(conn: Connection, loaded: list[tuple[Release, str]], now: datetime) ->
         conn.execute(
             update(releases).where(releases.c.id.in_(gone)).values(present=False, updated_at=now)
         )
+    search.index(conn, reindex)
+    search.catch_up(conn)
     return changed
 
 
@@ -378,41 +385,6 @@ _RECORD = tuple(releases.c[f.name] for f in dataclasses.fields(ReleaseRecord))
 
 def _record(row: Row[Any]) -> ReleaseRecord:
     return ReleaseRecord(**{**row._mapping, "status": ReleaseStatus(row.status)})
-
-
-def _on_file() -> tuple[Any, ...]:
-    """A release the newsroom may show: ready, its text on file or frozen, not withdrawn."""
-    r = releases.c
-    return (
-        r.status == ReleaseStatus.READY.value,
-        r.withdrawn_at.is_(None),
-        or_(r.present.is_(True), r.frozen_hash.is_not(None)),
-    )
-
-
-def _readable() -> tuple[Any, ...]:
-    """What makes a release readable under embargo by a cleared journalist's link: a
-    release cancelled before its publication closes them."""
-    return (*_on_file(), releases.c.cancelled_at.is_(None))
-
-
-def _public_at(now: datetime) -> tuple[Any, ...]:
-    """What makes a release public at ``now``: the one rule pages, feeds and the API share.
-
-    Cancelling never unpublishes: a release cancelled once its public copies started, or
-    after its publication time, stays public. One cancelled before it was published (even
-    with its embargoed copies sent) is not published. Only a withdrawal takes a release off.
-    """
-    r = releases.c
-    return (
-        *_on_file(),
-        r.publish_at <= now,
-        or_(
-            r.cancelled_at.is_(None),
-            r.public_started_at.is_not(None),
-            r.cancelled_at >= r.publish_at,
-        ),
-    )
 
 
 def _queue_notices(conn: Connection, release_id: str, now: datetime, message_id: MessageId) -> int:

@@ -95,6 +95,19 @@ releases = Table(
     Column("paused_at", UtcDateTime),
     Column("pause_reason", Text, nullable=False, default=""),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Everything visibility.public_at reads, so that a search checks thousands of matches
+    # without reading their releases' rows (and the JSON text in them).
+    Index(
+        "ix_releases_public",
+        "id",
+        "status",
+        "publish_at",
+        "withdrawn_at",
+        "cancelled_at",
+        "public_started_at",
+        "present",
+        "frozen_hash",
+    ),
 )
 
 subscribers = Table(
@@ -330,3 +343,42 @@ source_entries = Table(
     Index(None, "url"),
     Index(None, "sha256"),
 )
+
+# Every language version of every release, as the search index reads it (store/search.py):
+# drafts and embargoed ones too, since the query keeps only what is public at its time.
+# ``regions`` and ``topics`` are space-separated with a space at each end, so that
+# ``LIKE '% by %'`` finds one. Beside it, what each database searches with, which this
+# metadata does not describe (``SEARCH_EXTRAS``): on SQLite the FTS5 table
+# ``search_index`` (its rowid is this table's id), on PostgreSQL the column ``document``
+# (a tsvector) and its GIN index.
+search_documents = Table(
+    "search_documents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("release_id", String(200), ForeignKey("releases.id"), nullable=False),
+    Column("language", String(16), nullable=False),
+    # Before the text: SQLite reads a row's columns in order, and these are filters.
+    Column("regions", Text, nullable=False),
+    Column("topics", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the text of the body, without its markup
+    Column("extra", Text, nullable=False),  # the dateline and the media contacts
+    Index(None, "release_id"),
+)
+
+#: What the migrations create for search that ``metadata`` leaves out: the FTS5 table and
+#: the tables SQLite keeps for it, and PostgreSQL's tsvector column and its index.
+SEARCH_EXTRAS = frozenset(
+    {
+        "search_index",
+        *(f"search_index_{part}" for part in ("data", "idx", "content", "docsize", "config")),
+        "document",
+        "ix_search_documents_document",
+    }
+)
+
+
+def managed(name: str | None, kind: str, parents: object) -> bool:
+    """For Alembic's ``include_name``: whether ``metadata`` describes the object ``name``."""
+    return name not in SEARCH_EXTRAS

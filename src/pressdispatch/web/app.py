@@ -24,6 +24,7 @@ from pressdispatch.web import (
     media,
     pages,
     probes,
+    search,
     signup,
     sitemap,
     subscriptions,
@@ -69,6 +70,7 @@ def create_app(rt: Runtime, *, clock: Clock = utc_now, sitemap_limit: int = MAX_
     app.include_router(archive.router)
     app.include_router(sitemap.router)
     app.include_router(favicon.router)
+    app.include_router(search.router)
     app.include_router(embargoed.router)
     app.include_router(media.router)
     app.include_router(probes.router)

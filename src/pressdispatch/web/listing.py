@@ -45,7 +45,7 @@ from pressdispatch.web.pages import (
 from pressdispatch.web.pagination import pager
 from pressdispatch.web.public import Snapshot
 
-__all__ = ["ListPage", "release_list", "router"]
+__all__ = ["ListPage", "region_options", "release_list", "router"]
 
 router = APIRouter()
 
@@ -115,7 +115,7 @@ def release_list(request: Request, state: WebState, snapshot: Snapshot, page: Li
         "filtered": region is not None or topic is not None,
         "region": region or "",
         "topic": topic or "",
-        "region_options": _region_options(tree, snapshot.releases, region, page_lang),
+        "region_options": region_options(tree, snapshot.releases, region, page_lang),
         "topic_options": [
             {"slug": slug, "name": name}
             for slug, name in state.runtime.topics.named(
@@ -169,7 +169,7 @@ def _entry(
     }
 
 
-def _region_options(
+def region_options(
     tree: RegionTree, releases: Iterable[Release], selected: str | None, lang: str
 ) -> list[dict[str, Any]]:
     """The regions public releases are about, with the regions around them, in tree order."""

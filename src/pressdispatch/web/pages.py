@@ -330,6 +330,7 @@ def render_page(
         "opml_url": f"{newsroom.base_url}/feeds.opml",
         "switcher": [],
         "feeds": [],
+        "search_query": "",  # what the header's search box holds (web/search.py)
         **context,
     }
     env = page_environment(state.settings.paths.templates / "web", lang)
