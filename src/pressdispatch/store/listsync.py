@@ -38,6 +38,9 @@ FINGERPRINT = "subscribers.fingerprint"  # ``state`` key: the lists as last merg
 CONTENT = "subscribers.content"  # ``state`` key: the digest of those lists' bytes
 LEASE = "subscribers.sync"
 _CHUNK = 500  # journalists (or list rows) per transaction, at most
+# Rows staged per transaction, at most: a staged row is a plain insert, a few
+# microseconds, and the reading cuts a chunk short after 50 ms (``batches``).
+_STAGE = 2000
 _CLEAR = 2000  # staged rows deleted per transaction
 # Staged rows merged per transaction: most are merged in SQL, a few hundred
 # microseconds a hundred rows, so SQLite's lock is held some tens of milliseconds.
@@ -112,7 +115,7 @@ class ListSync:
             await self._clear()
             # Staged as read, on the reading thread: hashing each row is half the work.
             numbered = (_staged(seq, row) for seq, row in enumerate(rows))
-            async with contextlib.aclosing(batches(numbered, _CHUNK)) as chunks:
+            async with contextlib.aclosing(batches(numbered, _STAGE)) as chunks:
                 async for staged in chunks:
                     await self._step(functools.partial(_stage, staged))
                     state.staged += len(staged)
