@@ -102,8 +102,13 @@ def subscriber_columns(subscriber: Subscriber) -> dict[str, Any]:
         "embargo": subscriber.embargo,
         "lists": " ".join(subscriber.lists),
     }
-    columns["row_hash"] = digest(json.dumps(columns, sort_keys=True, ensure_ascii=False))
+    columns["row_hash"] = columns_hash(columns)
     return columns
+
+
+def columns_hash(columns: Mapping[str, Any]) -> str:
+    """The ``row_hash`` of a journalist's list columns (``subscriber_columns`` without it)."""
+    return digest(json.dumps(columns, sort_keys=True, ensure_ascii=False))
 
 
 def subscriber_from_row(row: Mapping[str, Any]) -> Subscriber:
