@@ -387,10 +387,10 @@ async def test_embargoed_and_public_copies_leave_on_the_second(
     newsroom: Newsroom, spawn: Spawn
 ) -> None:
     base = math.ceil(time.time())  # whole seconds, as a press officer writes them
-    # The service must be up before the embargo time: a process start takes a second or
-    # two on a busy machine.
-    embargo_at = datetime.fromtimestamp(base + 5, UTC)
-    publish_at = datetime.fromtimestamp(base + 8, UTC)
+    # The service must be up before the embargo time: a process start takes several
+    # seconds on a busy machine.
+    embargo_at = datetime.fromtimestamp(base + 9, UTC)
+    publish_at = datetime.fromtimestamp(base + 12, UTC)
     newsroom.release("launch", publish_at=publish_at, embargo_send_at=embargo_at)
     assert (
         f"publish_at = {publish_at.isoformat()}\n"

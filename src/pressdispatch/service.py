@@ -98,7 +98,11 @@ class Service:
             if not leadership.leading:
                 return None  # another `run` process scans; no timers kept here
             await polling.poll_due(rt, self.clock)  # a new folder is taken in by this scan
-            report = await pipeline.tick(rt, self.clock(), stop)
+            # The next timer counts from the scan's own time: a send time reached while
+            # the scan ran is still ahead of it, so its timer is set (in the past: it runs
+            # at once) instead of being skipped until a later timer.
+            now = self.clock()
+            report = await pipeline.tick(rt, now, stop)
             await self._forget_returned()
             pipeline.log_problems(report)
             for due in report.late:
@@ -110,7 +114,7 @@ class Service:
                 )
             engine.wakeup.set()
             await reports.send_due(rt, self.clock())  # of tiers that finished since
-            return await rt.catalog.next_time(self.clock())
+            return await rt.catalog.next_time(now)
 
         scheduler = Scheduler(scan, settings.scheduler.scan_interval, self.clock)
         leadership = Leadership(
