@@ -258,3 +258,21 @@ def test_a_short_page_keeps_its_footer_at_the_bottom_of_the_window(
         assert abs(footer["y"] + footer["height"] - 900) <= 1, footer
     finally:
         context.close()
+
+
+def test_a_feed_opened_in_the_browser_reads_as_a_page(browser: Browser, newsroom_url: str) -> None:
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1024, "height": 900})
+    context.set_default_timeout(ACTION_TIMEOUT)
+    page = context.new_page()
+    try:
+        feed = f"{newsroom_url}/feeds/fr/all.atom"
+        page.goto(feed)
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.locator("code.address")).to_have_text(feed)
+        expect(page.get_by_role("link", name=FRENCH_TITLE, exact=True)).to_be_visible()
+        # Served as a page, not left to the browser's XSLT (deprecated, with its banner).
+        assert page.locator("xslt-warning-banner").count() == 0
+        page.get_by_role("link", name=FRENCH_TITLE, exact=True).click()
+        expect(page).to_have_url(f"{newsroom_url}/releases/{RELEASE}/fr")
+    finally:
+        context.close()

@@ -114,3 +114,56 @@ async def test_feeds_page_lists_every_feed_by_language_and_region(site: Site) ->
     # every page's footer leads here
     home = lxml.html.fromstring((await site.get("/?lang=fr")).text)
     assert home.xpath("//footer/a[text()='Tous les flux']/@href") == ["/feeds?lang=fr"]
+
+
+CHROME_ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+)
+
+
+@pytest.mark.parametrize("kind", ["atom", "rss"])
+async def test_a_browser_asking_for_a_feed_gets_the_page_its_stylesheet_makes(
+    site: Site, kind: str
+) -> None:
+    url = f"/feeds/fr/europe.{kind}"
+    response = await site.client.get(url, headers={"Accept": CHROME_ACCEPT})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Accept" in response.headers["vary"]
+    assert response.content.startswith(b"<!DOCTYPE html")
+    page = lxml.html.fromstring(response.content)
+    assert page.get("lang") == "fr"
+    assert page.xpath("//code[@class='address']/text()") == [f"{BASE}/feeds/fr/europe.{kind}"]
+    assert "Ceci est un flux d'actualités." in page.xpath("string(//div[@class='about'])")
+    assert page.xpath("//article//h2/a/text()") == ["Minsk en français"]
+    assert b"xmlns:atom" not in response.content
+
+    # Its own validator: the page and the feed are not the same representation.
+    etag = response.headers["etag"]
+    assert etag.endswith(('-html"', '-html-gzip"'))
+    again = await site.client.get(url, headers={"Accept": CHROME_ACCEPT, "If-None-Match": etag})
+    assert again.status_code == 304
+    feed = await site.client.get(url, headers={"If-None-Match": etag})
+    assert feed.status_code == 200
+    assert "Accept" in feed.headers["vary"]
+    assert feedparser.parse(feed.content).entries[0].title == "Minsk en français"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "",
+        "*/*",
+        "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.8",
+        "application/atom+xml,text/html",  # as high as a feed type: the feed
+        "text/html;q=0.5, application/xml",
+        "text/html;q=nonsense",
+    ],
+)
+async def test_a_feed_reader_gets_the_feed_whatever_else_it_accepts(
+    site: Site, accept: str
+) -> None:
+    response = await site.client.get("/feeds/fr/europe.atom", headers={"Accept": accept})
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    assert not feedparser.parse(response.content).bozo

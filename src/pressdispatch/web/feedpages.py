@@ -2,6 +2,11 @@
 reader) and ``/feeds/<language>.xsl``, the stylesheet each feed names so that a
 browser opening it shows a page rather than XML (render/feeds.py ``stylesheet_href``).
 
+Browsers are giving up XSLT (Chromium runs it behind a deprecation banner, and is
+due to drop it), so a browser that asks the app for a feed gets the page itself,
+made here with the same stylesheet (:func:`feed_page`); a static export keeps only
+the stylesheet.
+
 ``/feeds`` lists what the OPML lists (``listed_specs``): every region's feed, and a
 country's once a public release is about it. Each address is on the page as text a
 visitor can select and copy; a small script adds a "Copy" button where JavaScript runs.
@@ -12,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import lxml.etree
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -28,7 +34,7 @@ from pressdispatch.web.pages import (
     visitor_language,
 )
 
-__all__ = ["router", "stylesheet"]
+__all__ = ["feed_page", "router", "stylesheet"]
 
 router = APIRouter()
 
@@ -47,6 +53,12 @@ def stylesheet(settings: Settings, lang: str) -> bytes:
         "feeds_page": f"{path}/feeds?{query_string(lang=lang)}",
     }
     return env.get_template("feed.xsl.j2").render(values).encode() + b"\n"
+
+
+def feed_page(settings: Settings, lang: str, feed: bytes) -> bytes:
+    """``feed`` (Atom or RSS, as built) as the page its stylesheet in ``lang`` makes of it."""
+    transform = lxml.etree.XSLT(lxml.etree.fromstring(stylesheet(settings, lang)))
+    return bytes(transform(lxml.etree.fromstring(feed)))
 
 
 @router.api_route("/feeds/{lang}.xsl", methods=_GET, include_in_schema=False)

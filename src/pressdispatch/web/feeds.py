@@ -21,6 +21,9 @@ export uses, and are built once per feed and public version:
   publication (``feeds.max_age`` is the ceiling); the OPML too, as a
   publication can add a country to it.
 - gzip when the client accepts it (``Vary: Accept-Encoding``); ``HEAD``.
+- A browser (``Accept`` that prefers ``text/html`` to every XML type it names) gets
+  the page the feed's stylesheet makes of it (:func:`feed_page`), under the ETag
+  ``"<hash>-html"``; a feed reader gets the feed (``Vary: Accept`` on both).
 
 Unknown languages and regions are 404. A topic is a free keyword: a topic no
 release uses yet gives an empty feed (subscribe now, receive later); a topic
@@ -48,10 +51,12 @@ from pressdispatch.render.feeds import (
     FeedKind,
     FeedSite,
     FeedSpec,
+    feed_language,
     site_fingerprint,
 )
 from pressdispatch.vocabulary import normalize_topic
 from pressdispatch.web.deps import WebState, web_state
+from pressdispatch.web.feedpages import feed_page
 from pressdispatch.web.public import Snapshot
 
 __all__ = [
@@ -111,7 +116,13 @@ class _Built:
         return len(self.body) + len(self.gzipped)
 
 
-Key = FeedSpec | str
+Key = FeedSpec | str | tuple[str, FeedSpec]
+_PAGE = "page"  # with a spec: the page a browser gets for that feed
+_HTML = "text/html; charset=utf-8"
+_XML_TYPES = frozenset(
+    {"application/atom+xml", "application/rss+xml", "application/xml", "text/xml"}
+)
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 class _FeedCache:
@@ -243,6 +254,13 @@ async def _feed(
     index = feeds.index(snapshot)
     found = feeds.cache.validators(spec, snapshot.version, lambda: index.etag(spec), web.clock())
     max_age = web.public.max_age(snapshot, web.settings.feeds.max_age)
+    if _wants_page(request.headers.get("accept", "")):
+
+        def page() -> bytes:
+            text = feed_language(spec, feeds.site.newsroom)
+            return feed_page(web.settings, text, index.build(spec))
+
+        return _respond(request, feeds.cache, (_PAGE, spec), found, page, kind, max_age, page=True)
     return _respond(request, feeds.cache, spec, found, lambda: index.build(spec), kind, max_age)
 
 
@@ -254,17 +272,19 @@ def _respond(
     build: Callable[[], bytes],
     kind: str,
     max_age: int,
+    *,
+    page: bool = False,
 ) -> Response:
     FEED_REQUESTS[kind] += 1
     zipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
-    etag = f'"{found.etag}-gzip"' if zipped else f'"{found.etag}"'
+    tag = f"{found.etag}-html" if page else found.etag
     headers = {
-        "ETag": etag,
+        "ETag": f'"{tag}-gzip"' if zipped else f'"{tag}"',
         "Last-Modified": format_datetime(found.last_modified, usegmt=True),
         "Cache-Control": f"public, max-age={max_age}",
-        "Vary": "Accept-Encoding",
+        "Vary": "Accept-Encoding" if kind == _OPML else "Accept, Accept-Encoding",
     }
-    if _not_modified(request, found):
+    if _not_modified(request, tag, found.last_modified):
         FEED_NOT_MODIFIED[kind] += 1
         return Response(status_code=304, headers=headers)
 
@@ -274,7 +294,7 @@ def _respond(
 
     built = cache.body(key, found.etag, counted)
     body = built.gzipped if zipped else built.body
-    headers["Content-Type"] = MEDIA_TYPES[kind]
+    headers["Content-Type"] = _HTML if page else MEDIA_TYPES[kind]
     headers["Content-Length"] = str(len(body))
     if zipped:
         headers["Content-Encoding"] = "gzip"
@@ -283,11 +303,11 @@ def _respond(
     return Response(content=body, headers=headers)
 
 
-def _not_modified(request: Request, built: _Validators) -> bool:
+def _not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
     """RFC 9110 §13.2.2: If-None-Match decides when present, else If-Modified-Since."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        ours = {built.etag, f"{built.etag}-gzip"}
+        ours = {etag, f"{etag}-gzip"}
         for candidate in if_none_match.split(","):
             tag = candidate.strip()
             if tag == "*" or tag.removeprefix("W/").strip('"') in ours:  # weak comparison
@@ -302,7 +322,40 @@ def _not_modified(request: Request, built: _Validators) -> bool:
         return False
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    return built.last_modified <= since
+    return last_modified <= since
+
+
+def _wants_page(accept: str) -> bool:
+    """A browser: ``Accept`` names ``text/html`` with a higher quality than any XML type.
+
+    Browsers send ``text/html,…,application/xml;q=0.9``; feed readers name the feed
+    types, or ``*/*``, or nothing; one that also names ``text/html`` as high as a
+    feed type still gets the feed.
+    """
+    html = xml = 0.0
+    for part in accept.split(","):
+        name, _, params = part.partition(";")
+        name = name.strip().lower()
+        if name not in _HTML_TYPES and name not in _XML_TYPES:
+            continue
+        quality = _quality(params)
+        if name in _HTML_TYPES:
+            html = max(html, quality)
+        else:
+            xml = max(xml, quality)
+    return html > xml
+
+
+def _quality(params: str) -> float:
+    """The ``q`` of one media range's parameters (1 when absent, 0 when unreadable)."""
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 def _accepts_gzip(header: str) -> bool:
@@ -311,14 +364,7 @@ def _accepts_gzip(header: str) -> bool:
     for part in header.split(","):
         name, _, params = part.strip().partition(";")
         name = name.strip().lower()
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+        quality = _quality(params)
         if name in ("gzip", "x-gzip"):
             return quality > 0
         if name == "*":
