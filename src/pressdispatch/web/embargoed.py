@@ -14,6 +14,8 @@ under embargo exists.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -24,7 +26,7 @@ from pressdispatch.tokens import EmbargoedLink, sign_embargoed, verify_embargoed
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.pages import not_found_page, release_parts, render_page, switch
 
-__all__ = ["router"]
+__all__ = ["open_link", "router"]
 
 router = APIRouter()
 
@@ -38,19 +40,32 @@ async def embargoed(request: Request, token: str) -> Response:
     """The release in the link's language before publication; the public page after."""
     state = web_state(request)
     now = state.clock()
-    try:
-        link = verify_embargoed(state.runtime.renderer.signer, token, now)
-    except TokenError:
+    opened = await open_link(state, token, now)
+    if opened is None:
         return await not_found_page(request)
-    release = await state.runtime.catalog.readable(link.release_id, now)
-    if release is None or link.language not in release.translations:
-        return await not_found_page(request)
+    link, release = opened
     if release.publish_at <= now:
         location = f"/releases/{release.id}/{link.language}"
         return RedirectResponse(location, status_code=302, headers=PRIVATE)
     if request.method == "GET":  # a monitor's HEAD is not a reading
         await state.runtime.embargo_views.record(release.id, link.address, link.language, now)
     return _page(state, release, link, token)
+
+
+async def open_link(
+    state: WebState, token: str, now: datetime
+) -> tuple[EmbargoedLink, Release] | None:
+    """What a genuine embargoed token opens at ``now``: its link and the release, readable
+    in the link's language; None for the one 404 (forged or expired, a release unknown,
+    a draft or cancelled)."""
+    try:
+        link = verify_embargoed(state.runtime.renderer.signer, token, now)
+    except TokenError:
+        return None
+    release = await state.runtime.catalog.readable(link.release_id, now)
+    if release is None or link.language not in release.translations:
+        return None
+    return link, release
 
 
 def _page(state: WebState, release: Release, link: EmbargoedLink, token: str) -> HTMLResponse:

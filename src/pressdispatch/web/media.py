@@ -25,12 +25,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from pressdispatch.content.media import FOLDER
-from pressdispatch.errors import TokenError
 from pressdispatch.model import Media, Release
 from pressdispatch.render import gallery
-from pressdispatch.tokens import verify_embargoed
 from pressdispatch.web.deps import WebState, web_state
-from pressdispatch.web.embargoed import PRIVATE
+from pressdispatch.web.embargoed import PRIVATE, open_link
 from pressdispatch.web.pages import CACHE_CEILING, not_found_page
 
 __all__ = ["content_disposition", "router"]
@@ -124,13 +122,10 @@ async def _embargoed(
     address (``…/media/<rest>``) from ``publish_at``; the one 404 otherwise."""
     state = web_state(request)
     now = state.clock()
-    try:
-        link = verify_embargoed(state.runtime.renderer.signer, token, now)
-    except TokenError:
+    opened = await open_link(state, token, now)
+    if opened is None or not opened[1].media:
         return await not_found_page(request)
-    release = await state.runtime.catalog.readable(link.release_id, now)
-    if release is None or link.language not in release.translations or not release.media:
-        return await not_found_page(request)
+    link, release = opened
     if release.publish_at <= now:
         public = gallery.public_base("", release.id)
         return RedirectResponse(f"{public}/media/{rest or gallery.ZIP}", 302, headers=PRIVATE)
