@@ -26,7 +26,7 @@ from pressdispatch.runtime import Runtime
 from pressdispatch.sizes import format_size
 from pressdispatch.web.app import create_app
 
-from .dispatching import Clock, Newsroom, make_newsroom, runtime, sqlite_url, utc
+from .dispatching import Clock, Newsroom, make_newsroom, run_once, runtime, sqlite_url, utc
 from .test_admin import PASSWORD, VARIABLE, client_for, csrf_of, rows_of
 from .test_editor import form as editor_form
 
@@ -354,3 +354,49 @@ def test_removal_cuts_only_the_entry_s_lines(tmp_path: Path) -> None:
     refused = remove_media(folder, "one.pdf")
     assert refused is not None and "edit release.toml by hand" in refused.message
     assert (folder / "media" / "one.pdf").is_file()
+
+
+async def test_a_release_whose_sending_started_keeps_its_media(desk: Desk) -> None:
+    folder = desk.newsroom.release("sent", publish_at=utc(-60), languages=("en",))
+    (folder / "media").mkdir()
+    (folder / "media" / "report.pdf").write_bytes(PDF)
+    with (folder / "release.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[media]]\nfile = "media/report.pdf"\n')
+    await run_once(desk.newsroom.settings())
+    toml = (folder / "release.toml").read_text(encoding="utf-8")
+
+    added = await desk.client.post(
+        "/admin/releases/sent/media",
+        data={"csrf": desk.csrf},
+        files={"file": ("more.pdf", PDF, "application/pdf")},
+    )
+    assert added.status_code == 409 and "write a new release" in added.text
+    removed = await desk.client.post(
+        "/admin/releases/sent/media/report.pdf/remove", data={"csrf": desk.csrf}
+    )
+    assert removed.status_code == 409
+    assert (folder / "release.toml").read_text(encoding="utf-8") == toml
+    assert sorted(p.name for p in (folder / "media").iterdir()) == ["report.pdf"]
+
+
+async def test_the_list_shows_what_the_check_refuses_and_what_is_not_described(desk: Desk) -> None:
+    (desk.folder / "media").mkdir()
+    (desk.folder / "media" / "draft notes.pdf").write_bytes(PDF)
+    with (desk.folder / "release.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[media]]\nfile = "media/gone.jpg"\nalt = { en = "A", fr = "B" }\n')
+    editor = await desk.client.get("/admin/releases/launch/edit")
+    assert editor.status_code == 200
+    problems = re.search(r'id="media-problems">(.*?)</div>', editor.text, re.S)
+    assert problems and "media/gone.jpg: missing" in unescape(problems.group(1))
+    listed = media_rows(editor.text)
+    assert listed["gone.jpg"][2] == "missing: no such file in media/"
+    assert listed["draft notes.pdf"][1] == (
+        "draft notes.pdf not described in release.toml, so never published"
+    )
+    # Removing the undescribed file deletes it; removing the broken entry takes it out.
+    for name in ("draft%20notes.pdf", "gone.jpg"):
+        removed = await desk.client.post(
+            f"/admin/releases/launch/media/{name}/remove", data={"csrf": desk.csrf}
+        )
+        assert removed.status_code == 303
+    assert "media" not in desk.meta() and not any((desk.folder / "media").iterdir())
