@@ -388,6 +388,9 @@ async def test_the_list_shows_what_the_check_refuses_and_what_is_not_described(d
     assert editor.status_code == 200
     problems = re.search(r'id="media-problems">(.*?)</div>', editor.text, re.S)
     assert problems and "media/gone.jpg: missing" in unescape(problems.group(1))
+    warnings = re.search(r'id="media-warnings">(.*?)</div>', editor.text, re.S)
+    assert warnings and "not described in release.toml" in unescape(warnings.group(1))
+    assert "not described" not in unescape(problems.group(1))
     listed = media_rows(editor.text)
     assert listed["gone.jpg"][2] == "missing: no such file in media/"
     assert listed["draft notes.pdf"][1] == (

@@ -360,7 +360,8 @@ async def _media(
     languages = sorted(draft.translations, key=lambda lang: (lang != original, lang))
     return {
         "rows": listed,
-        "problems": [p.message for p in problems],
+        "problems": [p.message for p in problems if p.is_error],
+        "warnings": [p.message for p in problems if not p.is_error],
         "languages": languages,
         "upload": upload or UploadForm(),
         "action": f"/admin/releases/{release_id}/media",
