@@ -276,6 +276,10 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
         "/admin/releases/new",
         "/admin/releases/{release_id}/edit",
         "/admin/releases/{release_id}/approve",
+        "/admin/releases/{release_id}/media",
+        "/admin/releases/{release_id}/media/{name}",
+        "/admin/releases/{release_id}/media/{name}/600.jpg",
+        "/admin/releases/{release_id}/media/{name}/remove",
         "/admin/releases/preview",
         "/admin/releases/import",
         "/admin/subscribers",
@@ -296,6 +300,7 @@ async def test_every_admin_route_without_a_session_redirects_or_refuses(console:
         "email": "ana@example.org",
         "import_id": "1",
         "return_id": "1",
+        "name": "photo.jpg",
     }
     form = {"to": "x@example.org", "list": "press", "csrf": "forged", "replace": "1"}
     for method, path in routes:

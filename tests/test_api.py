@@ -656,6 +656,8 @@ async def test_subscriber_upsert_get_and_unsubscribe(api: Api) -> None:
         "status_reason": "",
         "source": "api",
         "notice": None,
+        "consent_at": None,
+        "consent_version": "",
         "created": True,
     }
 

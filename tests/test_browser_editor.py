@@ -16,10 +16,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 
-from . import test_browser, test_browser_console
+from . import test_browser, test_browser_a11y, test_browser_console
 from .test_browser import ACTION_TIMEOUT
-from .test_browser_console import PASSWORD, Console
+from .test_browser_console import LATER, PASSWORD, Console
 from .website import cms_page, website
 
 with contextlib.suppress(ImportError):  # without playwright, the fixture skips (or fails in CI)
@@ -162,4 +163,73 @@ def test_a_wrong_value_is_shown_beside_its_field(browser: Browser, console: Cons
     expect(page.get_by_label("Body (Markdown) (fr)")).to_have_value("Un texte sans titre.")
     page.goto(f"{console.base_url}/admin/releases/too-late")
     expect(page.get_by_role("heading", level=1)).to_have_text("Not found")  # nothing written
+    page.context.close()
+
+
+def test_a_photo_is_added_beside_the_text_refused_without_alt_text_and_removed(
+    browser: Browser, console: Console, tmp_path: Path
+) -> None:
+    photo = tmp_path / "Glacier front.jpg"
+    Image.new("RGB", (1600, 900), (120, 160, 200)).save(photo, "JPEG")
+    huge = tmp_path / "huge.pdf"
+    with huge.open("wb") as handle:  # over the default 25 MiB: refused before it is sent
+        handle.write(b"%PDF-1.7\n")
+        handle.truncate(26 * 1024 * 1024)
+    page = _logged_in(browser, console)
+    page.goto(f"{console.base_url}/admin/releases/{LATER}/edit")
+    section = page.locator("#media")
+    expect(section.get_by_role("heading", name="Photos and documents")).to_be_visible()
+    expect(section).to_contain_text("No photos or documents yet.")
+
+    page.get_by_label(re.compile(r"^Alt text \(en\)")).fill("The glacier's front, seen from a boat")
+    page.get_by_label(re.compile(r"^Caption \(fr\)")).fill("Le front du glacier")
+    page.get_by_label(re.compile(r"^File")).set_input_files(huge)
+    page.get_by_role("button", name="Add the file").click()
+    expect(page.locator("#me-file-size")).to_contain_text("larger than 25 MiB")
+    expect(page.get_by_label(re.compile(r"^File"))).to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label(re.compile(r"^File")).set_input_files(photo)
+    page.get_by_role("button", name="Add the file").click()
+    expect(page.locator("#media-refused")).to_contain_text("Not added")
+    expect(page.locator("#me-alt")).to_contain_text("no alt text in fr, ru")
+    expect(page.get_by_label(re.compile(r"^Alt text \(en\)"))).to_have_value(
+        "The glacier's front, seen from a boat"
+    )
+    expect(page.get_by_label(re.compile(r"^Caption \(fr\)"))).to_have_value("Le front du glacier")
+    expect(page.get_by_label(re.compile(r"^Alt text \(fr\)"))).to_have_attribute(
+        "aria-invalid", "true"
+    )
+
+    page.get_by_label(re.compile(r"^Alt text \(fr\)")).fill("Le front du glacier, vu d'un bateau")
+    page.get_by_label(re.compile(r"^Alt text \(ru\)")).fill("Край ледника")
+    page.get_by_label(re.compile(r"The hero")).check()
+    page.get_by_label(re.compile(r"^File")).set_input_files(photo)
+    page.get_by_role("button", name="Add the file").click()
+    expect(page.get_by_role("status")).to_contain_text("Added")
+    row = page.locator("#media-list tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Glacier front.jpg")
+    expect(row).to_contain_text("JPEG")
+    expect(row).to_contain_text("Край ледника")
+    thumbnail = row.locator("img")
+    expect(thumbnail).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
+    assert thumbnail.evaluate("img => img.naturalWidth") == 600
+    with test_browser_a11y.browsing(browser, "en") as context:  # the list and the form, audited
+        audited = context.new_page()
+        audited.goto(f"{console.base_url}/admin/login")
+        audited.get_by_label("Password").fill(PASSWORD)
+        audited.get_by_role("button", name="Log in").click()
+        audited.wait_for_url(f"{console.base_url}/admin")
+        audited.goto(f"{console.base_url}/admin/releases/{LATER}/edit")
+        expect(audited.locator("#media-list img")).to_be_visible()
+        test_browser_a11y.assert_no_violations(audited, "en")
+
+    row.get_by_role("link", name="Remove Glacier front.jpg").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Remove Glacier front.jpg?")
+    page.get_by_role("button", name="Remove Glacier front.jpg").click()
+    expect(page.get_by_role("status")).to_contain_text("Removed")
+    expect(page.locator("#media")).to_contain_text("No photos or documents yet.")
     page.context.close()

@@ -3,16 +3,19 @@ consent the store records: when, and to which version of the statement."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import shutil
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import urlencode
 
 import pytest
 
+from pressdispatch.cli.subscribers import write_csv
 from pressdispatch.render.email import PREFERENCES
 
 from .conftest import ROOT
@@ -150,3 +153,46 @@ async def test_saving_preferences_records_a_new_statement_once(site: Site) -> No
     assert saved.status_code == 200
     di = await site.person("di@example.org")
     assert di is not None and (di.consent_at, di.consent_version) == (later, sha(STATEMENT))
+
+
+async def test_the_press_office_sees_the_consent_on_the_console_the_api_and_the_export(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRESSDISPATCH_ADMIN_TOKEN", "console password")
+    monkeypatch.setenv("PRESSDISPATCH_API_TOKEN", "api token")
+    write_statement(site, "fr", STATEMENT)
+    shown = version((await site.client.get("/subscribe?lang=fr")).text)
+    site.clock.now = datetime(2026, 11, 30, 13, 5, 9, tzinfo=UTC)
+    await subscribe(site, "ana@example.org", [("privacy", shown)])
+    await subscribe(site, "cy@example.org", [])  # no statement sent: no consent
+
+    # The journalist's page in the console, in the newsroom's time zone.
+    login = await site.client.post("/admin/login", data={"password": "console password"})
+    assert login.status_code == 303
+    ana = await site.client.get("/admin/subscribers/ana@example.org")
+    consent = re.search(r'<dd id="consent">(.*?)</dd>', ana.text, re.S)
+    assert consent is not None
+    assert " ".join(re.sub(r"<[^>]+>", "", unescape(consent.group(1))).split()) == (
+        f"agreed on 2026-11-30 14:05 CET (Europe/Paris) to version {sha(STATEMENT)}"
+    )
+    cy = await site.client.get("/admin/subscribers/cy@example.org")
+    assert '<dd id="consent">no consent on record' in cy.text
+
+    # The API's journalist.
+    auth = {"Authorization": "Bearer api token"}
+    body = (await site.client.get("/api/v1/subscribers/ana@example.org", headers=auth)).json()
+    assert (body["consent_at"], body["consent_version"]) == ("2026-11-30T13:05:09Z", sha(STATEMENT))
+    body = (await site.client.get("/api/v1/subscribers/cy@example.org", headers=auth)).json()
+    assert (body["consent_at"], body["consent_version"]) == (None, "")
+
+    # The export's two last columns.
+    stream = io.BytesIO()
+    await write_csv(site.newsroom.settings(), stream)
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(stream.getvalue().decode()))}
+    assert list(rows["ana@example.org"])[-2:] == ["consent_at", "consent_version"]
+    assert rows["ana@example.org"]["consent_at"] == "2026-11-30T13:05:09Z"
+    assert rows["ana@example.org"]["consent_version"] == sha(STATEMENT)
+    assert (rows["cy@example.org"]["consent_at"], rows["cy@example.org"]["consent_version"]) == (
+        "",
+        "",
+    )

@@ -704,13 +704,13 @@ def test_subscribers_export_writes_every_journalist_with_status_lists_and_source
     assert rows[0] == list(EXPORT_COLUMNS)
     assert rows[1:] == [
         ["ann@example.org", "Ann Lee", "Daily", "fr en", "by europe", "water", "yes",
-         "press web", "active", "web", "confirmed on the web", "0", ""],
+         "press web", "active", "web", "confirmed on the web", "0", "", "", ""],
         ["bob@example.org", "Bob", "", "", "", "", "no", "press", "bounced", "csv", "550", "0",
-         ""],
+         "", "", ""],
         ["ulf@example.org", "Ulf", "", "en", "", "", "no", "press", "unsubscribed", "csv", "link",
-         "0", ""],
+         "0", "", "", ""],
         ["Zed@example.org", "'=HYPERLINK(1)", "", "zh", "", "", "no", "web", "active", "web",
-         "confirmed on the web", "0", ""],
+         "confirmed on the web", "0", "", "", ""],
     ]  # fmt: skip
 
     out = tmp_path / "export" / "subscribers.csv"

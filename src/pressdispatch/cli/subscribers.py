@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -44,13 +45,16 @@ EXPORT_COLUMNS = (
     "status_reason",
     "bounce_count",
     "last_diagnostic",
+    "consent_at",
+    "consent_version",
 )
 # Cells a spreadsheet would take for a formula. Names and outlets may come from the
 # public subscription form, reasons and diagnostics from strangers' mail servers, so
 # such a cell is written with a leading apostrophe.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _FREE_TEXT = tuple(
-    EXPORT_COLUMNS.index(name) for name in ("name", "outlet", "status_reason", "last_diagnostic")
+    EXPORT_COLUMNS.index(name)
+    for name in ("name", "outlet", "status_reason", "last_diagnostic", "consent_version")
 )
 
 
@@ -61,7 +65,7 @@ def export(
         Path | None, typer.Option("--out", help="File to write (default: standard output).")
     ] = None,
 ) -> None:
-    """Write every journalist in the store as CSV: lists, status, source and bounces included."""
+    """Write every journalist in the store as CSV: lists, status, source, bounces and consent."""
     state: State = ctx.obj
     settings = state.settings()
     try:
@@ -114,7 +118,14 @@ def _cells(journalist: Journalist) -> list[str]:
         journalist.status_reason,
         str(journalist.bounce_count),
         journalist.last_diagnostic,
+        _moment(journalist.consent_at),
+        journalist.consent_version,
     ]
+
+
+def _moment(moment: datetime | None) -> str:
+    """``2026-11-30T14:00:00Z``: UTC to the second, as spreadsheets read it; empty for none."""
+    return "" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _encode(rows: list[list[str]]) -> bytes:

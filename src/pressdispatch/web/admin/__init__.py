@@ -13,6 +13,7 @@ from pressdispatch.web.admin import (
     copies,
     editor,
     imports,
+    media,
     releases,
     returns,
     review,
@@ -23,5 +24,5 @@ __all__ = ["router"]
 
 router = APIRouter()
 # The editor's and the import's fixed paths (/admin/releases/new) before /admin/releases/{id}.
-for _part in (auth, editor, review, releases, copies, subscribers, returns, imports):
+for _part in (auth, editor, media, review, releases, copies, subscribers, returns, imports):
     router.include_router(_part.router)

@@ -41,6 +41,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from pressdispatch.errors import TokenError
+from pressdispatch.sizes import KiB, format_size
 from pressdispatch.tokens import Signer
 from pressdispatch.web.admin.common import AdminRoute, ConsoleRefusal, back, json_response, page
 from pressdispatch.web.deps import web_state
@@ -51,11 +52,13 @@ __all__ = [
     "ApiSession",
     "Checked",
     "EditChecked",
+    "MediaChecked",
     "PageSession",
     "Session",
     "action",
     "api_session",
     "edit_action",
+    "media_action",
     "page_session",
     "router",
 ]
@@ -72,6 +75,7 @@ _MAX_CLIENTS = 10_000  # failure records kept, at most
 _MAX_BODY = 25 * 1024 * 1024  # bytes: the largest form (a subscriber list) accepted
 _MAX_FIELDS = 50
 _MAX_EDITOR_FIELDS = 2000  # every region ticked, six languages, contacts
+_DESCRIPTION = 64 * KiB  # bytes: a medium's alt texts, captions, credit and licence
 
 
 @dataclass
@@ -202,13 +206,34 @@ async def edit_action(request: Request) -> AsyncIterator[Action]:
         await done.form.close()
 
 
-async def _checked(request: Request, max_fields: int) -> Action:
+async def media_action(request: Request) -> AsyncIterator[Action]:
+    """As :func:`action`, for a release's picture or document: a body as large as
+    ``content.max_media_size`` allows, and room for its description."""
+    largest = web_state(request).settings.content.max_media_size
+    too_large = (
+        f"This file is larger than {format_size(largest)}, the most a release's picture or "
+        "document may be (content.max_media_size in config.toml): nothing was added. "
+        "Go back to the editor and choose a smaller file."
+    )
+    done = await _checked(request, _MAX_FIELDS, largest + _DESCRIPTION, too_large)
+    try:
+        yield done
+    finally:
+        await done.form.close()
+
+
+async def _checked(
+    request: Request,
+    max_fields: int,
+    max_body: int = _MAX_BODY,
+    too_large: str = "This upload is too large.",
+) -> Action:
     session = _session(request)
     if session is None:
         raise ConsoleRefusal(_refusal(request, "Your session has expired: log in again.", 401))
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > _MAX_BODY:
-        raise ConsoleRefusal(_refusal(request, "This upload is too large.", 413))
+    if length.isdigit() and int(length) > max_body:
+        raise ConsoleRefusal(_refusal(request, too_large, 413))
     form = await request.form(max_files=1, max_fields=max_fields)
     token = form.get("csrf")
     if not isinstance(token, str) or not hmac.compare_digest(
@@ -223,6 +248,7 @@ PageSession = Annotated[Session, Depends(page_session)]
 ApiSession = Annotated[Session, Depends(api_session)]
 Checked = Annotated[Action, Depends(action)]
 EditChecked = Annotated[Action, Depends(edit_action)]
+MediaChecked = Annotated[Action, Depends(media_action)]
 
 
 @router.post("/admin/logout", name="admin.logout")

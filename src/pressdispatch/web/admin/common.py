@@ -60,6 +60,9 @@ DONE = {
     "checks it, and in the store.",
     "saved": "Saved: the release's files are rewritten and checked, and the store has "
     "the new text.",
+    "media-added": "Added: the file is in the release's media/ folder and described in "
+    "release.toml, checked as `pressdispatch check` checks it.",
+    "media-removed": "Removed: the file and its description are gone from the release's folder.",
     "approved": "Approved: the release is ready, and goes out by itself at its publication time.",
     "imported": "Imported as a draft: check it against what the importer says below, save it, "
     "then approve it on the releases page (a draft is never sent).",

@@ -33,20 +33,29 @@ from fastapi.responses import HTMLResponse, Response
 
 from pressdispatch.content import drafts, writer
 from pressdispatch.content.releases import RELEASE_ID
-from pressdispatch.errors import PressDispatchError
+from pressdispatch.errors import PressDispatchError, Problem
 from pressdispatch.intake.importer import release_id_for
 from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render.email import SAMPLE_RECIPIENT, EmailRenderer
+from pressdispatch.sizes import format_size
 from pressdispatch.web import releasefiles
-from pressdispatch.web.admin import release_form
+from pressdispatch.web.admin import media_list, release_form
 from pressdispatch.web.admin.auth import EditChecked, PageSession
 from pressdispatch.web.admin.common import AdminRoute, back, not_found, page
+from pressdispatch.web.admin.media_list import UploadForm
 from pressdispatch.web.admin.release_form import Errors, FormValues
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.pages import page_environment, public_release_parts, render_page
 
-__all__ = ["ImportNotes", "frozen_page", "import_notes", "release_folder", "router"]
+__all__ = [
+    "ImportNotes",
+    "edit_page",
+    "frozen_page",
+    "import_notes",
+    "release_folder",
+    "router",
+]
 
 router = APIRouter(route_class=AdminRoute)
 log = logging.getLogger(__name__)
@@ -155,12 +164,37 @@ async def edit_form(request: Request, release_id: str, session: PageSession) -> 
         return not_found(request, f"release {release_id!r}", session.csrf)
     if await state.runtime.catalog.started(release_id):
         return frozen_page(request, release_id, session.csrf)
+    return await edit_page(request, release_id, folder, session.csrf)
+
+
+async def edit_page(
+    request: Request,
+    release_id: str,
+    folder: Path,
+    csrf: str,
+    upload: UploadForm | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The editor of the release in ``folder`` as its files are, the loader's problems
+    beside their fields; ``upload``: the media upload form sent back with its problems."""
+    state = web_state(request)
     draft, unreadable = await asyncio.to_thread(drafts.read_draft, folder)
     _, problems = await asyncio.to_thread(releasefiles.loader(state), folder)
     values = _values(state, release_id, draft)
     rows = list(range(len(draft.contacts)))
-    errors = release_form.field_errors([*unreadable, *problems], rows)
-    return _editor(request, session.csrf, values, errors, draft=draft)
+    about_media = [p for p in problems if media_list.is_about_media(p)]
+    others = [p for p in problems if not media_list.is_about_media(p)]
+    errors = release_form.field_errors([*unreadable, *others], rows)
+    return _editor(
+        request,
+        csrf,
+        values,
+        errors,
+        draft=draft,
+        media=await _media(state, folder, release_id, draft, about_media, upload),
+        status_code=status_code,
+    )
 
 
 @router.post("/admin/releases/{release_id}/edit", name="admin.release_save")
@@ -196,7 +230,8 @@ async def save(request: Request, release_id: str, done: EditChecked) -> Response
         release, problems = await asyncio.to_thread(writer.rewrite_release, folder, files, load)
     errors = _merged(errors, release_form.field_errors(problems, parsed.contact_rows))
     if release is None or errors:
-        return _editor(request, csrf, values, errors, draft=before, status_code=422)
+        media = await _media(state, folder, release_id, before, [], None)
+        return _editor(request, csrf, values, errors, draft=before, media=media, status_code=422)
     await releasefiles.sync(state, "console")
     if await catalog.started(release_id):
         # Sending started while the files were rewritten: the files go back to the text sent.
@@ -272,6 +307,7 @@ def _editor(
     errors: Errors | None = None,
     *,
     draft: drafts.Draft | None = None,
+    media: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     state = web_state(request)
@@ -305,8 +341,33 @@ def _editor(
         "source": {k: str(v) for k, v in source.items()},
         "region_hints": list(draft.comments.get("regions", ())) if draft else [],
         "notes": import_notes(request).of(values.release_id) if not new else [],
+        "media": media,
     }
     return page(request, "editor.html.j2", context, csrf=csrf, status_code=status_code)
+
+
+async def _media(
+    state: WebState,
+    folder: Path,
+    release_id: str,
+    draft: drafts.Draft,
+    problems: list[Problem],
+    upload: UploadForm | None,
+) -> dict[str, Any]:
+    """The "Photos and documents" section: the list, the loader's words about it, the form."""
+    listed = await asyncio.to_thread(media_list.rows, folder, release_id, draft.media)
+    original = draft.original_language or ""
+    languages = sorted(draft.translations, key=lambda lang: (lang != original, lang))
+    return {
+        "rows": listed,
+        "problems": [p.message for p in problems if p.is_error],
+        "warnings": [p.message for p in problems if not p.is_error],
+        "languages": languages,
+        "upload": upload or UploadForm(),
+        "action": f"/admin/releases/{release_id}/media",
+        "max_size": state.settings.content.max_media_size,
+        "max_size_text": format_size(state.settings.content.max_media_size),
+    }
 
 
 def _regions(tree: RegionTree, ticked: list[str]) -> list[dict[str, Any]]:

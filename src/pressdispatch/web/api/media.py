@@ -3,31 +3,24 @@
 ``multipart/form-data`` with the file in ``file`` and its description in fields named
 as release.toml names them: ``alt.<lang>`` and ``caption.<lang>`` (one per language),
 ``credit``, ``license``, ``hero`` (``true``). The upload meets the checks of a file put
-in the folder by hand (content/media_upload.py); a problem is a 422 naming the field.
+in the folder by hand, through the code the console's editor uses too
+(web/mediaupload.py); a problem is a 422 naming the field.
 Like the text, media are frozen once the dispatch has started (409).
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import NoReturn
-
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
-from pressdispatch.content import media_upload, writer
 from pressdispatch.content.releases import RELEASE_ID
 from pressdispatch.render import gallery
-from pressdispatch.web import releasefiles
+from pressdispatch.web import mediaupload
 from pressdispatch.web.api.common import ApiProblem, ProblemItem, Web, problems, refused
 
 __all__ = ["MediaOut", "router"]
 
 router = APIRouter(prefix="/releases", tags=["releases"])
-
-_DESCRIBED = ("alt", "caption")
-_SINGLE = ("credit", "license")
 
 
 class MediaOut(BaseModel):
@@ -57,37 +50,14 @@ async def add_media(release_id: str, request: Request, response: Response, state
         raise ApiProblem(409, f"the dispatch of {release_id!r} has started: its media are frozen")
     # A body that is not multipart is Starlette's 400; the spooled file goes with the form.
     async with request.form(max_files=1, max_fields=100) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            _refuse("file", "missing: send the file in the field 'file'")
-        name = media_upload.safe_name(upload.filename or "")
-        if name is None:
-            _refuse("file", "the file name must be letters, digits, spaces, dots, - or _")
-        data = await upload.read()
-        entry: dict[str, writer.TomlValue] = {}
-        for key in _DESCRIBED:
-            texts = {
-                field.split(".", 1)[1]: value
-                for field, value in form.multi_items()
-                if field.startswith(f"{key}.") and isinstance(value, str) and value.strip()
-            }
-            if texts:
-                entry[key] = texts
-        for key in _SINGLE:
-            if isinstance(value := form.get(key), str) and value.strip():
-                entry[key] = value.strip()
-        if str(form.get("hero", "")).lower() in ("true", "1", "on", "yes"):
-            entry["hero"] = True
-    added, found = await asyncio.to_thread(
-        media_upload.add_media, folder, name, data, entry, releasefiles.loader(state)
-    )
+        added, found = await mediaupload.add_from_form(state, folder, form, "API")
     items = [
-        ProblemItem(file=p.path.name, line=p.line, field=p.field, message=p.message) for p in found
+        ProblemItem(file=p.path.name or None, line=p.line, field=p.field, message=p.message)
+        for p in found
     ]
     if added is None:
         errors = [item for item, p in zip(items, found, strict=True) if p.is_error]
         raise ApiProblem(422, refused("the medium was not added", errors), errors)
-    await releasefiles.sync(state, "API")
     url = gallery.media_url(
         gallery.public_base(state.settings.newsroom.base_url, release_id), added
     )
@@ -102,8 +72,3 @@ async def add_media(release_id: str, request: Request, response: Response, state
         url=url,
         warnings=items,
     )
-
-
-def _refuse(field: str, message: str) -> NoReturn:
-    item = ProblemItem(field=field, message=message)
-    raise ApiProblem(422, refused("the medium was not added", [item]), [item])

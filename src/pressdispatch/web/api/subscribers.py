@@ -16,6 +16,7 @@ subscription through /subscribe.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -72,6 +73,14 @@ class SubscriberOut(BaseModel):
     status_reason: str
     source: str = Field(description="csv (a list), self (their own choices) or api")
     notice: str | None = Field(default=None, description="why the address is not mailed")
+    consent_at: datetime | None = Field(
+        default=None,
+        description="when they last agreed to the privacy statement on the web (UTC); "
+        "null for a journalist who only comes from the lists",
+    )
+    consent_version: str = Field(
+        default="", description="the version of that statement: sha256: and 16 hex digits"
+    )
 
 
 class SubscriberSaved(SubscriberOut):
@@ -222,4 +231,6 @@ def _out(journalist: Journalist) -> SubscriberOut:
         status_reason=journalist.status_reason,
         source=journalist.source.value,
         notice=notice,
+        consent_at=journalist.consent_at,
+        consent_version=journalist.consent_version,
     )
