@@ -403,3 +403,32 @@ async def test_the_list_shows_what_the_check_refuses_and_what_is_not_described(d
         )
         assert removed.status_code == 303
     assert "media" not in desk.meta() and not any((desk.folder / "media").iterdir())
+
+
+# -- the email preview ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tier", ["public", "embargoed"])
+async def test_the_email_preview_shows_the_hero_before_publication(desk: Desk, tier: str) -> None:
+    desk.newsroom.release(
+        "launch",
+        publish_at=desk.publish_at,
+        embargo_send_at=utc(-60),
+        languages=("en", "fr"),
+        title="Launch",
+    )
+    added = await desk.upload(
+        "hero.jpg", jpeg(), alt__en="Wheat", alt__fr="Du blé", hero="true", credit="© Agency"
+    )
+    assert added.status_code == 303, added.text
+
+    preview = await desk.client.get(f"/admin/releases/launch/preview/en?tier={tier}")
+    assert preview.status_code == 200
+    hero = re.findall(r'<img[^>]* src="([^"]+)"', preview.text)[0]
+    # The newsroom serves it only from publication (the embargoed copy's, only through a
+    # journalist's own link): the console's own copy instead.
+    assert unescape(hero) == "/admin/releases/launch/media/hero.jpg/600.jpg"
+    picture = await desk.client.get(unescape(hero))
+    assert picture.status_code == 200
+    with Image.open(io.BytesIO(picture.content)) as image:
+        assert image.width == 600

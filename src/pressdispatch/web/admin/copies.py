@@ -12,6 +12,7 @@ copy is not a delivery, so the store does not record it, and a restart forgets t
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from pressdispatch import actions
 from pressdispatch.dispatch.transport import Status
 from pressdispatch.errors import PressDispatchError, Refused
 from pressdispatch.model import Release, Tier, Variant
+from pressdispatch.render import gallery
 from pressdispatch.render.email import SAMPLE_RECIPIENT, EmailRenderer
 from pressdispatch.runtime import Runtime
 from pressdispatch.web.admin.auth import Checked, PageSession
@@ -108,7 +110,21 @@ async def preview(
     part = message.get_body(preferencelist=("html",))
     assert isinstance(part, EmailMessage)
     headers = {"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
-    return HTMLResponse(part.get_content(), headers=headers)
+    html = _console_pictures(part.get_content(), rt.settings.newsroom.base_url, release.id)
+    return HTMLResponse(html, headers=headers)
+
+
+def _console_pictures(html: str, base_url: str, release_id: str) -> str:
+    """The copy's pictures from the console's own route (web/admin/media.py).
+
+    The newsroom serves a release's media only from its publication, and an embargoed
+    copy's only through a journalist's own link: a preview made before then would
+    show broken pictures. The copy's image is the 600 px one the console also serves.
+    """
+    public = re.escape(f"{gallery.public_base(base_url, release_id)}/media/")
+    embargoed = re.escape(f"{base_url}/embargoed/") + r'[^/"]+/media/'
+    console = f"/admin/releases/{release_id}/media/"
+    return re.sub(f'(<img[^>]*? src=")(?:{public}|{embargoed})', rf"\g<1>{console}", html)
 
 
 @router.post("/admin/releases/{release_id}/test", name="admin.release_test")
