@@ -22,7 +22,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import typer
 import typer.main
+from typer.core import TyperGroup
 
 from pressdispatch.cli import app
 from pressdispatch.pipeline import tick
@@ -170,7 +172,9 @@ def test_run_once_says_each_problem_of_its_scan_once(newsroom: Newsroom) -> None
 
 def test_every_command_with_verbose_offers_debug_sql() -> None:
     command = typer.main.get_command(app)
-    commands = getattr(command, "commands", {})
+    assert isinstance(command, TyperGroup)
+    ctx = typer.Context(command)  # listing them loads every command (cli/__init__.py)
+    commands = {name: command.get_command(ctx, name) for name in command.list_commands(ctx)}
     verbose = {
         name
         for name, sub in commands.items()

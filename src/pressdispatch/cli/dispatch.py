@@ -4,9 +4,7 @@ officer's levers."""
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import signal
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,6 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from pressdispatch import actions, eventloop, pipeline
 from pressdispatch.cli import app, err, fail, open_service, out
+from pressdispatch.cli.listening import (
+    Host,
+    Port,
+    bind_inbound,
+    bind_web,
+    closing_all,
+    stop_on_signals,
+)
 from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
 from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
@@ -29,14 +35,10 @@ from pressdispatch.model import UNFINISHED, DeliveryStatus
 from pressdispatch.regions import load_regions
 from pressdispatch.runtime import make_transport, renderer_for
 from pressdispatch.store.ledger import DeliveryGroup
-from pressdispatch.web.server import listen
 
 log = logging.getLogger("pressdispatch")
 
 _OUTCOMES = (DeliveryStatus.SENT, DeliveryStatus.DEFERRED, DeliveryStatus.FAILED)
-
-Host = Annotated[str | None, typer.Option(help="Where the web app listens. Default: web.host.")]
-Port = Annotated[int | None, typer.Option(help="Default: web.port (0: any free port).")]
 
 
 @app.command()
@@ -78,64 +80,6 @@ def worker(
     raise typer.Exit(asyncio.run(_serve(settings, scheduler=False)))
 
 
-@contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
-def bind_web(
-    settings: Settings, host: str | None, port: int | None
-) -> tuple[Settings, list[socket.socket]]:
-    """Bind where the web app will listen, before anything is announced; the settings
-    served_at the port really taken. A port in use is one line and exit status 2."""
-    host = settings.web.host if host is None else host
-    port = settings.web.port if port is None else port
-    try:
-        sockets = listen(host, port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            err.print(f"port {port} is in use: set [web] port or pass --port", markup=False)
-            raise typer.Exit(2) from None
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 2)
-    return settings.served_at(host, sockets[0].getsockname()[1]), sockets
-
-
-def bind_inbound(settings: Settings) -> list[socket.socket]:
-    """Bind where returned mail comes in (``[bounces] listen``; none when unset), as
-    ``bind_web`` does: a port in use is one line and exit status 2."""
-    where = settings.bounces.listen_at
-    if where is None:
-        return []
-    host, port = where
-    try:
-        return listen(host, port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            err.print(f"port {port} is in use: set [bounces] listen", markup=False)
-            raise typer.Exit(2) from None
-        fail(
-            f"cannot listen on {settings.bounces.listen} ([bounces] listen): {exc.strerror or exc}",
-            2,
-        )
-
-
-@contextmanager
-def closing_all(sockets: Sequence[socket.socket]) -> Iterator[None]:
-    """The sockets closed at the end, also when the service cannot open."""
-    try:
-        yield
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 async def _serve(
     settings: Settings,
     *,
@@ -146,7 +90,7 @@ async def _serve(
     with closing_all([*listening, *inbound]):
         async with open_service(settings) as service:
             stop = asyncio.Event()
-            with _stop_on_signals(stop):
+            with stop_on_signals(stop):
                 stats = await service.run(
                     stop, worker=not scheduler, listening=listening, inbound=inbound
                 )
@@ -157,7 +101,7 @@ async def _serve(
 async def _once(settings: Settings) -> int:
     async with open_service(settings) as service:
         stop = asyncio.Event()
-        with _stop_on_signals(stop), _progress() as progress:
+        with stop_on_signals(stop), _progress() as progress:
             tasks: dict[str, TaskID] = {}
 
             async def track(report: pipeline.TickReport) -> None:

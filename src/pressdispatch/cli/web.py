@@ -10,13 +10,7 @@ import typer
 
 from pressdispatch import eventloop
 from pressdispatch.cli import app, open_service
-from pressdispatch.cli.dispatch import (
-    Host,
-    Port,
-    _stop_on_signals,
-    bind_web,
-    closing_all,
-)
+from pressdispatch.cli.listening import Host, Port, bind_web, closing_all, stop_on_signals
 from pressdispatch.cli.logs import DebugSql, Verbose, setup_logging
 from pressdispatch.config import Settings
 
@@ -42,5 +36,5 @@ async def _serve(settings: Settings, sockets: list[socket.socket]) -> None:
     with closing_all(sockets):
         async with open_service(settings) as service:
             stop = asyncio.Event()
-            with _stop_on_signals(stop):
+            with stop_on_signals(stop):
                 await service.serve_web(stop, sockets)
