@@ -100,6 +100,7 @@ def test_help_of_one_command_loads_only_its_module() -> None:
     assert done.returncode == 0, done.stderr
     assert "--out" in done.stdout
     assert _commands_of(modules) == {"pressdispatch.cli.feeds"}
+    assert _heavy(modules) == set()
     done, modules = _imported("serve", "--help")
     assert done.returncode == 0, done.stderr
     assert "pressdispatch.cli.dispatch" not in modules  # run, worker... share no module with it
@@ -121,6 +122,9 @@ def test_feeds_out_loads_neither_the_web_app_nor_the_sender(tmp_path: Path) -> N
     assert " 0 unchanged" in first.stdout
     assert (tmp_path / "site" / "feeds" / "fr" / "all.atom").is_file()
     assert _commands_of(modules) == {"pressdispatch.cli.feeds"}
+    assert _heavy(modules) == set()
     again, modules = _imported(*argv)
     assert again.returncode == 0, again.stderr
     assert "0 files written" in again.stdout
+    assert _heavy(modules) == set()
+    assert "snowballstemmer" not in modules  # nothing changed: nothing indexed for search

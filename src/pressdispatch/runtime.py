@@ -18,11 +18,8 @@ from pressdispatch.config import Settings
 from pressdispatch.content.releases import ReleaseCache
 from pressdispatch.content.topics import load_topic_names
 from pressdispatch.credentials import Credentials
-from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport
 from pressdispatch.dispatch.engine import Engine, EngineSettings
 from pressdispatch.dispatch.outbox import OutboxTransport
-from pressdispatch.dispatch.relays import relay_transport
-from pressdispatch.dispatch.smtp import SmtpTransport
 from pressdispatch.dispatch.transport import Transport
 from pressdispatch.errors import PressDispatchError
 from pressdispatch.model import DeliveryStatus, TopicNames
@@ -200,13 +197,21 @@ def driver_reason(exc: BaseException) -> str:
 
 
 def make_transport(settings: Settings, credentials: Credentials) -> Transport:
+    # Each transport's library (aiosmtplib, dkimpy and its DNS resolver) is imported only
+    # when configured: the commands that send nothing (feeds, status) start faster.
     transport: Transport
     if settings.transport.kind == "smtp" and settings.smtp.relays:
+        from pressdispatch.dispatch.relays import relay_transport  # noqa: PLC0415
+
         transport = relay_transport(settings.smtp, credentials.relay_passwords)
     elif settings.transport.kind == "smtp":
+        from pressdispatch.dispatch.smtp import SmtpTransport  # noqa: PLC0415
+
         transport = SmtpTransport(settings.smtp, credentials.smtp_password)
     else:
         transport = OutboxTransport(settings.paths.data / "outbox")
     if settings.dkim.enabled:
+        from pressdispatch.dispatch.dkim import DkimSigner, SigningTransport  # noqa: PLC0415
+
         transport = SigningTransport(transport, DkimSigner(settings.dkim))
     return transport

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Protocol
 
-import snowballstemmer
-
 __all__ = [
     "Clause",
     "candidates",
@@ -212,6 +210,10 @@ def _stemmer(language: str) -> _Stemmer | None:
     name = _SNOWBALL.get(language)
     if name is None:
         return None
+    # Imported at the first stem (a fiftieth of a second): the commands that neither index
+    # nor search, `feeds --out` with nothing new say, never load the stemmers.
+    import snowballstemmer  # noqa: PLC0415
+
     stemmer: _Stemmer = snowballstemmer.stemmer(name)
     return stemmer
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pressdispatch import imap, pipeline, polling, reports
+from pressdispatch import pipeline, reports
 from pressdispatch.clock import Clock, utc_now
 from pressdispatch.config import Settings, local_url
 from pressdispatch.dispatch.engine import Engine, RunStats
@@ -39,7 +39,6 @@ from pressdispatch.dispatch.transport import Transport
 from pressdispatch.leadership import Leadership
 from pressdispatch.model import DeliveryStatus
 from pressdispatch.runtime import Runtime, open_runtime
-from pressdispatch.schedule import Scheduler
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -93,11 +92,18 @@ class Service:
         if worker:
             log.info("pressdispatch worker started (%s transport)", settings.transport.kind)
             return await engine.run(stop)
+        # The service's own parts, imported as it starts (see web_app): the scheduler
+        # (APScheduler), the mailbox of returned mail (imap_tools), the web app's server
+        # and the inbound endpoint. The commands that run once never load them.
+        from pressdispatch import imap  # noqa: PLC0415
+        from pressdispatch.schedule import Scheduler  # noqa: PLC0415
+        from pressdispatch.web.inbound import serve_returns  # noqa: PLC0415
+        from pressdispatch.web.server import serve_web  # noqa: PLC0415
 
         async def scan() -> datetime | None:
             if not leadership.leading:
                 return None  # another `run` process scans; no timers kept here
-            await polling.poll_due(rt, self.clock)  # a new folder is taken in by this scan
+            await self._poll_sources()  # a new folder is taken in by this scan
             # The next timer counts from the scan's own time: a send time reached while
             # the scan ran is still ahead of it, so its timer is set (in the past: it runs
             # at once) instead of being skipped until a later timer.
@@ -127,9 +133,6 @@ class Service:
         leading = asyncio.create_task(self._lead(leadership, engine, stop))
         log.info("pressdispatch service started (%s transport)", settings.transport.kind)
         returns: asyncio.Task[None] | None = None
-        from pressdispatch.web.inbound import serve_returns  # noqa: PLC0415 - see web_app
-        from pressdispatch.web.server import serve_web  # noqa: PLC0415
-
         try:
             if inbound:
                 returns = asyncio.create_task(serve_returns(rt, inbound, stop, clock=self.clock))
@@ -171,7 +174,7 @@ class Service:
         """One scan (``on_scan`` sees its report before sending starts, and says its
         problems; without it they are logged), then send what is due now;
         ``on_result`` hears of each delivery once, at its first outcome."""
-        await polling.poll_due(self.rt, self.clock)
+        await self._poll_sources()
         report = await pipeline.tick(self.rt, self.clock(), stop)
         await self._forget_returned()
         if on_scan is not None:
@@ -209,6 +212,15 @@ class Service:
         finally:
             stop.set()
             await syncing
+
+    async def _poll_sources(self) -> None:
+        """Poll the press office's feeds and sitemaps that are due (polling.py). Without
+        ``[[sources]]`` there is nothing to poll, and the poller (its HTTP client, the page
+        readers) is not even imported."""
+        if self.settings.sources:
+            from pressdispatch import polling  # noqa: PLC0415
+
+            await polling.poll_due(self.rt, self.clock)
 
     async def _forget_returned(self) -> None:
         """Empty the returned messages kept longer than [bounces] keep_messages (their

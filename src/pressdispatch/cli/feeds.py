@@ -44,9 +44,9 @@ from pressdispatch.clock import utc_now
 from pressdispatch.config import Settings
 from pressdispatch.errors import PressDispatchError, Problem, Severity
 from pressdispatch.render.feeds import KINDS, OPML_PATH, FeedIndex, FeedSite, FeedSpec
+from pressdispatch.render.pages import stylesheet
 from pressdispatch.runtime import database_error
 from pressdispatch.service import Service
-from pressdispatch.web.feedpages import stylesheet
 from pressdispatch.web.public import PublicView
 
 __all__ = ["MANIFEST", "Exported", "export", "feeds"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["PING_BATCH", "ping_hub"]
 
@@ -29,6 +31,10 @@ async def ping_hub(
     """
     if not hub or not topic_urls:
         return 0
+    # Imported here: the scans of a newsroom without a hub, and `feeds --out`, never load
+    # the HTTP client.
+    import httpx  # noqa: PLC0415
+
     own = client is None
     http = client or httpx.AsyncClient(timeout=timeout)
     accepted = 0

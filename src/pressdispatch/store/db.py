@@ -18,15 +18,17 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, LiteralString, TypeVar
+from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
-import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from pressdispatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pressdispatch.store.pgstatements import Statements
 
 _BUSY_TIMEOUT_MS = 30_000
 _CHECKPOINT_EVERY = 200  # inline commits between checkpoints (SQLite's own default: 1000 pages)
@@ -55,6 +57,7 @@ class Database:
         engine: AsyncEngine,
         local: _Local | None = None,
         reader: AsyncEngine | None = None,
+        statements: Statements | None = None,
     ) -> None:
         self.url = url  # as configured
         self.engine = engine
@@ -68,7 +71,7 @@ class Database:
         )
         self._commits = 0
         self._checkpoint: asyncio.Future[None] | None = None
-        self._statements = None if local else _Statements(url)
+        self._statements = statements  # PostgreSQL's, for ``statement``
 
     @property
     def dialect(self) -> str:
@@ -171,78 +174,6 @@ class _Local:
     at_once: Engine  # never waits for the lock; used on the event loop's thread
     waiting: Engine  # waits up to the busy timeout; used on the worker thread
     driver: sqlite3.Connection  # like at_once, for driver_transaction
-
-
-class _Statements:
-    """A few psycopg connections kept open for ``Database.statement``, in autocommit
-    mode: a single statement is its own transaction, with no BEGIN or COMMIT to send.
-
-    Each caller (the claimer, the recorder) takes an idle connection or opens one. A
-    connection left mid-statement (its caller cancelled) or broken is closed; one that
-    broke while it sat idle (the server restarted) is replaced and the statement sent
-    again, as the pool's liveness ping would have done.
-
-    Commits do not wait for the WAL to reach the disk (``synchronous_commit = off``):
-    each sender waits for its outcome's commit, and waiting for a flush as well would
-    add it to every message. A crash of this process loses nothing committed; a crash
-    of the database server's machine may lose its last fraction of a second of
-    commits, and those messages are then sent again (never lost): SQLite's
-    ``synchronous=NORMAL`` in WAL mode makes the same trade.
-    """
-
-    _KEEP = 4  # idle connections kept: the engine's claimer, recorder and a spare
-
-    def __init__(self, url: str) -> None:
-        self._conninfo = (
-            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        )
-        self._idle: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
-        self._closed = False
-
-    async def run(
-        self, query: LiteralString, params: Sequence[Any] | Mapping[str, Any]
-    ) -> list[tuple[Any, ...]]:
-        if self._idle:
-            conn = self._idle.pop()
-            try:
-                return await self._execute(conn, query, params)
-            except psycopg.OperationalError:
-                if not conn.broken:
-                    raise
-        return await self._execute(await self._connect(), query, params)
-
-    async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
-        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-        # The statements here touch a few rows each, found through an index; the
-        # planner's statistics rarely count the rows they touch (queued, sending: they
-        # come and go between two ANALYZEs) and, expecting a handful, it read a whole
-        # table or bitmap (pgledger.py). One round trip for the three settings.
-        await conn.execute(
-            "SET synchronous_commit = off; SET enable_bitmapscan = off; SET enable_seqscan = off"
-        )
-        return conn
-
-    async def _execute(
-        self,
-        conn: psycopg.AsyncConnection[tuple[Any, ...]],
-        query: LiteralString,
-        params: Sequence[Any] | Mapping[str, Any],
-    ) -> list[tuple[Any, ...]]:
-        try:
-            cursor = await conn.execute(query, params, prepare=True)
-            return await cursor.fetchall() if cursor.description is not None else []
-        finally:
-            idle = conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
-            if idle and not self._closed and len(self._idle) < self._KEEP:
-                self._idle.append(conn)
-            else:
-                await conn.close()
-
-    async def close(self) -> None:
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await conn.close()
 
 
 def _in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
@@ -363,9 +294,12 @@ def open_database(url: str) -> Database:
         )
         _pragmas(driver, 0)
         return Database(url, engine, _Local(at_once, waiting, driver), reader)
+    # psycopg itself (a twentieth of a second to import) is loaded only for PostgreSQL.
+    from pressdispatch.store.pgstatements import Statements  # noqa: PLC0415
+
     engine = create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     event.listen(engine.sync_engine, "connect", _custom_plans)
-    return Database(url, engine)
+    return Database(url, engine, statements=Statements(url))
 
 
 def _custom_plans(dbapi_connection: Any, _record: Any) -> None:

@@ -15,7 +15,6 @@ visitor can select and copy; a small script adds a "Copy" button where JavaScrip
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import lxml.etree
 from fastapi import APIRouter, HTTPException, Request
@@ -25,34 +24,17 @@ from pressdispatch.config import Settings
 from pressdispatch.regions import RegionTree
 from pressdispatch.render import i18n
 from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, listed_specs
+from pressdispatch.render.pages import stylesheet
 from pressdispatch.web.deps import web_state
-from pressdispatch.web.pages import (
-    page_environment,
-    page_response,
-    query_string,
-    switch,
-    visitor_language,
-)
+from pressdispatch.web.pages import page_response, query_string, switch, visitor_language
 
-__all__ = ["feed_page", "router", "stylesheet"]
+__all__ = ["feed_page", "router"]
 
 router = APIRouter()
 
 _GET = ["GET", "HEAD"]
 _XSL = "application/xslt+xml; charset=utf-8"
 _XSL_MAX_AGE = 3600
-
-
-def stylesheet(settings: Settings, lang: str) -> bytes:
-    """The XSL of the feeds whose text is in ``lang`` (templates/web/feed.xsl.j2)."""
-    env = page_environment(settings.paths.templates / "web", lang)
-    path = urlsplit(settings.newsroom.base_url).path.rstrip("/")
-    values = {
-        "lang": lang,
-        "dir": i18n.text_direction(lang),
-        "feeds_page": f"{path}/feeds?{query_string(lang=lang)}",
-    }
-    return env.get_template("feed.xsl.j2").render(values).encode() + b"\n"
 
 
 def feed_page(settings: Settings, lang: str, feed: bytes) -> bytes:

@@ -28,14 +28,11 @@ page's language and filters: ``all`` regions when there is no region filter.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
@@ -44,6 +41,7 @@ from pressdispatch.model import Release
 from pressdispatch.render import gallery, i18n
 from pressdispatch.render.email import release_url
 from pressdispatch.render.feeds import ALL, FeedSite, FeedSpec, feed_title
+from pressdispatch.render.pages import page_environment
 from pressdispatch.render.sharing import hero_image, sharing_parts
 from pressdispatch.store.ports import Withdrawal
 from pressdispatch.web.deps import WebState, web_state
@@ -58,7 +56,6 @@ __all__ = [
     "not_found",
     "not_found_handler",
     "not_found_page",
-    "page_environment",
     "page_response",
     "public_release_parts",
     "query_string",
@@ -394,17 +391,3 @@ async def not_found_page(request: Request) -> Response:
     state = web_state(request)
     snapshot = await state.public.current()
     return not_found(state, snapshot, negotiated_language(request, state))
-
-
-@functools.cache
-def page_environment(folder: Path, lang: str) -> jinja2.Environment:
-    """Page templates in ``lang``: ``web/<lang>/`` overrides first, then ``web/``."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([folder / lang, folder]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    i18n.jinja_install(env, lang)
-    return env

@@ -20,8 +20,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from pressdispatch.config import Settings
+from pressdispatch.render.pages import page_environment
 from pressdispatch.web.deps import web_state
-from pressdispatch.web.pages import page_environment
 
 HEADERS = {
     "Cache-Control": "no-store",

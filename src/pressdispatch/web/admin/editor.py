@@ -38,6 +38,7 @@ from pressdispatch.intake.importer import release_id_for
 from pressdispatch.model import Release, Tier, Variant
 from pressdispatch.regions import ROOT, RegionTree
 from pressdispatch.render.email import SAMPLE_RECIPIENT, EmailRenderer
+from pressdispatch.render.pages import page_environment
 from pressdispatch.sizes import format_size
 from pressdispatch.web import releasefiles
 from pressdispatch.web.admin import media_list, release_form
@@ -46,7 +47,7 @@ from pressdispatch.web.admin.common import AdminRoute, back, not_found, page
 from pressdispatch.web.admin.media_list import UploadForm
 from pressdispatch.web.admin.release_form import Errors, FormValues
 from pressdispatch.web.deps import WebState, web_state
-from pressdispatch.web.pages import page_environment, public_release_parts, render_page
+from pressdispatch.web.pages import public_release_parts, render_page
 
 __all__ = [
     "ImportNotes",
