@@ -33,15 +33,17 @@ HEAVY = {
     "pressdispatch.intake",  # import, sources poll
 }
 
-# Run the command line as the `pressdispatch` script does, then say what was imported.
+# Run the command line as the `pressdispatch` script does, then say what was imported
+# and whether the garbage collector was on again (turned off for the start-up only).
 _RUN = """
-import json, sys
-from pressdispatch.cli import main
+import gc, json, sys
+from pressdispatch.__main__ import main
 sys.argv = ["pressdispatch", *json.loads(sys.argv[1])]
 try:
     main()
 finally:
-    print("\\nimported: " + json.dumps(sorted(sys.modules)))
+    print(f"\\ncollector on: {gc.isenabled()}, frozen: {gc.get_freeze_count()}")
+    print("imported: " + json.dumps(sorted(sys.modules)))
 """
 
 
@@ -53,8 +55,13 @@ def _imported(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
         check=False,
         timeout=120,
     )
-    last = done.stdout.rstrip().splitlines()[-1]
+    *_, collector, last = done.stdout.rstrip().splitlines()
     assert last.startswith("imported: "), done.stdout + done.stderr
+    if done.returncode == 0 and "--help" not in argv:
+        # The command ran with the collector on, what start-up loaded frozen out of its way.
+        match = re.fullmatch(r"collector on: True, frozen: (\d+)", collector)
+        assert match is not None, collector
+        assert int(match.group(1)) > 50_000
     return done, set(json.loads(last.removeprefix("imported: ")))
 
 

@@ -9,6 +9,7 @@ own module, so `pressdispatch feeds` does not pay for the web app or the sender.
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -132,6 +133,12 @@ def root(
     ] = Path("config.toml"),
 ) -> None:
     ctx.obj = State(config)
+    # click resolved the command (imported its module) before calling this: start-up is
+    # over. The script turned the collector off for it (__main__.py); it freezes what was
+    # loaded, which lives as long as the process, and turns the collector on again.
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def main() -> None:
