@@ -316,7 +316,9 @@ async def test_a_console_upload_is_merged_in_the_background_while_pages_answer(
         (2_503, "languages"),
     }
     assert "2502" in page.text and "not a valid address" in page.text
-    assert len(answers) > 20  # the import took a while, and pages were asked for meanwhile
+    # At least one round of pages was asked for, and answered, while the import ran (how
+    # many depends on the machine's speed).
+    assert len(answers) >= 4
     assert [a for a in answers if a[1] != 200] == []
     worst = max(seconds for _, _, seconds in answers)
     assert worst < 5, f"a page took {worst:.2f} s"  # generous: it is a fraction of a second
