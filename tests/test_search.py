@@ -312,3 +312,47 @@ async def test_region_and_topic_filters_combine(store: Store, corpus: Corpus) ->
 
 def _with_text(release: Release, translation: Translation) -> Release:
     return dataclasses.replace(release, translations={translation.language: translation})
+
+
+# -- the best of many matches --------------------------------------------------------
+# FTS5 hands over only its best matches ranked; these hold the answer to the rule when
+# those are not public, or tie with the ones it left out.
+
+
+async def test_embargoed_releases_that_outrank_the_public_ones_are_never_found(
+    store: Store, corpus: Corpus
+) -> None:
+    """The word in the titles of 150 embargoed releases, in the bodies of three public ones:
+    a page finds the three, and only them."""
+    title = _translation("en", "Zanzibarite findings", "The findings are embargoed.")
+    embargoed = [
+        _secret(f"embargoed-{n:03}", NOW + HOUR, translations={"en": title}) for n in range(150)
+    ]
+    public = [_secret(f"public-{n}", NOW - HOUR, embargo_send_at=None) for n in range(3)]
+    await store.catalog.sync([*corpus.releases[:12], *embargoed, *public], NOW)
+    first = await store.search.search(parse_query("zanzibarite"), NOW, languages=["en"], limit=21)
+    assert [f.release_id for f in first] == ["public-0", "public-1", "public-2"]
+    second = await store.search.search(
+        parse_query("zanzibarite"), NOW, languages=["en"], offset=20, limit=21
+    )
+    assert second == []
+    later = await store.search.search(parse_query("zanzibarite"), NOW + HOUR, languages=["en"])
+    assert {f.release_id for f in later} <= {r.id for r in embargoed}  # they outrank indeed
+
+
+async def test_equally_good_matches_come_newest_first_page_after_page(
+    store: Store, corpus: Corpus
+) -> None:
+    """150 releases with the same text rank the same: newest first, each on one page, the
+    oldest stored first."""
+    alike = [
+        _secret(f"alike-{n:03}", NOW - (150 - n) * HOUR, embargo_send_at=None) for n in range(150)
+    ]
+    await store.catalog.sync([*corpus.releases[:12], *alike], NOW)
+    found = []
+    for offset in range(0, 160, 20):
+        page = await store.search.search(
+            parse_query("zanzibarite"), NOW, languages=["en"], offset=offset, limit=20
+        )
+        found += [f.release_id for f in page]
+    assert found == [release.id for release in reversed(alike)]

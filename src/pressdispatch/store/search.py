@@ -1,7 +1,8 @@
 """Search of the public releases: each language version indexed in its own language.
 
 On SQLite, the terms of ``searchtext`` (Snowball stems, one term per CJK character) go
-into the FTS5 table ``search_index``, ranked by bm25. On PostgreSQL, ``document`` is the
+into the FTS5 table ``search_index``, ranked by bm25 in FTS5's own sorter, and only its
+best matches are looked up in the releases (``_fts_best``). On PostgreSQL, ``document`` is the
 tsvector of the language's text-search configuration (``simple`` where it has none),
 behind a GIN index, matched with ``websearch_to_tsquery`` and ranked by ``ts_rank``.
 Either way a query looks for each language's documents with the query's terms in that
@@ -56,8 +57,12 @@ __all__ = ["Found", "ReleaseSearch", "catch_up", "index"]
 _FIELDS = ("title", "summary", "body", "extra")
 _fts = table("search_index", column("rowid"), *(column(name) for name in ("language", *_FIELDS)))
 _document: Any = literal_column("search_documents.document")
+_fts_rank: Any = literal_column("search_index.rank")
 # bm25 weight of each FTS5 column: the language code is a filter, not a match.
-_BM25 = (0.0, 10.0, 4.0, 1.0, 2.0)
+_BM25 = "bm25(0.0, 10.0, 4.0, 1.0, 2.0)"
+# The matches FTS5 hands over beyond the page asked for, ranked: room for those that are
+# not public (drafts, embargoed, withdrawn), which only a look at their release tells.
+_SPARE = 100
 # Weights of the tsvector's parts, for ts_rank (A counts most): as bm25's above.
 _PG_WEIGHTS = {"title": "A", "summary": "B", "body": "D", "extra": "C"}
 
@@ -96,27 +101,20 @@ class ReleaseSearch:
         )
         if match is None:
             return []
-        # The ids first, the text of only those after: a sort that carried every match's
-        # text would read all of it.
-        query = (
-            select(d.id)
-            .join(releases, releases.c.id == d.release_id)
-            .where(match, *public_at(now))
-            .order_by(rank, releases.c.publish_at.desc(), d.id)
-            .offset(offset)
-            .limit(limit)
-        )
-        if not postgresql:
-            query = query.join(_fts, _fts.c.rowid == d.id)
+        filters = [*public_at(now)]
         if regions is not None:
-            query = query.where(
-                or_(*(d.regions.contains(f" {s} ", autoescape=True) for s in regions))
-            )
+            filters.append(or_(*(d.regions.contains(f" {s} ", autoescape=True) for s in regions)))
         if topic is not None:
-            query = query.where(d.topics.contains(f" {topic} ", autoescape=True))
+            filters.append(d.topics.contains(f" {topic} ", autoescape=True))
+        unfiltered = regions is None and topic is None
 
         def work(conn: Connection) -> list[Found]:
-            ids = conn.scalars(query).all()
+            # The ids first, the text of only those after: a sort that carried every
+            # match's text would read all of it.
+            if postgresql:
+                ids = _pg_best(conn, match, rank, filters, offset, limit)
+            else:
+                ids = _fts_best(conn, match, rank, filters, offset, limit, bounded=unfiltered)
             texts = select(d.id, d.release_id, d.language, d.title, d.summary, d.body)
             rows = {row.id: row for row in conn.execute(texts.where(d.id.in_(ids)))}
             return [
@@ -210,7 +208,8 @@ _PG_INSERT = _pg_insert()
 def _fts_match(
     clauses: Sequence[Clause], languages: Sequence[str]
 ) -> tuple[ColumnElement[bool] | None, Any]:
-    """The FTS5 MATCH of the query in each language, and bm25 to rank by."""
+    """The FTS5 MATCH of the query in each language, and the ``rank MATCH`` that has FTS5
+    rank by bm25 with the columns' weights."""
     fields = "{" + " ".join(_FIELDS) + "}"
     alternatives: list[str] = []
     for language in dict.fromkeys(languages):
@@ -229,7 +228,66 @@ def _fts_match(
         return None, None
     fts: Any = literal_column("search_index")
     match = fts.op("MATCH")(literal(" OR ".join(alternatives)))
-    return match, func.bm25(fts, *_BM25)
+    return match, _fts_rank.op("MATCH")(literal(_BM25))
+
+
+def _fts_best(
+    conn: Connection,
+    match: ColumnElement[bool],
+    rank: ColumnElement[bool],
+    filters: Sequence[Any],
+    offset: int,
+    limit: int,
+    *,
+    bounded: bool,
+) -> list[int]:
+    """The ids of the documents a MATCH finds that pass ``filters``, best first (by rank,
+    then the newest release): ``limit`` of them from ``offset``.
+
+    Asked for its matches by rank, FTS5 ranks them all (bm25 of each, in its own sorter),
+    whatever the LIMIT. Joining every match to its release to keep the public ones costs
+    as much again: so, ``bounded``, FTS5 hands over only its best ``offset + limit +
+    _SPARE``, and only those are looked up. That is the answer unless too few of them
+    pass the filters, or too many tie with the last of them (a match left out may tie with
+    it): then every match is ranked and filtered, one query, as with a region or topic,
+    which may keep few of the best.
+    """
+    d, r = search_documents.c, releases.c
+    want = offset + limit
+
+    def candidates(size: int | None) -> Any:
+        best = select(_fts.c.rowid.label("id"), _fts_rank.label("rank")).where(match, rank)
+        return best.order_by(_fts_rank).limit(size).subquery("candidates")
+
+    if bounded:
+        size = want + _SPARE
+        c = candidates(size)
+        # Left joins: each candidate comes back, passing the filters or not, to tell
+        # whether FTS5 had more and where its ranking stopped.
+        rows = conn.execute(
+            select(c.c.id, c.c.rank, and_(*filters).label("shown"))
+            .select_from(c.outerjoin(search_documents, d.id == c.c.id))
+            .outerjoin(releases, r.id == d.release_id)
+            .order_by(c.c.rank, r.publish_at.desc(), c.c.id)
+        ).all()
+        shown = [row for row in rows if row.shown]
+        if len(rows) < size:  # every match
+            return [row.id for row in shown[offset:want]]
+        # Those ranked before the last candidate: no match left out can come before them.
+        ahead = [row.id for row in shown if row.rank < rows[-1].rank]
+        if len(ahead) >= want:
+            return ahead[offset:want]
+    c = candidates(None)
+    query = (
+        select(c.c.id)
+        .join(search_documents, d.id == c.c.id)
+        .join(releases, r.id == d.release_id)
+        .where(*filters)
+        .order_by(c.c.rank, r.publish_at.desc(), c.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(conn.scalars(query))
 
 
 def _phrase(found: Sequence[str]) -> str:
@@ -258,6 +316,27 @@ def _pg_match(
     for q in combined[1:]:
         every = every.op("||")(q)
     return match, func.ts_rank(_document, every).desc()
+
+
+def _pg_best(
+    conn: Connection,
+    match: ColumnElement[bool],
+    rank: Any,
+    filters: Sequence[Any],
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """The ids of the documents a tsquery finds that pass ``filters``, best first."""
+    d = search_documents.c
+    query = (
+        select(d.id)
+        .join(releases, releases.c.id == d.release_id)
+        .where(match, *filters)
+        .order_by(rank, releases.c.publish_at.desc(), d.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(conn.scalars(query))
 
 
 def _joined(summary: str, body: str) -> str:
