@@ -95,8 +95,9 @@ releases = Table(
     Column("paused_at", UtcDateTime),
     Column("pause_reason", Text, nullable=False, default=""),
     Column("updated_at", UtcDateTime, nullable=False),
-    # Everything visibility.public_at reads, so that a search checks thousands of matches
-    # without reading their releases' rows (and the JSON text in them).
+    # Everything visibility.public_at reads, and the hashes Catalog.public_version reads,
+    # so that a search checks thousands of matches, and the public view whether anything
+    # changed, without reading the releases' rows (and the JSON text in them).
     Index(
         "ix_releases_public",
         "id",
@@ -107,6 +108,7 @@ releases = Table(
         "public_started_at",
         "present",
         "frozen_hash",
+        "content_hash",
     ),
 )
 
