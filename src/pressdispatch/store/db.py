@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _BUSY_TIMEOUT_MS = 30_000
 _CHECKPOINT_EVERY = 200  # inline commits between checkpoints (SQLite's own default: 1000 pages)
+_READERS = 4  # SQLite: reads at once, each on a thread of its own (WAL readers never wait)
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -56,18 +57,18 @@ class Database:
         url: str,
         engine: AsyncEngine,
         local: _Local | None = None,
-        reader: AsyncEngine | None = None,
         statements: Statements | None = None,
     ) -> None:
         self.url = url  # as configured
         self.engine = engine
-        # For reads only. On SQLite its transactions are deferred: in WAL mode a reader
-        # then never waits for a writer (a long list sync, another process), where a
-        # BEGIN IMMEDIATE would queue behind it. On PostgreSQL it is ``engine``.
-        self.reader = reader or engine
         self._local = local
         self._thread = (
             ThreadPoolExecutor(1, thread_name_prefix="pressdispatch-sqlite") if local else None
+        )
+        self._readers = (
+            ThreadPoolExecutor(_READERS, thread_name_prefix="pressdispatch-sqlite-read")
+            if local
+            else None
         )
         self._commits = 0
         self._checkpoint: asyncio.Future[None] | None = None
@@ -97,14 +98,20 @@ class Database:
         return await self._run_local(_in_transaction, work)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work(connection)`` in one read-only transaction, on the reader engine.
+        """Run ``work(connection)`` in one read-only transaction. ``work`` must only read.
 
-        On SQLite its transactions are deferred, so in WAL mode a read never waits for
-        a writer (a long list sync, another process); it runs on the driver's thread,
-        never holding up the event loop. ``work`` must only read.
+        On SQLite the whole of ``work`` runs on a reader thread, never holding up the
+        event loop, in a deferred transaction: in WAL mode a read never waits for a
+        writer (a long list sync, another process), where a BEGIN IMMEDIATE would queue
+        behind it. One hop to that thread and back, where the async driver hops for each
+        step of each statement (cursor, execute, fetch, close), each hop a wake-up of
+        both threads, and on a busy machine each may wait for a core.
         """
-        async with self.reader.connect() as conn:
-            return await conn.run_sync(work)
+        if self._local is None or self._readers is None:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, _read, self._local.reading, work)
 
     async def driver_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """SQLite only: ``transaction`` for a statement that goes straight to the driver.
@@ -156,9 +163,10 @@ class Database:
         await self.engine.dispose()
         if self._statements is not None:
             await self._statements.close()
-        if self.reader is not self.engine:
-            await self.reader.dispose()
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
         if self._local is not None and self._thread is not None:
+            self._local.reading.dispose()
             self._local.at_once.dispose()
             self._local.driver.close()
             # That connection belongs to its thread: close it there.
@@ -174,6 +182,12 @@ class _Local:
     at_once: Engine  # never waits for the lock; used on the event loop's thread
     waiting: Engine  # waits up to the busy timeout; used on the worker thread
     driver: sqlite3.Connection  # like at_once, for driver_transaction
+    reading: Engine  # deferred transactions, for reads; used on the reader threads
+
+
+def _read(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as conn:  # rolled back at the end: it only read
+        return work(conn)
 
 
 def _in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
@@ -285,15 +299,14 @@ def open_database(url: str) -> Database:
     if async_url.startswith("sqlite"):
         engine = create_async_engine(async_url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine.sync_engine)
-        reader = create_async_engine(async_url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
-        _tune_sqlite(reader.sync_engine, begin="BEGIN DEFERRED")
         at_once = sync_engine(url, busy_timeout_ms=0, pool_size=1, max_overflow=0)
         waiting = sync_engine(url, pool_size=1, max_overflow=0)
         driver = sqlite3.connect(
             make_url(url).database or ":memory:", timeout=0, check_same_thread=False
         )
         _pragmas(driver, 0)
-        return Database(url, engine, _Local(at_once, waiting, driver), reader)
+        reading = sync_engine(url, pool_size=_READERS, max_overflow=0, begin="BEGIN DEFERRED")
+        return Database(url, engine, _Local(at_once, waiting, driver, reading))
     # psycopg itself (a twentieth of a second to import) is loaded only for PostgreSQL.
     from pressdispatch.store.pgstatements import Statements  # noqa: PLC0415
 
@@ -318,13 +331,19 @@ def _custom_plans(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.commit()  # the SET began a transaction: the pool hands out none
 
 
-def sync_engine(url: str, busy_timeout_ms: int = _BUSY_TIMEOUT_MS, **options: Any) -> Engine:
-    """A synchronous engine: short-lived for migrations, or SQLite's transactions."""
+def sync_engine(
+    url: str,
+    busy_timeout_ms: int = _BUSY_TIMEOUT_MS,
+    *,
+    begin: str = "BEGIN IMMEDIATE",
+    **options: Any,
+) -> Engine:
+    """A synchronous engine: short-lived for migrations, or SQLite's transactions and reads."""
     _, sync_url = driver_urls(url)
     _ensure_folder(url)
     if sync_url.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": busy_timeout_ms / 1000})
     engine = create_engine(sync_url, **options)
     if sync_url.startswith("sqlite"):
-        _tune_sqlite(engine, busy_timeout_ms)
+        _tune_sqlite(engine, busy_timeout_ms, begin=begin)
     return engine
