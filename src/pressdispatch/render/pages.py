@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 import jinja2
 
 from pressdispatch.config import Settings
-from pressdispatch.render import i18n
+from pressdispatch.render import i18n, snippets
 
 __all__ = ["page_environment", "stylesheet"]
 
@@ -30,6 +30,7 @@ def page_environment(folder: Path, lang: str) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     i18n.jinja_install(env, lang)
+    env.filters["marked"] = snippets.marked
     return env
 
 

@@ -1,22 +1,26 @@
 """Search results' titles and snippets, with the words a query found marked.
 
-The text is cut into parts, each marked or not, and never into HTML: the template writes
-each part autoescaped, inside ``<mark>`` when marked, so a release's text can never be
-taken for markup. A word is marked when its term (``searchtext.term``, in the release's
-language) is one of the query's, and the words of a phrase only where they stand together.
+The text is cut into parts, each marked or not, and never into HTML: ``marked`` (the
+templates' filter) escapes each part and puts the marked ones inside ``<mark>``, so a
+release's text can never be taken for markup. A word is marked when its term
+(``searchtext.term``, in the release's language) is one of the query's, and the words of
+a phrase only where they stand together.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from markupsafe import Markup, escape
 
 from pressdispatch.searchtext import Clause, candidates, term, tokens
 
-__all__ = ["Part", "highlight", "snippet"]
+__all__ = ["Part", "highlight", "marked", "snippet"]
 
 _SPACE = re.compile(r"\s+")
+_MARK = Markup("<mark>%s</mark>")  # Markup's % escapes what it is given
 _ELLIPSIS = "…"
 
 
@@ -24,6 +28,12 @@ _ELLIPSIS = "…"
 class Part:
     text: str
     marked: bool = False
+
+
+def marked(parts: Iterable[Part]) -> Markup:
+    """The parts as HTML, each escaped, the marked ones in ``<mark>``: the templates'
+    ``marked`` filter: forty calls a page, each cheaper than a macro's."""
+    return Markup("").join(_MARK % p.text if p.marked else escape(p.text) for p in parts)
 
 
 def highlight(text: str, language: str, clauses: Sequence[Clause]) -> list[Part]:
