@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Connection, delete, text
+from sqlalchemy import Connection, delete, select, text
 
 from pressdispatch.model import Release, ReleaseStatus, Translation
-from pressdispatch.searchtext import parse_query
+from pressdispatch.searchtext import parse_query, terms
 from pressdispatch.store.catalog import Catalog
 from pressdispatch.store.db import Database, open_database
+from pressdispatch.store.migrate import upgrade_sync
 from pressdispatch.store.schema import search_documents
 from pressdispatch.store.search import Found, ReleaseSearch
 
@@ -356,3 +357,41 @@ async def test_equally_good_matches_come_newest_first_page_after_page(
         )
         found += [f.release_id for f in page]
     assert found == [release.id for release in reversed(alike)]
+
+
+async def test_an_index_built_before_migration_0014_answers_after_it(
+    tmp_path: Path, corpus: Corpus
+) -> None:
+    """Migration 0014 puts each term's language in the term: an index written with the
+    language in a column of its own (before it) finds the same versions after it."""
+    url = next(database_url("sqlite", tmp_path, migrated=False))
+    upgrade_sync(url, "0013")
+    db = open_database(url)
+    try:
+        await Catalog(db).sync(corpus.releases, NOW - 400 * HOUR)
+
+        def as_before(conn: Connection) -> None:  # as store/search.py wrote it then
+            conn.execute(text("DELETE FROM search_index"))
+            d = search_documents.c
+            documents = select(d.id, d.language, d.title, d.summary, d.body, d.extra)
+            conn.exec_driver_sql(
+                "INSERT INTO search_index (rowid, language, title, summary, body, extra)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (id_, lang, *(" ".join(terms(value, lang)) for value in fields))
+                    for id_, lang, *fields in conn.execute(documents)
+                ],
+            )
+
+        await db.transaction(as_before)
+    finally:
+        await db.dispose()
+    upgrade_sync(url)
+    db = open_database(url)
+    try:
+        migrated = Store(db, Catalog(db), ReleaseSearch(db))
+        for lang in LANGUAGES:
+            assert await migrated.ids(PLANTED[lang][1], languages=[lang]) == corpus.planted[lang]
+        assert (await migrated.find("négociation", languages=["fr"]))[0].release_id == "title-match"
+    finally:
+        await db.dispose()

@@ -1,8 +1,10 @@
 """Search of the public releases: each language version indexed in its own language.
 
 On SQLite, the terms of ``searchtext`` (Snowball stems, one term per CJK character) go
-into the FTS5 table ``search_index``, ranked by bm25 in FTS5's own sorter, and only its
-best matches are looked up in the releases (``_fts_best``). On PostgreSQL, ``document`` is the
+into the FTS5 table ``search_index``, each with its version's language before it
+(``fr_negoci``: a word's list holds only the versions in that language), ranked by bm25
+in FTS5's own sorter; only its best matches are looked up in the releases
+(``_fts_best``). On PostgreSQL, ``document`` is the
 tsvector of the language's text-search configuration (``simple`` where it has none),
 behind a GIN index, matched with ``websearch_to_tsquery`` and ranked by ``ts_rank``.
 Either way a query looks for each language's documents with the query's terms in that
@@ -21,7 +23,7 @@ starts, and from then on keeps the text that was sent, as its pages do.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,11 +57,11 @@ from pressdispatch.store.visibility import public_at
 __all__ = ["Found", "ReleaseSearch", "catch_up", "index"]
 
 _FIELDS = ("title", "summary", "body", "extra")
-_fts = table("search_index", column("rowid"), *(column(name) for name in ("language", *_FIELDS)))
+_fts = table("search_index", column("rowid"), *(column(name) for name in _FIELDS))
 _document: Any = literal_column("search_documents.document")
 _fts_rank: Any = literal_column("search_index.rank")
-# bm25 weight of each FTS5 column: the language code is a filter, not a match.
-_BM25 = "bm25(0.0, 10.0, 4.0, 1.0, 2.0)"
+# bm25 weight of each FTS5 column (title, summary, body, extra).
+_BM25 = "bm25(10.0, 4.0, 1.0, 2.0)"
 # The matches FTS5 hands over beyond the page asked for, ranked: room for those that are
 # not public (drafts, embargoed, withdrawn), which only a look at their release tells.
 _SPARE = 100
@@ -145,10 +147,9 @@ def index(conn: Connection, found: Iterable[Release]) -> None:
     statement = insert(search_documents).returning(d.id, sort_by_parameter_order=True)
     new_ids = conn.execute(statement, rows).scalars().all()
     conn.exec_driver_sql(
-        "INSERT INTO search_index (rowid, language, title, summary, body, extra)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO search_index (rowid, title, summary, body, extra) VALUES (?, ?, ?, ?, ?)",
         [
-            (new_id, row["language"], *(" ".join(terms(row[f], row["language"])) for f in _FIELDS))
+            (new_id, *(_fts_terms(row[f], row["language"]) for f in _FIELDS))
             for new_id, row in zip(new_ids, rows, strict=True)
         ],
     )
@@ -162,6 +163,17 @@ def catch_up(conn: Connection) -> None:
         ~exists().where(d.release_id == r.id)
     )
     index(conn, (release_from_json(text) for text in conn.scalars(missing)))
+
+
+def _fts_terms(text: str, language: str) -> str:
+    """What FTS5 indexes of ``text``: each term, its language before it (migration 0014)."""
+    return " ".join(_keyed(language, terms(text, language)))
+
+
+def _keyed(language: str, found: Iterable[str]) -> Iterator[str]:
+    # A term is letters and digits only (searchtext), a language two letters, and the
+    # tokenizer keeps the "_" in the token: nothing to escape, and never ambiguous.
+    return (f"{language}_{t}" for t in found)
 
 
 def _document_row(release: Release, language: str) -> dict[str, Any]:
@@ -208,22 +220,23 @@ _PG_INSERT = _pg_insert()
 def _fts_match(
     clauses: Sequence[Clause], languages: Sequence[str]
 ) -> tuple[ColumnElement[bool] | None, Any]:
-    """The FTS5 MATCH of the query in each language, and the ``rank MATCH`` that has FTS5
-    rank by bm25 with the columns' weights."""
-    fields = "{" + " ".join(_FIELDS) + "}"
+    """The FTS5 MATCH of the query in each language (its terms with the language before
+    them), and the ``rank MATCH`` that has FTS5 rank by bm25 with the columns' weights."""
     alternatives: list[str] = []
     for language in dict.fromkeys(languages):
         phrases = [(c.excluded, c.terms(language)) for c in clauses]
         if any(not excluded and not found for excluded, found in phrases):
             continue  # a word with no term in this language: nothing of it can match
-        required = " AND ".join(_phrase(p) for excluded, p in phrases if not excluded and p)
+        required = " AND ".join(
+            _phrase(language, p) for excluded, p in phrases if not excluded and p
+        )
         if not required:
             continue
         expression = f"({required})"
         for excluded, p in phrases:
             if excluded and p:
-                expression = f"({expression} NOT {_phrase(p)})"
-        alternatives.append(f'(language : "{language}" AND {fields} : {expression})')
+                expression = f"({expression} NOT {_phrase(language, p)})"
+        alternatives.append(expression)
     if not alternatives:
         return None, None
     fts: Any = literal_column("search_index")
@@ -290,9 +303,8 @@ def _fts_best(
     return list(conn.scalars(query))
 
 
-def _phrase(found: Sequence[str]) -> str:
-    # Terms are letters and digits only (searchtext): nothing to escape in the quotes.
-    return '"' + " ".join(found) + '"'
+def _phrase(language: str, found: Sequence[str]) -> str:
+    return '"' + " ".join(_keyed(language, found)) + '"'
 
 
 def _pg_match(
