@@ -15,17 +15,19 @@ subscriber list of ``--recipients`` journalists, one language each, in turn.
 What it measures:
 
 - engine phase: the real pipeline in-process, as ``pressdispatch run --once``
-  does it: ``open_runtime`` (migrations, every part), ``pipeline.tick`` (sync the files
-  into the store, plan every delivery: timed as "sync+plan"), then
-  ``Engine.run(until_idle=True)`` on the configured transport (claim, render,
-  send, record: timed as "send"). Messages per second for the sending phase
-  and for sync+plan+send.
+  does it: ``open_runtime`` (migrations, every part), then ``service.scan_and_send``:
+  sync the files into the store and plan every delivery, the engine (claim, render,
+  send, record, on the configured transport) sending from the plan's first chunk
+  while the rest is planned. Timed: when the plan was done, and when everything was
+  sent ("sync+plan+send"). ``--plan-only`` times ``pipeline.tick`` (sync and plan)
+  alone.
 - raw phase: the floor the engine is compared with. One message per language
   is rendered once with the project's renderer; ``--concurrency`` asyncio
   tasks, each with one persistent ``aiosmtplib.SMTP`` connection, send the
   same number of messages with ``sendmail`` in a loop. No database, no
   per-recipient rendering.
-- the ratio engine/raw of the sending rates (target: at least 0.8 on SQLite),
+- the ratio engine/raw, end to end: sync, plan and send against raw's send
+  (target: at least 0.8, on SQLite and on PostgreSQL),
   and each phase's peak RSS (``ru_maxrss``; target: under 150 MB for 100,000
   recipients). With ``--phase both`` (the default) each phase runs in its own
   child process, so each peak is that phase's alone; with ``--phase engine``
@@ -91,7 +93,8 @@ from pressdispatch.dispatch.transport import Envelope, Outcome, Ready, Transport
 from pressdispatch.model import UNFINISHED, Release, Tier, Variant
 from pressdispatch.regions import load_regions
 from pressdispatch.render.email import Recipient
-from pressdispatch.runtime import make_transport, open_runtime, renderer_for
+from pressdispatch.runtime import Runtime, make_transport, open_runtime, renderer_for
+from pressdispatch.service import scan_and_send
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "releases" / "minsk-vaccination-campaign"
@@ -324,18 +327,12 @@ async def engine_phase(config: Path, *, plan_only: bool = False) -> dict[str, An
     rt = await open_runtime(settings, transport=transport)
     opened = time.perf_counter()
     try:
-        report = await pipeline.tick(rt, datetime.now(UTC))
-        planned = time.perf_counter()
-        rss_plan = peak_rss_mib()
-        for problem in report.problems:
-            print(f"  problem: {problem}", file=sys.stderr)
-        # The lists written again with the same bytes (a nightly export), and a second scan.
-        lists = config.parent / "subscribers" / "journalists.csv"
-        lists.write_bytes(lists.read_bytes())
-        again_start = time.perf_counter()
-        await pipeline.tick(rt, datetime.now(UTC))
-        again = time.perf_counter() - again_start
         if plan_only:
+            report = await pipeline.tick(rt, datetime.now(UTC))
+            planned = time.perf_counter()
+            rss_plan = peak_rss_mib()
+            _problems(report)
+            again = await scan_again(rt, config)
             return {
                 "phase": "engine",
                 "plan_s": planned - opened,
@@ -344,10 +341,20 @@ async def engine_phase(config: Path, *, plan_only: bool = False) -> dict[str, An
                 "queued": sum(c for _, c in report.started),
                 "rss_plan_mib": rss_plan,
             }
+        # As `run --once` does (service.scan_and_send): sending starts with the plan's
+        # first chunk, while the rest is planned.
         engine = rt.engine(kind="once")
-        send_start, cpu_start = time.perf_counter(), time.process_time()
-        stats = await engine.run(asyncio.Event(), until_idle=True)
+        marks: dict[str, float] = {}
+
+        async def scanned(report: pipeline.TickReport) -> None:
+            marks["planned"] = time.perf_counter()
+            marks["rss_plan"] = peak_rss_mib()
+            _problems(report)
+
+        cpu_start = time.process_time()
+        report, stats = await scan_and_send(rt, engine, datetime.now(UTC), asyncio.Event(), scanned)
         sent, cpu = time.perf_counter(), time.process_time() - cpu_start
+        again = await scan_again(rt, config)
     finally:
         await rt.close()
     return {
@@ -357,13 +364,27 @@ async def engine_phase(config: Path, *, plan_only: bool = False) -> dict[str, An
         "messages": transport.messages,
         "mean_size": transport.bytes / max(transport.messages, 1),
         "open_s": opened - start,
-        "plan_s": planned - opened,
+        "plan_s": marks["planned"] - opened,
         "again_s": again,
-        "send_s": sent - send_start,
-        "send_cpu_s": cpu,
-        "rss_plan_mib": rss_plan,
+        "total_s": sent - opened,
+        "cpu_s": cpu,
+        "rss_plan_mib": marks["rss_plan"],
         "rss_mib": peak_rss_mib(),
     }
+
+
+def _problems(report: pipeline.TickReport) -> None:
+    for problem in report.problems:
+        print(f"  problem: {problem}", file=sys.stderr)
+
+
+async def scan_again(rt: Runtime, config: Path) -> float:
+    """The lists written again with the same bytes (a nightly export), and a second scan."""
+    lists = config.parent / "subscribers" / "journalists.csv"
+    lists.write_bytes(lists.read_bytes())
+    began = time.perf_counter()
+    await pipeline.tick(rt, datetime.now(UTC))
+    return time.perf_counter() - began
 
 
 async def raw_phase(config: Path, count: int, concurrency: int) -> dict[str, Any]:
@@ -665,15 +686,14 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
             f"sink received {engine['sink']:,}"
         )
         print(
-            f"  migrate+connect {engine['open_s']:.2f} s, sync+plan {engine['plan_s']:.2f} s "
-            f"(again, lists unchanged: {engine['again_s']:.2f} s), send {engine['send_s']:.2f} s"
+            f"  migrate+connect {engine['open_s']:.2f} s; sync, plan and send "
+            f"{engine['total_s']:.2f} s, sending from the plan's first chunk (the plan was "
+            f"done at {engine['plan_s']:.2f} s; again, lists unchanged: {engine['again_s']:.2f} s)"
         )
         print(
-            f"  send:           {n / engine['send_s']:,.0f} messages/s "
-            f"(CPU {1000 * engine['send_cpu_s'] / max(n, 1):.2f} ms/message, all threads)"
+            f"  sync+plan+send: {n / engine['total_s']:,.0f} messages/s "
+            f"(CPU {1000 * engine['cpu_s'] / max(n, 1):.2f} ms/message, all threads)"
         )
-        overall = engine["plan_s"] + engine["send_s"]
-        print(f"  sync+plan+send: {n / overall:,.0f} messages/s")
         print(
             f"  mean message {engine['mean_size']:,.0f} bytes "
             f"({engine['mean_size'] / 1024:.1f} KiB); peak RSS {engine['rss_mib']:.0f} MiB "
@@ -691,8 +711,11 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
         )
         print(f"  mean message {raw['mean_size']:,.0f} bytes; peak RSS {raw['rss_mib']:.0f} MiB")
     if engine is not None and raw is not None:
-        ratio = (engine["messages"] / engine["send_s"]) / (raw["messages"] / raw["send_s"])
-        print(f"ratio engine/raw (send): {ratio:.2f} (target: at least 0.8 on SQLite)")
+        ratio = (engine["messages"] / engine["total_s"]) / (raw["messages"] / raw["send_s"])
+        print(
+            f"ratio engine/raw, end to end (sync, plan and send against send): {ratio:.2f} "
+            "(target: at least 0.8)"
+        )
     print(
         f"this process: peak RSS {peak_rss_mib():.0f} MiB "
         f"({'each phase in its own child process' if args.phase == 'both' else 'set-up included'})"

@@ -297,3 +297,39 @@ async def test_a_bounce_stops_the_journalists_other_deliveries(renderer: EmailRe
     assert [row.status for row in b.store.deliveries.values() if row.release_id == "second"] == [
         DeliveryStatus.CANCELLED
     ]
+
+
+async def test_run_once_sends_what_is_queued_while_the_plan_is_still_being_made(
+    renderer: EmailRenderer,
+) -> None:
+    """`run --once` starts sending with the plan's first chunk: running out of work before
+    the plan is done is not the end, and each chunk queued is sent once."""
+    b = await bench(renderer, 3)
+    planning = asyncio.Event()
+    engine = b.engine(concurrency=2)
+    running = asyncio.create_task(engine.run(asyncio.Event(), until_idle=True, planning=planning))
+
+    async def until(done: Callable[[], bool]) -> None:
+        for _ in range(500):
+            if done():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("not in 5 s")
+
+    await until(lambda: len(b.relay.tried) == 3)  # the first chunk, sent at once
+    await asyncio.sleep(0.2)
+    assert not running.done()  # out of work, but the plan goes on
+
+    more = []
+    for i in range(3, 6):
+        key = b.store.add_journalist(Subscriber(f"j{i:02d}@example.org", name=f"J {i}"))
+        more.append(Planned(key, "en", Tier.PUBLIC, f"<{i}.launch@example.org>"))
+    assert await b.store.ledger.plan(RELEASE.id, more, START) == 3
+    engine.wakeup.set()  # as the planner says of each chunk
+    await until(lambda: len(b.relay.tried) == 6)
+    assert not running.done()
+
+    planning.set()
+    stats = await asyncio.wait_for(running, 5)
+    assert stats.outcomes == {DeliveryStatus.SENT: 6}
+    assert sorted(b.relay.tried) == [f"j{i:02d}@example.org" for i in range(6)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -132,7 +132,10 @@ def _refused(folder: Path, exc: DataError) -> Problem:
     return Problem(folder, None, "(store)", message)
 
 
-async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
+async def start_due(
+    rt: Runtime, now: datetime, report: TickReport, on_queued: Callable[[], None] | None = None
+) -> None:
+    """Queue every tier whose time has come (``on_queued``: see ``plan_tier``)."""
     for due in await rt.catalog.due(now, rt.settings.scheduler.max_lateness):
         if due.late:
             report.late.append(due)
@@ -146,6 +149,7 @@ async def start_due(rt: Runtime, now: datetime, report: TickReport) -> None:
             ledger=rt.ledger,
             regions=rt.regions,
             message_id=rt.message_id,
+            on_queued=on_queued,
         )
         log.info("%s: %s copy queued for %d journalists", due.release_id, due.tier.value, queued)
         report.started.append((due, queued))

@@ -171,18 +171,21 @@ class Service:
         on_scan: Callable[[pipeline.TickReport], Awaitable[None]] | None = None,
         on_result: Callable[[str, DeliveryStatus], None] | None = None,
     ) -> OnceReport:
-        """One scan (``on_scan`` sees its report before sending starts, and says its
-        problems; without it they are logged), then send what is due now;
-        ``on_result`` hears of each delivery once, at its first outcome."""
+        """One scan, then send what is due now (:func:`scan_and_send`). ``on_scan`` sees
+        the scan's report once everything due is queued, and says its problems (without
+        it they are logged); ``on_result`` hears of each delivery once, at its first
+        outcome."""
         await self._poll_sources()
-        report = await pipeline.tick(self.rt, self.clock(), stop)
-        await self._forget_returned()
-        if on_scan is not None:
-            await on_scan(report)
-        else:
-            pipeline.log_problems(report)
+
+        async def scanned(report: pipeline.TickReport) -> None:
+            await self._forget_returned()
+            if on_scan is not None:
+                await on_scan(report)
+            else:
+                pipeline.log_problems(report)
+
         engine = self.rt.engine(kind="once", clock=self.clock, on_result=on_result)
-        stats = await engine.run(stop, until_idle=True)
+        report, stats = await scan_and_send(self.rt, engine, self.clock(), stop, scanned)
         if not stop.is_set():
             await reports.send_due(self.rt, self.clock())  # of tiers that finished
         return OnceReport(report, stats, engine.problem)
@@ -245,3 +248,46 @@ class Service:
         from pressdispatch.web.app import create_app  # noqa: PLC0415
 
         return create_app(self.rt, clock=self.clock)
+
+
+async def scan_and_send(
+    rt: Runtime,
+    engine: Engine,
+    now: datetime,
+    stop: asyncio.Event,
+    scanned: Callable[[pipeline.TickReport], Awaitable[None]] | None = None,
+) -> tuple[pipeline.TickReport, RunStats]:
+    """`run --once`: sync the files, queue what is due at ``now``, and send it all.
+
+    Sending starts with the first chunk queued, while the rest of the plan is made, as
+    the long-running service does: the press office's first journalists do not wait
+    for the 100,000th to be matched. Each chunk is in the ledger before it can be
+    claimed, and planning again after a crash skips whoever is there already.
+    ``scanned`` sees the report once the plan is made. If planning fails, sending
+    stops (what it holds is given back) and the error is raised.
+    """
+    report = pipeline.TickReport()
+    await pipeline.sync_files(rt, now, report, stop=stop)
+    halt, planning = asyncio.Event(), asyncio.Event()
+    relay = asyncio.create_task(_mirror(stop, halt))
+    sending = asyncio.create_task(engine.run(halt, until_idle=True, planning=planning))
+    try:
+        if not stop.is_set():
+            await pipeline.start_due(rt, now, report, on_queued=engine.wakeup.set)
+        planning.set()
+        engine.wakeup.set()
+        if scanned is not None:
+            await scanned(report)
+        return report, await sending
+    except BaseException:
+        halt.set()
+        planning.set()
+        await asyncio.gather(sending, return_exceptions=True)
+        raise
+    finally:
+        relay.cancel()
+
+
+async def _mirror(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Annotated
@@ -103,16 +104,22 @@ async def _once(settings: Settings) -> int:
         stop = asyncio.Event()
         with stop_on_signals(stop), _progress() as progress:
             tasks: dict[str, TaskID] = {}
+            # Sending starts while the plan is made: what finished before the bars exist.
+            early: Counter[str] = Counter()
 
             async def track(report: pipeline.TickReport) -> None:
                 _problems(report, settings)
                 pending = _pending(await service.rt.ledger.counts())
-                for rid, n in sorted(pending.items()):
-                    tasks[rid] = progress.add_task(rid, total=n)
+                for rid in sorted(pending.keys() | early.keys()):
+                    done = early[rid]
+                    total = pending.get(rid, 0) + done
+                    tasks[rid] = progress.add_task(rid, total=total, completed=done)
 
             def advance(release_id: str, _status: DeliveryStatus) -> None:
                 if release_id in tasks:
                     progress.advance(tasks[release_id])
+                else:
+                    early[release_id] += 1
 
             done = await service.run_once(stop, on_scan=track, on_result=advance)
     _summary(done.stats, done.scan)

@@ -55,6 +55,7 @@ from pressdispatch.verp import ReturnPath, delivery_token
 log = logging.getLogger(__name__)
 
 HORIZON = 5.0  # seconds of work the claimer holds in memory, at the senders' recent pace
+_PLANNING_POLL = 0.05  # seconds between looks for work while a plan is under way
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +147,24 @@ class Engine:
         self._stopped_until = 0.0  # monotonic: the transport is stopped until then
         self._unproven = True  # no message has gone through since the start or a stoppage
 
-    async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> RunStats:
-        """Send until ``stop`` is set (or, with ``until_idle``, until nothing is due now)."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        until_idle: bool = False,
+        planning: asyncio.Event | None = None,
+    ) -> RunStats:
+        """Send until ``stop`` is set (or, with ``until_idle``, until nothing is due now).
+
+        ``planning``: deliveries are still being queued until it is set, so running out
+        of work before then is not idle (``wakeup`` says that more was queued).
+        """
         await self.holdings.join()
         heartbeat = asyncio.create_task(self.holdings.keep_alive())
         recorder = asyncio.create_task(self._recorder())
         senders = [asyncio.create_task(self._sender()) for _ in range(self.settings.concurrency)]
         try:
-            await self._claimer(stop, until_idle)
+            await self._claimer(stop, until_idle, planning)
         finally:
             # Stop claiming; give back what was never tried; let in-flight messages finish
             # and be recorded (their leases still renewed) before the tasks go.
@@ -189,7 +200,9 @@ class Engine:
         ahead = math.ceil(2 * pace * took)
         self._low_water = max(s.concurrency, 1, min(ahead, self._claim_size() // 2))
 
-    async def _claimer(self, stop: asyncio.Event, until_idle: bool) -> None:
+    async def _claimer(
+        self, stop: asyncio.Event, until_idle: bool, planning: asyncio.Event | None
+    ) -> None:
         while not stop.is_set():
             stopped_for = self._stopped_until - time.monotonic()
             if stopped_for > 0:
@@ -212,6 +225,10 @@ class Engine:
                 # Work in flight: the senders wake us when the queue runs low.
                 await _wait_any(stop, self._low, 1.0)
                 self._low.clear()
+                continue
+            if planning is not None and not planning.is_set():
+                await _wait_any(stop, self.wakeup, _PLANNING_POLL)
+                self.wakeup.clear()
                 continue
             next_due = await self.ledger.next_due()
             now = self.clock()

@@ -29,9 +29,11 @@ async def plan_tier(
     ledger: PlanLedger,
     regions: RegionTree,
     message_id: MessageId,
+    on_queued: Callable[[], None] | None = None,
 ) -> tuple[Release, int]:
     """Queue this tier's recipients; returns the release as frozen, and how many were
-    newly queued.
+    newly queued. ``on_queued`` hears of each chunk once it is in the ledger (a sender
+    waiting for work can take it at once).
 
     Safe to repeat: a journalist already in the ledger for this release (say,
     with the embargoed copy) is skipped, so a crash while planning is repaired
@@ -48,10 +50,14 @@ async def plan_tier(
             rows = _planned(release.id, chunk, tier, match, message_id)
             if inserting is not None:
                 queued += await inserting
+                if on_queued is not None:
+                    on_queued()
             inserting = asyncio.ensure_future(ledger.plan(release.id, rows, now))
         if inserting is not None:
             queued += await inserting
             inserting = None
+            if on_queued is not None:
+                on_queued()
     finally:
         if inserting is not None:  # the reading failed: the insert is not waited for
             inserting.cancel()
