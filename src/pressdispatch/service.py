@@ -43,7 +43,7 @@ from pressdispatch.runtime import Runtime, open_runtime
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["OnceReport", "Service"]
+__all__ = ["OnceReport", "Service", "scan_and_send"]
 
 log = logging.getLogger("pressdispatch")
 
