@@ -137,6 +137,13 @@ class Database:
             raise TypeError("statement is for PostgreSQL")
         return await self._statements.run(query, params)
 
+    async def copy(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """PostgreSQL only: ``rows`` (values in ``columns``' order) into ``table`` with COPY,
+        in a transaction of its own: the bulk load, a fraction of the cost of INSERTs."""
+        if self._statements is None:
+            raise TypeError("copy is for PostgreSQL")
+        await self._statements.copy(table, columns, rows)
+
     async def _run_local(self, run: Callable[[Any, Callable[[Any], T]], T], work: Any) -> T:
         assert self._local is not None
         local = self._local

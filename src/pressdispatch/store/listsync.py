@@ -117,7 +117,7 @@ class ListSync:
             numbered = (_staged(seq, row) for seq, row in enumerate(rows))
             async with contextlib.aclosing(batches(numbered, _STAGE)) as chunks:
                 async for staged in chunks:
-                    await self._step(functools.partial(_stage, staged))
+                    await self._stage(staged)
                     state.staged += len(staged)
                     await report()
             state.total = state.staged
@@ -172,12 +172,26 @@ class ListSync:
         while await self._step(_clear_some):
             pass
 
+    async def _stage(self, staged: list[dict[str, Any]]) -> None:
+        """Rows into ``list_rows``: COPY on PostgreSQL, the driver's executemany on SQLite."""
+        if self.db.dialect != "postgresql":
+            await self._step(functools.partial(_insert_staged, staged))
+            return
+        columns = list(staged[0])
+        rows = [[row[c] for c in columns] for row in staged]
+        await self._paced(lambda: self.db.copy(list_rows.name, columns, rows))
+
     async def _step(self, work: Callable[[Connection], T]) -> T:
         """One short transaction, then a pause that leaves the database to others a while."""
+        return await self._paced(lambda: self.db.transaction(work, long=True))
+
+    async def _paced(self, transaction: Callable[[], Awaitable[T]]) -> T:
+        """``transaction``, unless the sync was told to stop; then the lease renewed when
+        due, and the pause (``_pause``)."""
         if self._stop is not None and self._stop.is_set():
             raise _Stopped
         began = time.perf_counter()
-        result = await self.db.transaction(work, long=True)
+        result = await transaction()
         held = time.perf_counter() - began
         if time.monotonic() - self._renewed > _RENEW_EVERY:
             if not await leases.renew(self.db, LEASE, self._owner, self._ttl):
@@ -205,7 +219,7 @@ class ListSync:
         return _BREAK
 
 
-def _stage(staged: list[dict[str, Any]], conn: Connection) -> None:
+def _insert_staged(staged: list[dict[str, Any]], conn: Connection) -> None:
     _insert_many(conn, list_rows, staged)
 
 

@@ -1,5 +1,6 @@
 """PostgreSQL's statements straight to psycopg (``Database.statement``, db.py): the
-engine's claim and outcome statements, each one prepared statement in autocommit."""
+engine's claim and outcome statements, each one prepared statement in autocommit; and
+bulk loads with COPY (``Database.copy``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, LiteralString
 
 import psycopg
+from psycopg import sql
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 
 __all__ = ["Statements"]
 
@@ -50,6 +53,21 @@ class Statements:
                     raise
         return await self._execute(await self._connect(), query, params)
 
+    async def copy(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """``rows`` into ``table`` with one ``COPY … FROM STDIN``, in its own transaction."""
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        conn = self._idle.pop() if self._idle else await self._connect()
+        try:
+            async with conn.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    await copy.write_row(row)
+        except psycopg.DataError as exc:  # a value refused: said as the store's callers expect
+            raise DataError(f"COPY {table}", None, exc) from exc
+        finally:
+            await self._release(conn)
+
     async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
         conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         # The statements here touch a few rows each, found through an index; the
@@ -71,11 +89,15 @@ class Statements:
             cursor = await conn.execute(query, params, prepare=True)
             return await cursor.fetchall() if cursor.description is not None else []
         finally:
-            idle = conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
-            if idle and not self._closed and len(self._idle) < self._KEEP:
-                self._idle.append(conn)
-            else:
-                await conn.close()
+            await self._release(conn)
+
+    async def _release(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        """Keep ``conn`` for the next caller if it is idle and whole; close it otherwise."""
+        idle = conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
+        if idle and not conn.broken and not self._closed and len(self._idle) < self._KEEP:
+            self._idle.append(conn)
+        else:
+            await conn.close()
 
     async def close(self) -> None:
         self._closed = True
