@@ -168,6 +168,10 @@ def test_run_once_says_each_problem_of_its_scan_once(newsroom: Newsroom) -> None
     log = finish(newsroom, proc, sent(newsroom), stop=False)
     for problem in ("<script> removed", "unknown region 'atlantis'", "unknown column, ignored"):
         assert log.count(problem) == 1, f"{problem!r}:\n{log}"
+    # The first run creates the store: each migration is one line, without Alembic's
+    # own set-up chatter.
+    assert "Running upgrade  -> 0001" in log
+    assert "alembic.runtime.plugins" not in log
 
 
 def test_every_command_with_verbose_offers_debug_sql() -> None:

@@ -46,6 +46,8 @@ def setup_logging(verbose: bool, debug_sql: bool = False) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.NOTSET)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if debug_sql else logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic's set-up of its own plugins, a line each at every start: not the migrations.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if debug_sql:
         log.warning(
             "--debug-sql: SQL statements are logged with their parameters, "
