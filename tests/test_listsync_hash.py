@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pressdispatch.content.subscribers import Row, merge
 from pressdispatch.model import Subscriber
 from pressdispatch.store.codec import subscriber_columns
-from pressdispatch.store.listsync import _staged
+from pressdispatch.store.listmerge import staged_row
 
 _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 _words = st.lists(st.text("abcdefghijklmnopqrstuvwxyz-é", min_size=1, max_size=8), max_size=4)
@@ -46,4 +46,4 @@ def test_a_staged_row_carries_the_hash_of_its_journalist_merged_alone(
         lists=("wire",),
     )
     row = Row(3, subscriber, every_region, every_topic)
-    assert _staged(0, row)["row_hash"] == subscriber_columns(merge([row]))["row_hash"]
+    assert staged_row(0, row)["row_hash"] == subscriber_columns(merge([row]))["row_hash"]
