@@ -52,6 +52,7 @@ from pressdispatch.web.pages import public_release_parts, render_page
 __all__ = [
     "ImportNotes",
     "edit_page",
+    "editable_folder",
     "frozen_page",
     "import_notes",
     "release_folder",
@@ -159,12 +160,9 @@ async def create(request: Request, done: EditChecked) -> Response:
 
 @router.get("/admin/releases/{release_id}/edit", name="admin.release_edit")
 async def edit_form(request: Request, release_id: str, session: PageSession) -> Response:
-    state = web_state(request)
-    folder = release_folder(state, release_id)
-    if folder is None:
-        return not_found(request, f"release {release_id!r}", session.csrf)
-    if await state.runtime.catalog.started(release_id):
-        return frozen_page(request, release_id, session.csrf)
+    folder = await editable_folder(request, release_id, session.csrf)
+    if isinstance(folder, Response):
+        return folder
     return await edit_page(request, release_id, folder, session.csrf)
 
 
@@ -202,12 +200,10 @@ async def edit_page(
 async def save(request: Request, release_id: str, done: EditChecked) -> Response:
     state = web_state(request)
     csrf = done.session.csrf
-    folder = release_folder(state, release_id)
-    if folder is None:
-        return not_found(request, f"release {release_id!r}", csrf)
+    folder = await editable_folder(request, release_id, csrf)
+    if isinstance(folder, Response):
+        return folder
     catalog = state.runtime.catalog
-    if await catalog.started(release_id):
-        return frozen_page(request, release_id, csrf)
     before, _ = await asyncio.to_thread(drafts.read_draft, folder)
     settings = state.settings
     values = release_form.from_form(done.form, settings.newsroom.languages)
@@ -288,6 +284,18 @@ async def preview(request: Request, done: EditChecked) -> Response:
 # --------------------------------------------------------------------------- #
 # Pages
 # --------------------------------------------------------------------------- #
+
+
+async def editable_folder(request: Request, release_id: str, csrf: str) -> Path | Response:
+    """The release's folder, while its text may still change: else the 404 of an unknown
+    release, or the 409 of one whose sending has started (:func:`frozen_page`)."""
+    state = web_state(request)
+    folder = release_folder(state, release_id)
+    if folder is None:
+        return not_found(request, f"release {release_id!r}", csrf)
+    if await state.runtime.catalog.started(release_id):
+        return frozen_page(request, release_id, csrf)
+    return folder
 
 
 def frozen_page(request: Request, release_id: str, csrf: str) -> HTMLResponse:

@@ -31,7 +31,7 @@ from pressdispatch.web import mediaupload
 from pressdispatch.web.admin import media_list
 from pressdispatch.web.admin.auth import Checked, MediaChecked, PageSession
 from pressdispatch.web.admin.common import AdminRoute, not_found, page
-from pressdispatch.web.admin.editor import edit_page, frozen_page, release_folder
+from pressdispatch.web.admin.editor import edit_page, editable_folder, release_folder
 from pressdispatch.web.admin.media_list import THUMB_WIDTH, UploadForm
 from pressdispatch.web.deps import WebState, web_state
 from pressdispatch.web.media import content_disposition
@@ -48,11 +48,9 @@ _OCTETS = "application/octet-stream"
 async def add(request: Request, release_id: str, done: MediaChecked) -> Response:
     state = web_state(request)
     csrf = done.session.csrf
-    folder = release_folder(state, release_id)
-    if folder is None:
-        return not_found(request, f"release {release_id!r}", csrf)
-    if await state.runtime.catalog.started(release_id):
-        return frozen_page(request, release_id, csrf)
+    folder = await editable_folder(request, release_id, csrf)
+    if isinstance(folder, Response):
+        return folder
     added, problems = await mediaupload.add_from_form(state, folder, done.form, "console")
     if added is None:
         upload = UploadForm.typed(done.form.multi_items(), state.settings.newsroom.languages)
@@ -109,11 +107,9 @@ async def remove_form(
 async def remove(request: Request, release_id: str, name: str, done: Checked) -> Response:
     state = web_state(request)
     csrf = done.session.csrf
-    folder = release_folder(state, release_id)
-    if folder is None:
-        return not_found(request, f"release {release_id!r}", csrf)
-    if await state.runtime.catalog.started(release_id):
-        return frozen_page(request, release_id, csrf)
+    folder = await editable_folder(request, release_id, csrf)
+    if isinstance(folder, Response):
+        return folder
     problem = await mediaupload.remove(state, folder, name, "console")
     if problem is not None:
         context = {"title": "Not removed", "message": problem.message}
